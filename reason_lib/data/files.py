@@ -1,0 +1,74 @@
+"""Reading data files by path, or datasets by Hub id, with errors that name the file and line."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import os
+from pathlib import Path
+
+FILE_SUFFIXES = (".jsonl", ".json", ".csv", ".gz", ".parquet", ".txt")
+
+
+class DataError(ValueError):
+    """A data file is missing or malformed; the message names the file, line and field."""
+
+
+def is_local(path_or_id: str) -> bool:
+    """True when the string names a local file (it exists, or looks like a path, not a Hub id)."""
+    return os.path.exists(path_or_id) or path_or_id.endswith(FILE_SUFFIXES) or \
+        path_or_id.startswith((".", "/", "~"))
+
+
+def _open(path: Path):
+    return gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else \
+        open(path, encoding="utf-8", newline="")
+
+
+def _check_exists(path: str | Path) -> Path:
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise DataError(f"{path}: data file not found")
+    return path
+
+
+def read_rows(path: str | Path, required: tuple[str, ...], skip_malformed: bool = False,
+              stats: dict | None = None) -> list[dict]:
+    """Rows of a .jsonl / .csv file (optionally gzipped), each checked for the `required` fields.
+
+    A malformed row raises DataError naming file and line, or, with `skip_malformed`, is skipped and
+    counted in `stats["skipped"]`.
+    """
+    path = _check_exists(path)
+    is_csv = ".csv" in path.suffixes
+    rows, skipped = [], 0
+    with _open(path) as f:
+        records = csv.DictReader(f) if is_csv else f
+        for i, record in enumerate(records, start=2 if is_csv else 1):
+            try:
+                if not is_csv:
+                    if not record.strip():
+                        continue
+                    record = json.loads(record)
+                    if not isinstance(record, dict):
+                        raise ValueError(f"expected a JSON object, got {type(record).__name__}")
+                missing = [k for k in required if record.get(k) in (None, "")]
+                if missing:
+                    raise ValueError(f"missing field {missing[0]!r}")
+            except ValueError as e:
+                if not skip_malformed:
+                    raise DataError(f"{path}, line {i}: {e}") from None
+                skipped += 1
+                continue
+            rows.append(record)
+    if stats is not None:
+        stats["skipped"] = stats.get("skipped", 0) + skipped
+    return rows
+
+
+def load_hub(name: str, split: str, config: str | None = None, cache_dir: str | None = None) -> list[dict]:
+    """A Hub dataset split as a list of dicts (needs the network or a warm cache)."""
+    from datasets import load_dataset
+
+    return [dict(r) for r in load_dataset(name, config, split=split, cache_dir=cache_dir)]

@@ -1,0 +1,52 @@
+"""MMLU-format multiple choice: CSV (MMLU / MMMLU schema) or Hub loaders and the chat prompt."""
+
+from __future__ import annotations
+
+from reason_lib.data.files import DataError, is_local, load_hub, read_rows
+from reason_lib.data.multichoice import LETTERS, TEXT
+
+COLUMNS = ("Question", "A", "B", "C", "D", "Answer")
+
+
+def load_mmlu(path_or_id: str, language: str | None = None, split: str = "test",
+              limit: int | None = None, skip_malformed: bool = False,
+              stats: dict | None = None) -> list[dict]:
+    """Rows with `Question, A, B, C, D, Answer, Subject` from a CSV or a Hub id.
+
+    Hub ids: `cais/mmlu` (config `all`, integer answers, `choices` list) and `openai/MMMLU`
+    (config = `language`, e.g. `YO_NG`, already in the CSV schema).
+    """
+    if is_local(path_or_id):
+        rows = read_rows(path_or_id, COLUMNS, skip_malformed, stats)
+    elif path_or_id.startswith("cais/"):
+        rows = [{"Question": r["question"], **dict(zip(LETTERS, r["choices"])),
+                 "Answer": LETTERS[r["answer"]], "Subject": r["subject"]}
+                for r in load_hub(path_or_id, split, "all")]
+    else:
+        rows = load_hub(path_or_id, split, language or "default")
+    out = []
+    for i, row in enumerate(rows):
+        answer = str(row["Answer"]).strip().upper()
+        if answer not in LETTERS:
+            if skip_malformed:
+                if stats is not None:
+                    stats["skipped"] = stats.get("skipped", 0) + 1
+                continue
+            raise DataError(f"{path_or_id}, row {i + 1}: field 'Answer' is {row['Answer']!r}, "
+                            "expected one of A, B, C, D")
+        out.append({**{k: str(row[k]) for k in COLUMNS}, "Answer": answer,
+                    "Subject": row.get("Subject", ""), "Language": row.get("Language", language)})
+    return out[:limit] if limit else out
+
+
+def mc_prompt(row: dict, lang: str = "en") -> list[dict]:
+    """Chat messages: a system instruction to reason and end with the answer line, then the item."""
+    options = "\n".join(f"{k}. {row[k]}" for k in LETTERS)
+    return [{"role": "system", "content": TEXT[lang]["system"]},
+            {"role": "user", "content": f"{row['Question']}\n{options}"}]
+
+
+def mc_target(row: dict, lang: str = "en") -> str:
+    """The reference reply: the row's rationale (when it has one) and the answer line."""
+    answer = TEXT[lang]["answer"].format(letter=row["Answer"])
+    return f"{row['Rationale']}\n{answer}" if row.get("Rationale") else answer

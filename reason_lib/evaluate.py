@@ -1,0 +1,96 @@
+"""Accuracy with Wilson intervals, differences of proportions, degeneration metrics, task evals."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+from reason_lib.generate import generate
+from reason_lib.rewards import extract_choice, extract_gsm8k
+
+Z95 = 1.959963984540054
+
+
+def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval for k successes out of n (95 % by default)."""
+    if n == 0:
+        return (0.0, 1.0)
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def proportion(flags) -> dict:
+    """Share of true flags with its 95 % Wilson interval: {value, low, high, k, n}."""
+    flags = [bool(f) for f in flags]
+    k, n = sum(flags), len(flags)
+    lo, hi = wilson(k, n)
+    return {"value": k / n if n else float("nan"), "low": lo, "high": hi, "k": k, "n": n}
+
+
+def difference(after: dict, before: dict) -> dict:
+    """Difference of two independent proportions (after - before), Newcombe's 95 % interval."""
+    p1, p2 = after["k"] / after["n"], before["k"] / before["n"]
+    l1, u1 = wilson(after["k"], after["n"])
+    l2, u2 = wilson(before["k"], before["n"])
+    d = p1 - p2
+    return {"value": d, "low": d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2),
+            "high": d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)}
+
+
+def degeneration(tokens: list, n: int = 3) -> dict:
+    """Repetition in one reply (a list of tokens or words).
+
+    repeated_ngrams: share of the reply's n-grams that already occurred earlier in it;
+    longest_run: longest run of one token repeated back to back.
+    """
+    grams = [tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1)]
+    repeated = sum(c - 1 for c in Counter(grams).values())
+    run = best = 0
+    for i, t in enumerate(tokens):
+        run = run + 1 if i and t == tokens[i - 1] else 1
+        best = max(best, run)
+    return {"repeated_ngrams": repeated / len(grams) if grams else 0.0, "longest_run": best}
+
+
+def summarize(records: list[dict]) -> dict:
+    """Accuracy (with interval), no-answer rate (with interval) and mean degeneration of records."""
+    n = len(records)
+    return {"accuracy": proportion(r["correct"] for r in records),
+            "no_answer": proportion(r["predicted"] is None for r in records),
+            "repeated_ngrams": sum(r["repeated_ngrams"] for r in records) / max(n, 1),
+            "longest_run": sum(r["longest_run"] for r in records) / max(n, 1)}
+
+
+def _records(rows, prompts, replies, predicted, gold, tokenizer) -> list[dict]:
+    out = []
+    for row, prompt, reply, p, g in zip(rows, prompts, replies, predicted, gold):
+        tokens = tokenizer.tokenize(reply) if tokenizer is not None else reply.split()
+        out.append({"question": row.get("question", row.get("Question")), "reply": reply,
+                    "predicted": p, "gold": g, "correct": p is not None and p == g,
+                    **degeneration(tokens)})
+    return out
+
+
+def evaluate_gsm8k(model, tokenizer, rows: list[dict], **gen_kwargs) -> tuple[dict, list[dict]]:
+    """Generate a reply per GSM8K row; (summary, per-example records)."""
+    from reason_lib.data.gsm8k import gsm8k_prompt
+
+    prompts = [gsm8k_prompt(r) for r in rows]
+    replies = generate(model, tokenizer, prompts, **{"desc": "GSM8K eval", **gen_kwargs})
+    records = _records(rows, prompts, replies, [extract_gsm8k(r) for r in replies],
+                       [extract_gsm8k(r["answer"]) for r in rows], tokenizer)
+    return summarize(records), records
+
+
+def evaluate_choice(model, tokenizer, rows: list[dict], lang: str = "en",
+                    **gen_kwargs) -> tuple[dict, list[dict]]:
+    """Generate a reply per multiple-choice row (prompt in `lang`); (summary, records)."""
+    from reason_lib.data.mmlu import mc_prompt
+
+    prompts = [mc_prompt(r, lang) for r in rows]
+    replies = generate(model, tokenizer, prompts, **{"desc": f"MC eval ({lang})", **gen_kwargs})
+    records = _records(rows, prompts, replies, [extract_choice(r) for r in replies],
+                       [r["Answer"] for r in rows], tokenizer)
+    return summarize(records), records

@@ -1,0 +1,46 @@
+"""The standard figures, so every report looks the same: labelled axes, units, intervals drawn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless by default; notebooks still display the returned figures
+import matplotlib.pyplot as plt  # noqa: E402
+
+plt.rcParams.update({"figure.dpi": 110, "axes.grid": True, "grid.alpha": 0.3,
+                     "axes.spines.top": False, "axes.spines.right": False})
+
+
+def _save(fig, path: str | Path | None):
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, bbox_inches="tight")
+    return fig
+
+
+def loss_curve(history: list[dict], path=None, key: str = "loss", title: str = "Training loss"):
+    """Loss against optimiser step from a log history (list of dicts with `step` and `key`)."""
+    points = [(h["step"], h[key]) for h in history if key in h and "step" in h]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot([p[0] for p in points], [p[1] for p in points], lw=1.5)
+    ax.set(xlabel="optimiser step", ylabel=f"{key} (nats / token)", title=title)
+    return _save(fig, path)
+
+
+def interval_bars(results: dict[str, dict], path=None, ylabel: str = "accuracy",
+                  title: str = "", chance: float | None = None):
+    """One bar per label with its 95 % interval; `results[label]` has value, low and high."""
+    labels = list(results)
+    values = [results[k]["value"] for k in labels]
+    err = [[v - results[k]["low"] for k, v in zip(labels, values)],
+           [results[k]["high"] - v for k, v in zip(labels, values)]]
+    fig, ax = plt.subplots(figsize=(max(4, 1.1 * len(labels) + 1), 3.5))
+    ax.bar(labels, values, yerr=err, capsize=4, color="#4C72B0")
+    if chance is not None:
+        ax.axhline(chance, ls="--", color="grey", lw=1, label=f"chance ({chance:.0%})")
+        ax.legend(loc="upper right")
+    ax.set(ylabel=f"{ylabel} (95 % interval)", title=title, ylim=(0, 1))
+    ax.tick_params(axis="x", rotation=20)
+    return _save(fig, path)

@@ -1,0 +1,94 @@
+"""Run an experiment's notebook headlessly with papermill into a new (or resumed) run folder.
+
+    python -m reason_lib.run <experiment> --profile cpu [-p key value ...] [--resume RUN_ID]
+
+Parameters are validated before anything runs; the executed notebook and its HTML rendering go into
+the run folder; a failing cell marks the run failed and keeps the partial notebook.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+
+from reason_lib import config, runs
+
+
+def render_html(notebook, html) -> None:
+    """The executed notebook as a standalone HTML report."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_notebook_node(nbformat.read(notebook, as_version=4))
+    runs.atomic_write(html, body)
+
+
+def execute(experiment: str, profile: str = "cpu", overrides: dict | None = None,
+            resume: str = "", progress: bool = True) -> runs.Run:
+    """Validate, create (or reopen) the run folder, execute the notebook, render it; the Run."""
+    import papermill as pm
+
+    overrides = overrides or {}
+    params = config.load_params(experiment, profile, overrides)  # fails before any heavy work
+    if resume:
+        run = runs.find_run(experiment, resume)
+        run.reopen()
+        previous = run.dir / "notebook.ipynb"
+        if previous.exists():  # keep the earlier attempt's notebook beside the new one
+            attempt = len(list(run.dir.glob("notebook.attempt*.ipynb"))) + 1
+            previous.rename(run.dir / f"notebook.attempt{attempt}.ipynb")
+    else:
+        run = runs.Run.create(experiment, params, profile)
+    print(f"run folder: {run.dir}", flush=True)
+    notebook = run.dir / "notebook.ipynb"
+    try:
+        pm.execute_notebook(
+            str(config.NOTEBOOKS_DIR / config.EXPERIMENTS[experiment].notebook), str(notebook),
+            parameters={"profile": profile, "overrides": overrides, "run_dir": str(run.dir)},
+            kernel_name="python3", cwd=str(config.NOTEBOOKS_DIR), progress_bar=progress,
+            log_output=False)
+    except BaseException as e:  # also Ctrl-C: the run is marked failed, never left "running"
+        run.fail(f"{type(e).__name__}: {e}")
+        raise
+    finally:
+        if notebook.exists():
+            render_html(notebook, run.dir / "report.html")
+    if run.status != "succeeded":
+        run.fail("the notebook ended without calling run.finish()")
+        raise RuntimeError(f"{run.dir}: notebook ended without finishing the run")
+    return run
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m reason_lib.run", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("experiment", choices=sorted(config.EXPERIMENTS))
+    parser.add_argument("--profile", default="cpu", help="params/<experiment>/<profile>.yaml")
+    parser.add_argument("-p", "--param", nargs=2, action="append", default=[],
+                        metavar=("KEY", "VALUE"), help="override one parameter (YAML value)")
+    parser.add_argument("--resume", default="", metavar="RUN_ID",
+                        help="continue a stopped run from its last checkpoint")
+    args = parser.parse_args(argv)
+    overrides = {k: config.parse_override(v) for k, v in args.param}
+    try:
+        run = execute(args.experiment, args.profile, overrides, args.resume)
+    except config.ParamError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:
+        name = type(e).__name__
+        if name == "PapermillExecutionError":
+            print(f"error: a notebook cell failed: {e.ename}: {e.evalue}", file=sys.stderr)
+        else:
+            traceback.print_exc()
+        return 1
+    print(f"succeeded: {run.dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,182 @@
+"""Run folders: `outputs/<experiment>/<run_id>/` with params, manifest, metrics, figures, samples,
+checkpoints. A run never overwrites another; every file is written atomically; a failed run stays
+on disk, marked failed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import secrets
+import subprocess
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+import yaml
+
+from reason_lib import config
+
+PACKAGES = ["torch", "transformers", "trl", "peft", "datasets", "accelerate", "tokenizers"]
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file in the same folder, then rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "-C", str(config.PROJ_ROOT), "describe", "--always", "--dirty",
+                              "--abbrev=40"], capture_output=True, text=True, timeout=10)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _device() -> str:
+    import torch
+
+    if torch.cuda.is_available():
+        return f"cuda: {torch.cuda.get_device_name(0)}"
+    return f"cpu: {os.cpu_count()} cores, torch threads {torch.get_num_threads()}"
+
+
+def _versions() -> dict:
+    out = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+class Run:
+    """One run folder; create with `Run.create`, reopen with `Run(path)`."""
+
+    def __init__(self, path: str | Path):
+        self.dir = Path(path)
+        if not (self.dir / "manifest.json").is_file():
+            raise FileNotFoundError(f"{self.dir}: not a run folder (no manifest.json)")
+
+    # -- creation -------------------------------------------------------------------------------
+    @classmethod
+    def create(cls, experiment: str, params, profile: str, root: Path | None = None) -> "Run":
+        """A new, empty run folder with the resolved params and a manifest marked running."""
+        base = (root or config.outputs_root()) / experiment
+        base.mkdir(parents=True, exist_ok=True)
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        while True:  # mkdir without exist_ok is the guarantee that no run is overwritten
+            run_id = f"{stamp}-{profile}-{secrets.token_hex(2)}"
+            try:
+                (base / run_id).mkdir()
+                break
+            except FileExistsError:
+                continue
+        path = base / run_id
+        for sub in ("figures", "checkpoints"):
+            (path / sub).mkdir()
+        atomic_write(path / "params.yaml", yaml.safe_dump(config.to_dict(params), sort_keys=False,
+                                                          allow_unicode=True))
+        manifest = {"experiment": experiment, "run_id": run_id, "profile": profile,
+                    "status": "running", "seed": getattr(params, "seed", None),
+                    "git_commit": _git_commit(), "device": _device(), "packages": _versions(),
+                    "started": _now(), "ended": None}
+        atomic_write(path / "manifest.json", json.dumps(manifest, indent=2))
+        return cls(path)
+
+    # -- reading ---------------------------------------------------------------------------------
+    @property
+    def manifest(self) -> dict:
+        return json.loads((self.dir / "manifest.json").read_text())
+
+    @property
+    def id(self) -> str:
+        return self.dir.name
+
+    @property
+    def status(self) -> str:
+        return self.manifest["status"]
+
+    def params(self):
+        """The resolved parameters this run was started with, as the experiment's dataclass."""
+        m = self.manifest
+        values = yaml.safe_load((self.dir / "params.yaml").read_text())
+        return config.validate(config.EXPERIMENTS[m["experiment"]].params, values,
+                               str(self.dir / "params.yaml"))
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.dir / "checkpoints"
+
+    def figure(self, name: str) -> Path:
+        """Path for a figure of this run (`figures/<name>.png`)."""
+        return self.dir / "figures" / f"{name}.png"
+
+    # -- writing ---------------------------------------------------------------------------------
+    def _update(self, **fields) -> None:
+        atomic_write(self.dir / "manifest.json", json.dumps({**self.manifest, **fields}, indent=2))
+
+    def log(self, step: int, **metrics) -> None:
+        """Append one line of per-step metrics to metrics.jsonl."""
+        with open(self.dir / "metrics.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps({"step": step, "time": _now(), **metrics}) + "\n")
+
+    def history(self) -> list[dict]:
+        path = self.dir / "metrics.jsonl"
+        return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+    def save_samples(self, records: list[dict]) -> None:
+        """Write generations (one JSON object per line) to samples.jsonl."""
+        atomic_write(self.dir / "samples.jsonl",
+                     "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+
+    def finish(self, metrics: dict) -> None:
+        """Write the final metrics.json and mark the run succeeded."""
+        atomic_write(self.dir / "metrics.json", json.dumps(metrics, indent=2, ensure_ascii=False))
+        self._update(status="succeeded", ended=_now())
+
+    def fail(self, error: str) -> None:
+        """Mark the run failed, keeping everything it wrote."""
+        self._update(status="failed", ended=_now(), error=error[-2000:])
+
+    def reopen(self) -> None:
+        """Mark a stopped run running again, to resume it from its last checkpoint."""
+        resumed = self.manifest.get("resumed", []) + [_now()]
+        self._update(status="running", ended=None, resumed=resumed)
+
+    def last_checkpoint(self) -> Path | None:
+        """The newest `checkpoint-<step>` folder (the Trainer's naming), or None."""
+        found = sorted(self.checkpoints.glob("checkpoint-*"),
+                       key=lambda p: int(p.name.rsplit("-", 1)[1]))
+        return found[-1] if found else None
+
+
+def find_run(experiment: str, run_id: str) -> Run:
+    return Run(config.outputs_root() / experiment / run_id)
+
+
+def start(experiment: str, profile: str = "cpu", overrides: dict | None = None,
+          run_dir: str = "") -> tuple[object, Run]:
+    """What a notebook calls first: (params, run).
+
+    Under the runner, `run_dir` names the folder it prepared (params already validated). Opened by
+    hand, a new run is created from the profile; `$REASON_LIB_PROFILE` replaces the profile (the
+    notebook tests use it to run on shrunken parameters).
+    """
+    if run_dir:
+        run = Run(run_dir)
+        return run.params(), run
+    profile = os.environ.get("REASON_LIB_PROFILE", profile)
+    params = config.load_params(experiment, profile, overrides)
+    return params, Run.create(experiment, params, profile)

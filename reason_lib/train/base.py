@@ -1,0 +1,30 @@
+"""The base model every cpu-profile experiment starts from: built from scratch or loaded."""
+
+from __future__ import annotations
+
+from reason_lib.config import resolve_path, resolve_source
+from reason_lib.data.world import corpus
+from reason_lib.models import load_model, load_tokenizer
+from reason_lib.models.tiny import build_model, train_tokenizer
+
+
+def build_or_load(params, rows: list[dict], mc_rows: dict) -> tuple[object, object]:
+    """(model, tokenizer): `params.init_model` loaded by path or Hub id, or else a tiny model with a
+    tokenizer trained on the training mixture."""
+    if params.init_model:
+        path = resolve_source(params.init_model)
+        return (load_model(path, dtype=params.dtype, device=params.device),
+                load_tokenizer(path))
+    tok = train_tokenizer(corpus(rows, mc_rows), params.vocab_size)
+    model = build_model(tok, params.hidden_size, params.n_layers, params.n_heads,
+                        params.intermediate_size, max_position=2 * params.max_length,
+                        seed=params.seed)
+    return model, tok
+
+
+def save(model, tokenizer, path) -> str:
+    """Save model (safetensors) and tokenizer where experiments load them by path; the path."""
+    path = resolve_path(path)
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return str(path)

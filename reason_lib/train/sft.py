@@ -1,0 +1,57 @@
+"""Supervised fine-tuning through TRL's SFTTrainer, loss on the completion only, logged to a run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from transformers import TrainerCallback
+
+
+class RunLogger(TrainerCallback):
+    """Copies the Trainer's logs (loss, learning rate, ...) into the run's metrics.jsonl."""
+
+    def __init__(self, run, prefix: str = ""):
+        self.run, self.prefix = run, prefix
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if self.run is not None and logs:
+            self.run.log(state.global_step, **{f"{self.prefix}{k}": v for k, v in logs.items()})
+
+
+def conversation_rows(prompts: list[list[dict]], completions: list[str]) -> list[dict]:
+    """TRL's conversational prompt-completion rows."""
+    return [{"prompt": p, "completion": [{"role": "assistant", "content": c}]}
+            for p, c in zip(prompts, completions)]
+
+
+def sft(model, tokenizer, rows: list[dict], output_dir: str | Path, run=None, epochs: float = 1.0,
+        batch_size: int = 16, learning_rate: float = 1e-4, max_length: int = 512,
+        warmup_ratio: float = 0.05, scheduler: str = "cosine", seed: int = 0,
+        eval_rows: list[dict] | None = None, resume: bool = False, peft_config=None,
+        bf16: bool = False, save_steps: int = 200, gradient_checkpointing: bool = False, log_prefix: str = "", **config_kwargs):
+    """Fine-tune `model` on conversational prompt-completion `rows`; returns the trained model
+    (the peft model when `peft_config` is given) and the Trainer's log history.
+
+    Checkpoints go to `output_dir` every `save_steps`; `resume=True` continues from the last one.
+    """
+    from datasets import Dataset
+    from trl import SFTConfig, SFTTrainer
+
+    settings = dict(
+        output_dir=str(output_dir), num_train_epochs=epochs, per_device_train_batch_size=batch_size,
+        per_device_eval_batch_size=batch_size, learning_rate=learning_rate,
+        lr_scheduler_type=scheduler, warmup_steps=warmup_ratio, max_length=max_length,
+        completion_only_loss=True, logging_steps=10, save_strategy="steps", save_steps=save_steps,
+        save_total_limit=1, report_to="none", seed=seed, data_seed=seed, bf16=bf16,
+        use_cpu=not torch.cuda.is_available(), dataloader_num_workers=0,
+        gradient_checkpointing=gradient_checkpointing,  # TRL's default is on: slower for small models
+        eval_strategy="epoch" if eval_rows else "no")
+    args = SFTConfig(**{**settings, **config_kwargs})
+    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows),
+                         eval_dataset=Dataset.from_list(eval_rows) if eval_rows else None,
+                         processing_class=tokenizer, peft_config=peft_config,
+                         callbacks=[RunLogger(run, log_prefix)])
+    has_checkpoint = resume and any(Path(output_dir).glob("checkpoint-*"))
+    trainer.train(resume_from_checkpoint=True if has_checkpoint else None)
+    return trainer.model, trainer.state.log_history

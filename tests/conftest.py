@@ -1,0 +1,34 @@
+"""Shared fixtures: a temp outputs root, no Hub access, and a tiny model built in the test."""
+
+import os
+
+import pytest
+
+os.environ["HF_HUB_OFFLINE"] = "1"  # a Hub lookup fails at once instead of waiting on the network
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture
+def outputs(tmp_path, monkeypatch):
+    """Runs and models go to a temp dir for this test."""
+    root = tmp_path / "outputs"
+    monkeypatch.setenv("REASON_LIB_OUTPUTS", str(root))
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory):
+    """(model, tokenizer, path): a tiny Llama with a locally trained tokenizer, saved by path."""
+    from reason_lib.data import gsm8k_splits, mmlu_splits
+    from reason_lib.data.world import base_mixture, corpus
+    from reason_lib.models.tiny import build_model, train_tokenizer
+
+    gsm = gsm8k_splits(64, 8, 8, seed=0)
+    mc = mmlu_splits(32, 8, 8, seed=0)
+    rows = base_mixture(gsm["train"], mc["train"], 0.2)
+    tok = train_tokenizer(corpus(rows, mc["train"]), 400)
+    model = build_model(tok, hidden_size=32, n_layers=2, n_heads=2, intermediate_size=64, seed=0)
+    path = tmp_path_factory.mktemp("tiny") / "model"
+    model.save_pretrained(path)
+    tok.save_pretrained(path)
+    return model, tok, path

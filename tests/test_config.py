@@ -1,0 +1,74 @@
+import pytest
+
+from reason_lib import config
+from reason_lib.config import BaseModelParams, ParamError, load_params
+
+
+def test_cpu_profile_loads_with_defaults():
+    p = load_params("base_model", "cpu")
+    assert isinstance(p, BaseModelParams)
+    assert p.save_to == "outputs/models/base-cpu"
+
+
+def test_every_params_file_validates():
+    for exp in config.EXPERIMENTS:
+        for path in (config.PARAMS_DIR / exp).glob("*.yaml"):
+            try:
+                load_params(exp, path.stem)
+            except ParamError as e:  # only a path to data that is absent here may fail
+                assert "file not found" in str(e), e
+
+
+def test_overrides_are_typed_and_applied():
+    p = load_params("base_model", "cpu", {"seed": 3, "epochs": 1, "train": False})
+    assert (p.seed, p.epochs, p.train) == (3, 1, False)
+
+
+@pytest.mark.parametrize("overrides, words", [
+    ({"sede": 1}, ["'sede'", "unknown parameter"]),
+    ({"seed": "one"}, ["'seed'", "'one'", "expected int"]),
+    ({"seed": True}, ["'seed'", "expected int"]),
+    ({"yoruba_share": 1.5}, ["'yoruba_share'", "1.5", "<= 1.0"]),
+    ({"device": "tpu"}, ["'device'", "'tpu'", "one of"]),
+    ({"real_gsm8k_test": "data/nowhere.jsonl"}, ["'real_gsm8k_test'", "file not found"]),
+])
+def test_bad_values_name_key_value_and_file(overrides, words):
+    with pytest.raises(ParamError) as e:
+        load_params("base_model", "cpu", overrides)
+    message = str(e.value)
+    assert "params/base_model/cpu.yaml" in message
+    for w in words:
+        assert w in message
+    assert "\n" not in message
+
+
+def test_bad_yaml_key_names_the_file(tmp_path, monkeypatch):
+    (tmp_path / "base_model").mkdir()
+    (tmp_path / "base_model" / "bad.yaml").write_text("hidden_size: -4\n")
+    monkeypatch.setattr(config, "PARAMS_DIR", tmp_path)
+    monkeypatch.setattr(config, "PROJ_ROOT", tmp_path.parent)
+    with pytest.raises(ParamError, match=r"bad\.yaml: key 'hidden_size' \(value -4\): must be >= 16"):
+        load_params("base_model", "bad")
+
+
+def test_missing_profile_and_experiment():
+    with pytest.raises(ParamError, match="params/base_model/nope.yaml: parameter file not found"):
+        load_params("base_model", "nope")
+    with pytest.raises(ParamError, match="unknown experiment"):
+        load_params("no_such_thing")
+
+
+def test_paths_resolve_under_roots(monkeypatch, tmp_path):
+    monkeypatch.setenv("REASON_LIB_OUTPUTS", str(tmp_path / "out"))
+    monkeypatch.setenv("REASON_LIB_DATA", str(tmp_path / "data"))
+    assert config.resolve_path("outputs/models/x") == tmp_path / "out" / "models" / "x"
+    assert config.resolve_path("$REASON_LIB_DATA/gsm8k/test.jsonl") == tmp_path / "data" / "gsm8k" / "test.jsonl"
+    assert config.resolve_path("params") == config.PROJ_ROOT / "params"
+    assert config.resolve_source("HuggingFaceTB/SmolLM2-135M-Instruct") == "HuggingFaceTB/SmolLM2-135M-Instruct"
+
+
+def test_parse_override():
+    assert config.parse_override("3") == 3
+    assert config.parse_override("true") is True
+    assert config.parse_override("0.5") == 0.5
+    assert config.parse_override("a/b.jsonl") == "a/b.jsonl"

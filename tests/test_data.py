@@ -1,0 +1,143 @@
+import gzip
+import json
+import re
+
+import pytest
+
+from reason_lib.data import (DataError, gold_reward, gsm8k_splits, load_gsm8k, load_mmlu,
+                             load_preferences, mmlu_splits, preference_splits)
+from reason_lib.data.files import is_local
+from reason_lib.data.multichoice import LETTERS, YORUBA_NUMBERS
+from reason_lib.data.preferences import FACTS, POLITE, parse_hh
+from reason_lib.rewards import extract_gsm8k
+from reason_lib.config import data_root
+
+STEP = re.compile(r"<<(\d+)([-+*/])(\d+)=(\d+)>>\4")
+OPS = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+       "/": lambda a, b: a // b}
+
+
+def test_gsm8k_generator_is_seeded_and_disjoint():
+    a = gsm8k_splits(200, 30, 30, max_steps=4, seed=1)
+    assert a == gsm8k_splits(200, 30, 30, max_steps=4, seed=1)
+    assert a != gsm8k_splits(200, 30, 30, max_steps=4, seed=2)
+    questions = {k: {r["question"] for r in v} for k, v in a.items()}
+    assert [len(v) for v in questions.values()] == [200, 30, 30]
+    assert not questions["train"] & questions["test"]
+    assert not questions["train"] & questions["validation"]
+    assert not questions["validation"] & questions["test"]
+
+
+def test_gsm8k_rationales_are_exact_and_in_gsm8k_format():
+    for row in gsm8k_splits(300, 1, 1, max_steps=4, seed=0)["train"]:
+        steps = STEP.findall(row["answer"])
+        assert len(steps) == row["n_steps"] and 1 <= row["n_steps"] <= 4
+        value = None
+        for a, op, b, c in steps:
+            a, b, c = int(a), int(b), int(c)
+            assert value is None or a == value  # each step continues from the last result
+            assert OPS[op](a, b) == c and c >= 0
+            if op == "/":
+                assert a % b == 0
+            value = c
+        assert row["answer"].splitlines()[-1] == f"#### {value}"
+        assert extract_gsm8k(row["answer"]) == str(value)
+
+
+def test_mmlu_generator_aligns_languages():
+    splits = mmlu_splits(120, 10, 10, seed=0)
+    en, yo = splits["train"]["en"], splits["train"]["yo"]
+    assert len(en) == len(yo) == 120
+    for e, y in zip(en, yo):
+        assert set(e) >= {"Question", *LETTERS, "Answer", "Subject"}
+        assert (e["Answer"], e["Subject"]) == (y["Answer"], y["Subject"])
+        assert e[e["Answer"]] in e["Rationale"]  # the rationale names the correct option
+        assert y[y["Answer"]] in y["Rationale"]
+        assert len({e[k] for k in LETTERS}) == 4
+    yo_text = " ".join(r["Question"] + r["Rationale"] for r in yo)
+    assert any(w in yo_text for w in YORUBA_NUMBERS[1:]) and "ẹ" in yo_text
+    keys = {k: {r["Question"] + "".join(r[c] for c in LETTERS) for r in v["en"]}
+            for k, v in splits.items()}
+    assert not keys["train"] & keys["test"]
+
+
+def test_gold_reward_rules():
+    facts = FACTS["tea"]
+    assert gold_reward("tea", facts[:2]) == 2.0
+    assert gold_reward("tea", facts[:2] + [POLITE[0]]) == 2.5
+    assert gold_reward("tea", [facts[0], facts[0], facts[0]]) == -1.0  # repetition is punished
+    assert gold_reward("tea", [FACTS["bees"][0]]) == -1.0  # off-topic
+    assert gold_reward("tea", facts + facts[:2]) < gold_reward("tea", facts)
+
+
+def test_preference_pairs_rank_by_gold():
+    splits = preference_splits(100, 10, 10, seed=0)
+    assert all(r["gold_chosen"] > r["gold_rejected"] for r in splits["train"])
+    noisy = preference_splits(300, 1, 1, seed=0, label_noise=0.3)["train"]
+    flipped = sum(r["gold_chosen"] < r["gold_rejected"] for r in noisy) / len(noisy)
+    assert 0.2 < flipped < 0.4
+
+
+def test_load_gsm8k_file_and_errors(tmp_path):
+    path = tmp_path / "g.jsonl"
+    rows = [{"question": "q1", "answer": "a\n#### 3"}, {"question": "q2", "answer": "b\n#### 4"}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert load_gsm8k(str(path)) == rows
+    assert load_gsm8k(str(path), limit=1) == rows[:1]
+    path.write_text(json.dumps(rows[0]) + "\n{not json\n" + json.dumps({"question": "q"}) + "\n")
+    with pytest.raises(DataError, match=r"g\.jsonl, line 2"):
+        load_gsm8k(str(path))
+    stats = {}
+    assert load_gsm8k(str(path), skip_malformed=True, stats=stats) == rows[:1]
+    assert stats["skipped"] == 2
+    with pytest.raises(DataError, match="data file not found"):
+        load_gsm8k(str(tmp_path / "missing.jsonl"))
+
+
+def test_load_mmlu_csv_in_mmmlu_schema(tmp_path):
+    path = tmp_path / "mmlu_YO-NG.csv"
+    path.write_text(",Question,A,B,C,D,Answer,Subject\n"
+                    '0,"Kí ni àròpọ̀ èjì àti ẹ̀ta?",àrún,ẹ̀fà,èje,ẹ̀jọ,A,elementary_mathematics\n'
+                    "1,Which is red?,sky,grass,blood,snow,C,misc\n")
+    rows = load_mmlu(str(path), language="yo")
+    assert [r["Answer"] for r in rows] == ["A", "C"]
+    assert rows[0]["A"] == "àrún" and rows[1]["Subject"] == "misc"
+    path.write_text(",Question,A,B,C,D,Answer,Subject\n0,q,a,b,c,d,E,s\n")
+    with pytest.raises(DataError, match="field 'Answer' is 'E'"):
+        load_mmlu(str(path))
+
+
+def test_hh_rlhf_parsing(tmp_path):
+    prompt, reply = parse_hh("\n\nHuman: hi\n\nAssistant: hello\n\nHuman: how?\n\nAssistant: like this")
+    assert prompt == [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"},
+                      {"role": "user", "content": "how?"}]
+    assert reply == "like this"
+    path = tmp_path / "hh.jsonl.gz"
+    good = {"chosen": "\n\nHuman: x\n\nAssistant: good", "rejected": "\n\nHuman: x\n\nAssistant: bad"}
+    bad = {"chosen": "\n\nHuman: x\n\nAssistant: a", "rejected": "\n\nHuman: y\n\nAssistant: b"}
+    with gzip.open(path, "wt") as f:
+        f.write(json.dumps(good) + "\n" + json.dumps(bad) + "\n")
+    with pytest.raises(DataError, match="line 2|row 2"):
+        load_preferences(str(path))
+    stats = {}
+    rows = load_preferences(str(path), skip_malformed=True, stats=stats)
+    assert rows == [{"prompt": [{"role": "user", "content": "x"}], "chosen": "good", "rejected": "bad"}]
+    assert stats["skipped"] == 1
+
+
+def test_is_local_tells_paths_from_hub_ids(tmp_path):
+    assert is_local("data/test.jsonl") and is_local(str(tmp_path))
+    assert not is_local("openai/gsm8k")
+
+
+REAL = data_root()
+
+
+@pytest.mark.skipif(not (REAL / "gsm8k" / "test.jsonl").exists(), reason="real data not beside the checkout")
+def test_real_data_loads():
+    gsm = load_gsm8k(str(REAL / "gsm8k" / "test.jsonl"))
+    assert len(gsm) == 1319 and extract_gsm8k(gsm[0]["answer"]) == "18"
+    mmlu = load_mmlu(str(REAL / "mmlu" / "test.csv"))
+    assert len(mmlu) == 14042 and len({r["Subject"] for r in mmlu}) == 57
+    hh = load_preferences(str(REAL / "hh-rlhf" / "harmless-base-test.jsonl.gz"), skip_malformed=True)
+    assert len(hh) > 2000 and all(r["prompt"][-1]["role"] == "user" for r in hh)

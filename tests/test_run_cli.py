@@ -1,0 +1,61 @@
+"""The papermill runner end to end, on the ci profile (seconds)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from reason_lib.config import PROJ_ROOT
+
+
+def _run(outputs, *args):
+    env = {**os.environ, "REASON_LIB_OUTPUTS": str(outputs)}
+    return subprocess.run([sys.executable, "-m", "reason_lib.run", *args], cwd=PROJ_ROOT, env=env,
+                          capture_output=True, text=True, timeout=900)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["-p", "no_such_key", "1"], ["'no_such_key'", "unknown parameter", "params/base_model/ci.yaml"]),
+    (["-p", "seed", "abc"], ["'seed'", "'abc'", "expected int"]),
+    (["-p", "real_gsm8k_test", "data/missing.jsonl"], ["'real_gsm8k_test'", "file not found"]),
+])
+def test_bad_parameters_fail_before_any_run(outputs, args, words):
+    result = _run(outputs, "base_model", "--profile", "ci", *args)
+    assert result.returncode == 2
+    err = result.stderr.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("error: ")
+    for w in words:
+        assert w in err
+    assert not (outputs / "base_model").exists()  # no run folder, so none marked succeeded
+
+
+def test_two_runs_leave_two_complete_run_folders(outputs):
+    for _ in range(2):
+        result = _run(outputs, "base_model", "--profile", "ci")
+        assert result.returncode == 0, result.stderr[-3000:]
+    folders = sorted((outputs / "base_model").iterdir())
+    assert len(folders) == 2
+    for folder in folders:
+        manifest = json.loads((folder / "manifest.json").read_text())
+        assert manifest["status"] == "succeeded" and manifest["profile"] == "ci"
+        for name in ("notebook.ipynb", "report.html", "metrics.json", "params.yaml",
+                     "samples.jsonl", "metrics.jsonl", "figures/accuracy.png", "figures/loss.png"):
+            assert (folder / name).is_file(), name
+        metrics = json.loads((folder / "metrics.json").read_text())
+        assert {"GSM8K-format", "MC English", "MC Yoruba"} <= set(metrics)
+        assert 0 <= metrics["MC Yoruba"]["accuracy"]["value"] <= 1
+    assert (outputs / "models" / "base-ci" / "model.safetensors").is_file()
+
+
+def test_a_failing_cell_marks_the_run_failed_and_keeps_the_notebook(outputs):
+    # a model source that is neither a local folder nor reachable on the Hub (offline)
+    result = _run(outputs, "base_model", "--profile", "ci", "-p", "init_model", "nobody/no-model")
+    assert result.returncode == 1
+    assert "a notebook cell failed" in result.stderr
+    (folder,) = (outputs / "base_model").iterdir()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["status"] == "failed" and manifest["error"]
+    assert (folder / "notebook.ipynb").is_file() and (folder / "report.html").is_file()
+    assert not (folder / "metrics.json").exists()

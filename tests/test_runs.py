@@ -1,0 +1,71 @@
+import json
+
+import pytest
+
+from reason_lib import runs
+from reason_lib.config import load_params
+
+
+def test_create_writes_params_and_running_manifest(outputs):
+    params = load_params("base_model", "cpu", {"seed": 7})
+    run = runs.Run.create("base_model", params, "cpu")
+    assert run.dir.parent == outputs / "base_model"
+    m = run.manifest
+    assert m["status"] == "running" and m["seed"] == 7 and m["profile"] == "cpu"
+    assert m["packages"]["torch"] and m["git_commit"] and m["started"]
+    assert run.params() == params  # params.yaml round-trips into the same dataclass
+    assert (run.dir / "figures").is_dir() and run.checkpoints.is_dir()
+
+
+def test_two_runs_never_share_a_folder(outputs):
+    params = load_params("base_model", "cpu")
+    a = runs.Run.create("base_model", params, "cpu")
+    b = runs.Run.create("base_model", params, "cpu")
+    assert a.dir != b.dir and a.dir.exists() and b.dir.exists()
+
+
+def test_finish_and_fail(outputs):
+    params = load_params("base_model", "cpu")
+    run = runs.Run.create("base_model", params, "cpu")
+    run.log(1, loss=2.0)
+    run.log(2, loss=1.5)
+    assert [h["loss"] for h in run.history()] == [2.0, 1.5]
+    run.save_samples([{"reply": "ẹ̀ta"}])
+    run.finish({"accuracy": 0.5})
+    assert run.status == "succeeded" and run.manifest["ended"]
+    assert json.loads((run.dir / "metrics.json").read_text()) == {"accuracy": 0.5}
+    failed = runs.Run.create("base_model", params, "cpu")
+    failed.log(1, loss=3.0)
+    failed.fail("ValueError: boom")
+    assert failed.status == "failed" and "boom" in failed.manifest["error"]
+    assert (failed.dir / "metrics.jsonl").exists()  # partial results stay
+    failed.reopen()
+    assert failed.status == "running" and len(failed.manifest["resumed"]) == 1
+
+
+def test_atomic_write_leaves_no_temporary_files(tmp_path):
+    runs.atomic_write(tmp_path / "a" / "f.json", "{}")
+    runs.atomic_write(tmp_path / "a" / "f.json", "[]")
+    assert [p.name for p in (tmp_path / "a").iterdir()] == ["f.json"]
+    assert (tmp_path / "a" / "f.json").read_text() == "[]"
+
+
+def test_last_checkpoint_is_the_highest_step(outputs):
+    run = runs.Run.create("base_model", load_params("base_model", "cpu"), "cpu")
+    assert run.last_checkpoint() is None
+    for step in (5, 40, 100):
+        (run.checkpoints / f"checkpoint-{step}").mkdir()
+    assert run.last_checkpoint().name == "checkpoint-100"
+
+
+def test_start_honours_profile_env_and_reopens_run_dir(outputs, monkeypatch):
+    monkeypatch.setenv("REASON_LIB_PROFILE", "ci")
+    params, run = runs.start("base_model", "cpu")
+    assert run.manifest["profile"] == "ci" and params.hidden_size == 32
+    params2, run2 = runs.start("base_model", "cpu", run_dir=str(run.dir))
+    assert run2.dir == run.dir and params2 == params
+
+
+def test_not_a_run_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not a run folder"):
+        runs.Run(tmp_path)

@@ -1,0 +1,41 @@
+from reason_lib.data import gsm8k_splits
+from reason_lib.data.world import base_mixture
+from reason_lib.models import load_model, load_tokenizer
+from reason_lib.train.sft import sft
+
+
+def _rows():
+    gsm = gsm8k_splits(32, 1, 1, max_steps=1, seed=0)
+    return base_mixture(gsm["train"], {"en": [], "yo": []}, 0.0)
+
+
+def test_sft_loss_falls_and_logs_to_the_run(tiny, tmp_path, outputs):
+    from reason_lib import runs
+    from reason_lib.config import load_params
+
+    _, _, path = tiny
+    run = runs.Run.create("base_model", load_params("base_model", "ci"), "ci")
+    model, tok = load_model(path), load_tokenizer(path)
+    _, history = sft(model, tok, _rows(), tmp_path / "ck", run=run, epochs=8, batch_size=8,
+                     learning_rate=3e-3, scheduler="constant", max_length=256, save_steps=16, disable_tqdm=True,
+                     logging_steps=4)
+    losses = [h["loss"] for h in history if "loss" in h]
+    assert losses[-1] < 0.7 * losses[0]
+    assert [h["loss"] for h in run.history() if "loss" in h] == losses
+    assert any((tmp_path / "ck").glob("checkpoint-*"))
+
+
+def test_sft_resumes_from_its_last_checkpoint(tiny, tmp_path):
+    _, _, path = tiny
+    kwargs = dict(batch_size=8, learning_rate=1e-3, max_length=256, save_steps=4,
+                  disable_tqdm=True, logging_steps=1)
+    _, first = sft(load_model(path), load_tokenizer(path), _rows(), tmp_path / "ck", epochs=2,
+                   **kwargs)
+    # A longer run in the same folder resumes after step 8: its first 8 logged steps are the first
+    # run's (restored with the checkpoint; a fresh start would log other learning rates, since
+    # its cosine schedule spans 12 steps), and it goes on to step 12.
+    _, history = sft(load_model(path), load_tokenizer(path), _rows(), tmp_path / "ck", epochs=3,
+                     resume=True, **kwargs)
+    logged = [h for h in history if "loss" in h]
+    assert [h["step"] for h in logged] == list(range(1, 13))
+    assert logged[:8] == [h for h in first if "loss" in h]
