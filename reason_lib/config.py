@@ -73,25 +73,25 @@ class BaseModelParams:
     # Tiny model shape (ignored when init_model is set).
     vocab_size: int = param(1024, "Tokenizer vocabulary size (BPE trained on the offline world).",
                             min=300, max=65536)
-    hidden_size: int = param(256, "Transformer width.", min=16)
+    hidden_size: int = param(192, "Transformer width.", min=16)
     n_layers: int = param(4, "Transformer blocks.", min=1)
     n_heads: int = param(4, "Attention heads (must divide hidden_size).", min=1)
-    intermediate_size: int = param(768, "MLP width.", min=16)
+    intermediate_size: int = param(576, "MLP width.", min=16)
     max_length: int = param(256, "Longest training sequence in tokens; longer ones are truncated.",
                             min=32)
     # Offline world.
-    n_gsm8k_train: int = param(6000, "Procedural GSM8K-format training problems.", min=1)
-    n_mmlu_train: int = param(3000, "Procedural multiple-choice training items (per language).", min=1)
+    n_gsm8k_train: int = param(5000, "Procedural GSM8K-format training problems.", min=1)
+    n_mmlu_train: int = param(6000, "Procedural multiple-choice training items (per language).", min=1)
     yoruba_share: float = param(0.1, "Share of Yoruba items in the multiple-choice training mix; "
                                 "small, so the model starts weaker in Yoruba.", min=0.0, max=1.0)
     max_steps: int = param(3, "Most arithmetic steps in a GSM8K-format problem.", min=1, max=8)
-    max_operand: int = param(20, "Largest operand of an addition or subtraction.", min=2)
+    max_operand: int = param(10, "Largest operand of an addition or subtraction.", min=2)
     # Training.
     epochs: float = param(2.0, "Passes over the training mix.", min=0.0)
-    batch_size: int = param(32, "Training batch size.", min=1)
+    batch_size: int = param(16, "Training batch size.", min=1)
     learning_rate: float = param(2e-3, "Peak learning rate (cosine decay, short warm-up).", min=0.0)
     # Evaluation.
-    n_eval: int = param(300, "Held-out GSM8K-format problems and multiple-choice items per language.",
+    n_eval: int = param(400, "Held-out GSM8K-format problems and multiple-choice items per language.",
                         min=1)
     eval_batch_size: int = param(64, "Generation batch size.", min=1)
     max_new_tokens: int = param(160, "Generation budget per reply.", min=1)

@@ -34,7 +34,7 @@ TEXT = {
         "max_q": "Which number is the largest?", "max_r": "The largest number is {c}.",
         "day_q": "Which day comes after {d}?", "day_r": "The day after {d} is {c}.",
         "legs_q": "How many legs does a {x} have?", "legs_r": "A {x} has {c} legs.",
-        "answer": "Answer: {letter}",
+        "answer": "Answer: {letter}", "so": "so",
         "system": "Think step by step, then end your reply with 'Answer: X' where X is A, B, C or D.",
     },
     "yo": {
@@ -43,7 +43,7 @@ TEXT = {
         "max_q": "Èwo ni nọ́mbà tó tóbi jùlọ?", "max_r": "Nọ́mbà tó tóbi jùlọ ni {c}.",
         "day_q": "Ọjọ́ wo ló tẹ̀lé {d}?", "day_r": "Ọjọ́ tó tẹ̀lé {d} ni {c}.",
         "legs_q": "Ẹsẹ̀ mélòó ni {x} ní?", "legs_r": "{x} ní ẹsẹ̀ {c}.",
-        "answer": "Ìdáhùn: {letter}",
+        "answer": "Ìdáhùn: {letter}", "so": "nítorí náà",
         "system": "Ronú ní ìgbésẹ̀ ìgbésẹ̀, kí o sì parí ìdáhùn rẹ pẹ̀lú 'Ìdáhùn: X' níbi tí X jẹ́ A, B, C tàbí D.",
     },
 }
@@ -103,7 +103,11 @@ def render(item: dict, order: list[int], lang: str, subject: str) -> dict:
     letter = LETTERS[order.index(0)]
     row = {"Question": t[f"{kind}_q"].format(**fields), **dict(zip(LETTERS, options)),
            "Answer": letter, "Subject": subject, "Language": lang}
-    row["Rationale"] = t[f"{kind}_r"].format(**fields)
+    # Value-first listing, then the reasoning, then "value=letter": every step is a forward copy
+    # (the letter follows its value), which a small model learns; the prompt keeps MMLU's layout.
+    listing = ", ".join(f"{o}={k}" for k, o in zip(LETTERS, options))
+    reason = t[f"{kind}_r"].format(**fields).rstrip(".")
+    row["Rationale"] = f"{listing}. {reason[0].upper()}{reason[1:]}, {t['so']} {fields['c']}={letter}."
     return row
 
 
