@@ -34,8 +34,8 @@ def interval_bars(results: dict[str, dict], path=None, ylabel: str = "accuracy",
     """One bar per label with its 95 % interval; `results[label]` has value, low and high."""
     labels = list(results)
     values = [results[k]["value"] for k in labels]
-    err = [[v - results[k]["low"] for k, v in zip(labels, values)],
-           [results[k]["high"] - v for k, v in zip(labels, values)]]
+    err = [[max(0.0, v - results[k]["low"]) for k, v in zip(labels, values)],
+           [max(0.0, results[k]["high"] - v) for k, v in zip(labels, values)]]
     fig, ax = plt.subplots(figsize=(max(4, 1.1 * len(labels) + 1), 3.5))
     ax.bar(labels, values, yerr=err, capsize=4, color="#4C72B0")
     if chance is not None:
