@@ -54,3 +54,81 @@ def gsm8k_correctness(prompts, completions, answer, **_) -> list[float]:
 def choice_correctness(prompts, completions, Answer, **_) -> list[float]:
     """1.0 where the completion's extracted letter equals the gold letter (no answer scores 0)."""
     return [float(extract_choice(completion_text(c)) == a) for c, a in zip(completions, Answer)]
+
+
+# --- Perplexity reward: a frozen LM scores the gold answer given the policy's reasoning ----------
+
+FINAL_LINE = re.compile(r"\n?[^\n]*####.*", re.DOTALL)
+
+
+def strip_final_answer(completion: str) -> str:
+    """The reasoning of a GSM8K-style reply with its own final answer removed: the first line that
+    holds `####`, and everything after it, is cut."""
+    return FINAL_LINE.sub("", completion).rstrip()
+
+
+def gold_target(answer: str, target: str = "final_line") -> str:
+    """What the scorer must predict: the gold `#### N` line, or (`answer_text`) the number alone."""
+    n = extract_gsm8k(answer)
+    return f"#### {n}" if target == "final_line" else f"{n}"
+
+
+class PerplexityReward:
+    """Mean log-probability, under a frozen scorer LM, of the gold answer given the question and
+    the policy's reasoning (its own final answer removed); a TRL reward function.
+
+    `form`: `prob` = exp(mean log-prob) in (0, 1]; `neg_perplexity` = -exp(-mean log-prob);
+    `logprob` = mean log-prob (nats per token). Scored in batches, without gradients.
+    """
+
+    FORMS = ("prob", "neg_perplexity", "logprob")
+
+    def __init__(self, model, tokenizer, form: str = "prob", target: str = "final_line",
+                 batch_size: int = 16):
+        if form not in self.FORMS:
+            raise ValueError(f"perplexity reward form {form!r}: expected one of {self.FORMS}")
+        self.model, self.tokenizer = model.eval().requires_grad_(False), tokenizer
+        self.form, self.target, self.batch_size = form, target, batch_size
+        self.__name__ = "perplexity"  # TRL logs each reward function under its name
+
+    def _context(self, prompt, reasoning: str) -> list[int]:
+        from reason_lib.generate import render_prompts
+
+        text = render_prompts(self.tokenizer, [prompt])[0] + reasoning + "\n"
+        return self.tokenizer(text, add_special_tokens=False).input_ids
+
+    def mean_logprobs(self, prompts, reasonings: list[str], targets: list[str]) -> list[float]:
+        """Mean log-probability (nats per token) of each target given prompt + reasoning."""
+        import torch
+
+        pairs = [(self._context(p, r), self.tokenizer(t, add_special_tokens=False).input_ids)
+                 for p, r, t in zip(prompts, reasonings, targets)]
+        device = next(self.model.parameters()).device
+        out: list[float] = []
+        for start in range(0, len(pairs), self.batch_size):
+            batch = pairs[start:start + self.batch_size]
+            width = max(len(c) + len(t) for c, t in batch)
+            ids = torch.full((len(batch), width), self.tokenizer.pad_token_id, dtype=torch.long)
+            mask = torch.zeros_like(ids)
+            for i, (c, t) in enumerate(batch):  # right padding: real tokens keep positions 0..n-1
+                ids[i, :len(c) + len(t)] = torch.tensor(c + t)
+                mask[i, :len(c) + len(t)] = 1
+            with torch.inference_mode():
+                logits = self.model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
+                logp = torch.log_softmax(logits.float(), dim=-1)
+            for i, (c, t) in enumerate(batch):
+                positions = torch.arange(len(c) - 1, len(c) + len(t) - 1, device=device)
+                token_logp = logp[i, positions, torch.tensor(t, device=device)]
+                out.append(token_logp.mean().item())
+        return out
+
+    def __call__(self, prompts, completions, answer, **_) -> list[float]:
+        import math
+
+        reasonings = [strip_final_answer(completion_text(c)) for c in completions]
+        lp = self.mean_logprobs(prompts, reasonings, [gold_target(a, self.target) for a in answer])
+        if self.form == "logprob":
+            return lp
+        if self.form == "prob":
+            return [math.exp(x) for x in lp]
+        return [-math.exp(-x) for x in lp]

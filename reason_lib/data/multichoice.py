@@ -34,6 +34,7 @@ TEXT = {
         "max_q": "Which number is the largest?", "max_r": "The largest number is {c}.",
         "day_q": "Which day comes after {d}?", "day_r": "The day after {d} is {c}.",
         "legs_q": "How many legs does a {x} have?", "legs_r": "A {x} has {c} legs.",
+        "find_q": "Which option says {c}?", "find_r": "We look for {c}.",
         "answer": "Answer: {letter}", "so": "so",
         "system": "Think step by step, then end your reply with 'Answer: X' where X is A, B, C or D.",
     },
@@ -43,11 +44,15 @@ TEXT = {
         "max_q": "Èwo ni nọ́mbà tó tóbi jùlọ?", "max_r": "Nọ́mbà tó tóbi jùlọ ni {c}.",
         "day_q": "Ọjọ́ wo ló tẹ̀lé {d}?", "day_r": "Ọjọ́ tó tẹ̀lé {d} ni {c}.",
         "legs_q": "Ẹsẹ̀ mélòó ni {x} ní?", "legs_r": "{x} ní ẹsẹ̀ {c}.",
+        "find_q": "Èwo ni {c}?", "find_r": "A ń wá {c}.",
         "answer": "Ìdáhùn: {letter}", "so": "nítorí náà",
         "system": "Ronú ní ìgbésẹ̀ ìgbésẹ̀, kí o sì parí ìdáhùn rẹ pẹ̀lú 'Ìdáhùn: X' níbi tí X jẹ́ A, B, C tàbí D.",
     },
 }
-SUBJECTS = ["elementary_arithmetic", "number_comparison", "calendar", "animal_biology"]
+# option_lookup ("Which option says 6?") is reading, not knowledge: it trains the value -> letter
+# lookup every other subject ends with.
+SUBJECTS = ["elementary_arithmetic", "number_comparison", "calendar", "animal_biology",
+            "option_lookup"]
 
 
 def _num(n: int, lang: str) -> str:
@@ -78,6 +83,9 @@ def _item(rng: random.Random, subject: str) -> dict:
         d = rng.randrange(7)
         others = rng.sample([i for i in range(7) if i != (d + 1) % 7], 3)
         return {"kind": "day", "d": d, "options": [(d + 1) % 7] + others, "numeric": False}
+    if subject == "option_lookup":
+        c = rng.randint(0, 20)
+        return {"kind": "find", "options": [c] + _distinct(rng, c, 0, 20), "numeric": True}
     animal = rng.randrange(len(ANIMALS))
     legs = ANIMALS[animal][2]
     options = [legs] + rng.sample([v for v in (0, 2, 4, 6, 8, 10) if v != legs], 3)
