@@ -8,7 +8,7 @@ PROFILE ?= cpu
 ARGS ?=
 RUN := $(PY) -m reason_lib.run
 
-.PHONY: help setup test base-model reproduce clean
+.PHONY: help setup test base-model perplexity-grpo reproduce clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -29,8 +29,12 @@ test: setup ## run the test suite (unit tests + notebooks under nbval)
 base-model: setup ## notebook 00: train the base model every experiment starts from (PROFILE=cpu|smol|gpu)
 	$(RUN) base_model --profile $(PROFILE) $(ARGS)
 
+perplexity-grpo: setup ## notebook 04: GRPO with correctness / perplexity / hybrid rewards
+	$(RUN) perplexity_grpo --profile $(PROFILE) $(ARGS)
+
 reproduce: setup ## every experiment on the cpu profile, in order
 	$(MAKE) base-model PROFILE=cpu
+	$(MAKE) perplexity-grpo PROFILE=cpu
 
 clean: ## remove the venv and caches (outputs/ stays: runs are never deleted by make)
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -102,6 +102,54 @@ class BaseModelParams:
     dtype: str = param("float32", "Model dtype.", choices=["float32", "bfloat16", "float16"])
 
 
+@dataclass
+class PerplexityGRPOParams:
+    """Notebook 04: GRPO with correctness, perplexity and hybrid rewards from a frozen scorer LM."""
+
+    seed: int = param(0, "Seed for data, sampling and training.", min=0)
+    policy_model: str = param("outputs/models/base-cpu", "Policy to start from (path or Hub id).")
+    scorer_model: str = param("", "Frozen scorer LM (path or Hub id); empty: a frozen copy of "
+                              "policy_model, as in the study.")
+    reward_types: list[str] = param(["correctness", "perplexity", "hybrid"],
+                                    "Reward types to train, one GRPO run each.",
+                                    choices=["correctness", "perplexity", "hybrid"])
+    perplexity_form: str = param("prob", "Reward from the scorer's mean log-prob m of the gold "
+                                 "answer: prob = exp(m), neg_perplexity = -exp(-m), logprob = m.",
+                                 choices=["prob", "neg_perplexity", "logprob"])
+    perplexity_target: str = param("final_line", "What the scorer predicts: the gold '#### N' "
+                                   "line, or the answer number alone.",
+                                   choices=["final_line", "answer_text"])
+    hybrid_weights: list[float] = param([1.0, 1.0], "Hybrid reward weights: [correctness, "
+                                        "perplexity].")
+    train_data: str = param("", "GSM8K train jsonl or Hub id; empty: procedural problems.",
+                            path=True)
+    test_data: str = param("", "GSM8K test jsonl or Hub id; empty: procedural held-out problems.",
+                           path=True)
+    n_train: int = param(1000, "Training prompts.", min=1)
+    n_test: int = param(300, "Test questions for the before/after table.", min=1)
+    problem_steps: int = param(3, "Most steps of a procedural problem (match the base model's).",
+                               min=1, max=8)
+    max_operand: int = param(10, "Largest procedural operand (match the base model's).", min=2)
+    steps: int = param(40, "GRPO optimiser steps per reward type.", min=1)
+    batch_size: int = param(32, "Completions per step (batch_size / num_generations prompts).",
+                            min=2)
+    num_generations: int = param(8, "Completions sampled per prompt (the GRPO group).", min=2)
+    temperature: float = param(1.0, "Sampling temperature of the rollouts.", min=0.01)
+    beta: float = param(0.0, "KL coefficient to the starting policy (0: no reference model).",
+                        min=0.0)
+    learning_rate: float = param(5e-5, "Learning rate.", min=0.0)
+    max_completion_length: int = param(128, "Longest rollout in tokens.", min=8)
+    lora: bool = param(False, "Train LoRA adapters instead of the full policy.")
+    lora_r: int = param(16, "LoRA rank.", min=1)
+    eval_every: int = param(10, "Steps between evaluations on the curve subset.", min=1)
+    n_curve: int = param(100, "Test questions evaluated every eval_every steps (the curves).",
+                         min=1)
+    max_new_tokens: int = param(160, "Generation budget at evaluation.", min=8)
+    eval_batch_size: int = param(64, "Generation batch size at evaluation.", min=1)
+    device: str = param("auto", "auto, cpu or cuda.", choices=["auto", "cpu", "cuda"])
+    dtype: str = param("float32", "Model dtype.", choices=["float32", "bfloat16", "float16"])
+
+
 @dataclass(frozen=True)
 class Experiment:
     notebook: str
@@ -110,6 +158,7 @@ class Experiment:
 
 EXPERIMENTS: dict[str, Experiment] = {
     "base_model": Experiment("00_base_model.ipynb", BaseModelParams),
+    "perplexity_grpo": Experiment("04_perplexity_grpo.ipynb", PerplexityGRPOParams),
 }
 
 
@@ -148,7 +197,8 @@ def validate(cls: type, values: dict, source: str):
             raise ParamError(f"{where}: must be >= {meta['min']}")
         if meta.get("max") is not None and value > meta["max"]:
             raise ParamError(f"{where}: must be <= {meta['max']}")
-        if meta.get("choices") and value not in meta["choices"]:
+        items = value if isinstance(value, list) else [value]
+        if meta.get("choices") and any(v not in meta["choices"] for v in items):
             raise ParamError(f"{where}: must be one of {meta['choices']}")
     params = cls(**values)
     for name, f in fields.items():

@@ -95,3 +95,43 @@ def evaluate_choice(model, tokenizer, rows: list[dict], lang: str = "en",
     records = _records(rows, prompts, replies, [extract_choice(r) for r in replies],
                        [r["Answer"] for r in rows], tokenizer)
     return summarize(records), records
+
+
+def mean_interval(values) -> dict:
+    """Mean with a 95 % normal-approximation interval: {value, low, high, n}."""
+    values = [float(v) for v in values]
+    n = len(values)
+    mean = sum(values) / n
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else 0.0
+    half = Z95 * sd / math.sqrt(n) if n else float("nan")
+    return {"value": mean, "low": mean - half, "high": mean + half, "n": n}
+
+
+def gold_perplexity(scorer, rows: list[dict], records: list[dict]) -> tuple[dict, list[float]]:
+    """The scorer's perplexity of each gold answer given the policy's own reasoning (its reply with
+    the final answer removed). Returns (summary, per-question NLL in nats per token); the summary
+    is exp(mean NLL) with the interval of the mean NLL carried through exp."""
+    from reason_lib.data.gsm8k import gsm8k_prompt
+    from reason_lib.rewards import gold_target, strip_final_answer
+
+    lp = scorer.mean_logprobs([gsm8k_prompt(r) for r in rows],
+                              [strip_final_answer(rec["reply"]) for rec in records],
+                              [gold_target(r["answer"], scorer.target) for r in rows])
+    nll = [-x for x in lp]
+    m = mean_interval(nll)
+    return {"value": math.exp(m["value"]), "low": math.exp(m["low"]), "high": math.exp(m["high"]),
+            "nll": m}, nll
+
+
+def evaluate_reasoning(model, tokenizer, rows: list[dict], scorer, **gen_kwargs) -> dict:
+    """GSM8K accuracy and the scorer's gold-answer perplexity given the model's own reasoning:
+    {accuracy, gold_perplexity, no_answer, nll (per question), records}."""
+    summary, records = evaluate_gsm8k(model, tokenizer, rows, **gen_kwargs)
+    ppl, nll = gold_perplexity(scorer, rows, records)
+    return {"accuracy": summary["accuracy"], "no_answer": summary["no_answer"],
+            "gold_perplexity": ppl, "nll": nll, "records": records}
+
+
+def paired_difference(after: list[float], before: list[float]) -> dict:
+    """Mean of per-item differences (after - before) with a 95 % interval."""
+    return mean_interval([a - b for a, b in zip(after, before)])

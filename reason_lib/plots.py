@@ -44,3 +44,31 @@ def interval_bars(results: dict[str, dict], path=None, ylabel: str = "accuracy",
     ax.set(ylabel=f"{ylabel} (95 % interval)", title=title, ylim=(0, 1))
     ax.tick_params(axis="x", rotation=20)
     return _save(fig, path)
+
+
+def step_curves(curves: dict[str, list[dict]], metrics: list[tuple[str, str]], path=None,
+                title: str = ""):
+    """One panel per metric, one line per label, against optimiser step, shared x axis.
+
+    `curves[label]` is a list of dicts with `step` and the metric keys; a metric value may be a
+    dict with value/low/high, drawn with its interval shaded. `metrics` = [(key, axis label)].
+    """
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.4), sharex=True,
+                             squeeze=False)
+    for ax, (key, label) in zip(axes[0], metrics):
+        for name, points in curves.items():
+            pts = [p for p in points if p.get(key) is not None]
+            if not pts:
+                continue
+            steps = [p["step"] for p in pts]
+            vals = [p[key]["value"] if isinstance(p[key], dict) else p[key] for p in pts]
+            line, = ax.plot(steps, vals, marker="o", ms=3, label=name)
+            if isinstance(pts[0][key], dict) and "low" in pts[0][key]:
+                ax.fill_between(steps, [p[key]["low"] for p in pts],
+                                [p[key]["high"] for p in pts], alpha=0.15, color=line.get_color())
+        ax.set(xlabel="optimiser step", ylabel=label)
+    axes[0][0].legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return _save(fig, path)

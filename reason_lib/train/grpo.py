@@ -3,8 +3,31 @@
 from __future__ import annotations
 
 import torch
+from transformers import TrainerCallback
 
+from reason_lib.rewards import gsm8k_correctness
 from reason_lib.train.sft import RunLogger
+
+
+class PeriodicEval(TrainerCallback):
+    """Calls `fn(model, step)` every `every` optimiser steps (for curves over training)."""
+
+    def __init__(self, every: int, fn):
+        self.every, self.fn = every, fn
+
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        if state.global_step % self.every == 0:
+            self.fn(model, state.global_step)
+
+
+def reward_setup(reward_type: str, scorer, hybrid_weights=(1.0, 1.0)) -> tuple[list, list[float]]:
+    """(reward functions, weights) for `correctness`, `perplexity` or `hybrid`. Both functions are
+    always passed (a weight of 0 leaves one out of the reward) so TRL logs every component."""
+    weights = {"correctness": [1.0, 0.0], "perplexity": [0.0, 1.0],
+               "hybrid": [float(w) for w in hybrid_weights]}
+    if reward_type not in weights:
+        raise ValueError(f"reward type {reward_type!r}: expected one of {sorted(weights)}")
+    return [gsm8k_correctness, scorer], weights[reward_type]
 
 
 def grpo(model, tokenizer, rows: list[dict], reward_funcs: list, output_dir, run=None,
@@ -12,7 +35,7 @@ def grpo(model, tokenizer, rows: list[dict], reward_funcs: list, output_dir, run
          num_generations: int = 8, temperature: float = 1.0, beta: float = 0.0,
          learning_rate: float = 1e-5, max_completion_length: int = 128, seed: int = 0,
          peft_config=None, bf16: bool = False, save_steps: int = 50, resume: bool = False,
-         **config_kwargs):
+         callbacks: list | None = None, log_prefix: str = "", **config_kwargs):
     """Train `model` with GRPO on `rows` (`prompt` messages plus reward columns such as `answer`);
     returns (trained model, log history). `batch_size` counts completions per step, so each step
     sees batch_size / num_generations prompts. Reward components are logged per function by TRL
@@ -33,7 +56,8 @@ def grpo(model, tokenizer, rows: list[dict], reward_funcs: list, output_dir, run
     args = GRPOConfig(**{**settings, **config_kwargs})
     trainer = GRPOTrainer(model=model, reward_funcs=reward_funcs, args=args,
                           train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
-                          peft_config=peft_config, callbacks=[RunLogger(run)])
+                          peft_config=peft_config,
+                          callbacks=[RunLogger(run, log_prefix), *(callbacks or [])])
     has_checkpoint = resume and any(Path(output_dir).glob("checkpoint-*"))
     trainer.train(resume_from_checkpoint=True if has_checkpoint else None)
     return trainer.model, trainer.state.log_history

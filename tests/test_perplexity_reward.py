@@ -1,0 +1,112 @@
+"""The perplexity reward (rewards.PerplexityReward) and the GRPO reward setup."""
+
+import math
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from reason_lib.data import gsm8k_prompt
+from reason_lib.rewards import PerplexityReward, gold_target, strip_final_answer
+from reason_lib.train.grpo import reward_setup
+
+
+class CopyLM(torch.nn.Module):
+    """A constructed scorer: predicts tokens it has already seen in the context (a bag-of-tokens
+    copier), and records every input it is shown."""
+
+    def __init__(self, vocab_size: int):
+        super().__init__()
+        self.vocab_size = vocab_size
+        self.dummy = torch.nn.Parameter(torch.zeros(1))
+        self.seen: list[torch.Tensor] = []
+
+    def forward(self, input_ids, attention_mask=None):
+        self.seen.append(input_ids.clone())
+        one_hot = torch.nn.functional.one_hot(input_ids, self.vocab_size).float()
+        counts = one_hot.cumsum(dim=1)  # tokens seen up to and including each position
+        return SimpleNamespace(logits=4.0 * (counts > 0).float())
+
+
+ROW = {"question": "Ada has 3 apples. She buys 4 more. How many apples does Ada have now?",
+       "answer": "Ada starts with 3 apples.\nAfter buying 4 more, Ada has 3+4=<<3+4=7>>7 apples.\n#### 7"}
+
+
+def test_strip_final_answer_and_gold_target():
+    assert strip_final_answer("3+4=7 apples.\n#### 7") == "3+4=7 apples."
+    assert strip_final_answer("a\nso #### 9\nmore text") == "a"
+    assert strip_final_answer("no final line") == "no final line"
+    assert gold_target(ROW["answer"]) == "#### 7"
+    assert gold_target("x\n#### 1,000", "answer_text") == "1000"
+
+
+def test_reasoning_that_leads_to_gold_is_ranked_higher(tiny):
+    _, tok, _ = tiny
+    scorer = PerplexityReward(CopyLM(len(tok)), tok, form="logprob")
+    good = "Ada has 3+4=<<3+4=7>>7 apples.\n#### 7"
+    bad = "Ada has 3-1=<<3-1=2>>2 apples.\n#### 2"
+    r = scorer([gsm8k_prompt(ROW)] * 2, [good, bad], answer=[ROW["answer"]] * 2)
+    assert r[0] > r[1]
+    prob = PerplexityReward(CopyLM(len(tok)), tok, form="prob")([gsm8k_prompt(ROW)], [good], [ROW["answer"]])
+    assert prob[0] == pytest.approx(math.exp(r[0]), rel=1e-6)
+
+
+def test_the_scorer_never_sees_the_policys_final_answer(tiny):
+    _, tok, _ = tiny
+    lm = CopyLM(len(tok))
+    scorer = PerplexityReward(lm, tok)
+    scorer([gsm8k_prompt(ROW)], ["Ada has 3+4=<<3+4=7>>7 apples.\n#### 96"], answer=[ROW["answer"]])
+    text = tok.decode(lm.seen[0][0], skip_special_tokens=True)
+    assert "96" not in text
+    assert text.endswith("apples.\n#### 7")  # the context, then the gold line the scorer predicts
+
+
+def test_batched_and_one_at_a_time_scores_agree(tiny):
+    model, tok, _ = tiny
+    scorer = PerplexityReward(model, tok, form="logprob", batch_size=8)
+    prompts = [gsm8k_prompt(ROW)] * 3
+    completions = ["3+4=7", "Ada has a lot of apples and more words here\n#### 5", ""]
+    answers = [ROW["answer"], "x\n#### 12", "y\n#### 3"]
+    batched = scorer(prompts, completions, answer=answers)
+    single = [scorer([p], [c], answer=[a])[0] for p, c, a in zip(prompts, completions, answers)]
+    assert batched == pytest.approx(single, abs=1e-5)
+    assert model.training is False and not any(p.requires_grad for p in model.parameters())
+
+
+def test_bad_form_is_rejected(tiny):
+    _, tok, _ = tiny
+    with pytest.raises(ValueError, match="perplexity reward form 'ppl'"):
+        PerplexityReward(CopyLM(len(tok)), tok, form="ppl")
+
+
+def test_reward_setup_always_logs_both_components(tiny):
+    _, tok, _ = tiny
+    scorer = PerplexityReward(CopyLM(len(tok)), tok)
+    for kind, weights in [("correctness", [1.0, 0.0]), ("perplexity", [0.0, 1.0]),
+                          ("hybrid", [0.5, 2.0])]:
+        funcs, w = reward_setup(kind, scorer, [0.5, 2.0])
+        assert len(funcs) == 2 and w == weights
+    with pytest.raises(ValueError, match="reward type 'ppl'"):
+        reward_setup("ppl", scorer)
+
+
+def test_grpo_trains_and_logs_every_reward_component(tiny, tmp_path, outputs):
+    from reason_lib import runs
+    from reason_lib.config import load_params
+    from reason_lib.models import load_model, load_tokenizer
+    from reason_lib.train.grpo import grpo
+
+    _, _, path = tiny
+    policy, tok = load_model(path), load_tokenizer(path)
+    start = {n: p.detach().clone() for n, p in policy.named_parameters()}
+    scorer = PerplexityReward(load_model(path), tok)
+    funcs, weights = reward_setup("hybrid", scorer, [1.0, 1.0])
+    run = runs.Run.create("perplexity_grpo", load_params("perplexity_grpo", "ci"), "ci")
+    rows = [{"prompt": gsm8k_prompt(ROW), "answer": ROW["answer"]}] * 4
+    policy, history = grpo(policy, tok, rows, funcs, tmp_path / "ck", run=run,
+                           reward_weights=weights, steps=2, batch_size=4, num_generations=4,
+                           learning_rate=1e-2, max_completion_length=8, log_prefix="hybrid/")
+    logged = [h for h in history if "rewards/perplexity/mean" in h]
+    assert len(logged) == 2 and all("rewards/gsm8k_correctness/mean" in h for h in logged)
+    assert any("hybrid/rewards/perplexity/mean" in h for h in run.history())
+    assert any(not torch.equal(start[n], p) for n, p in policy.named_parameters())
