@@ -81,7 +81,7 @@ class BaseModelParams:
                             min=32)
     # Offline world.
     n_gsm8k_train: int = param(4000, "Procedural GSM8K-format training problems.", min=1)
-    n_mmlu_train: int = param(4000, "Procedural multiple-choice training items (per language).", min=1)
+    n_mmlu_train: int = param(5000, "Procedural multiple-choice training items (per language).", min=1)
     yoruba_share: float = param(0.05, "Share of Yoruba items in the multiple-choice training mix; "
                                 "small, so the model starts weaker in Yoruba.", min=0.0, max=1.0)
     max_steps: int = param(3, "Most arithmetic steps in a GSM8K-format problem.", min=1, max=8)

@@ -111,11 +111,13 @@ def render(item: dict, order: list[int], lang: str, subject: str) -> dict:
     letter = LETTERS[order.index(0)]
     row = {"Question": t[f"{kind}_q"].format(**fields), **dict(zip(LETTERS, options)),
            "Answer": letter, "Subject": subject, "Language": lang}
-    # Value-first listing, then the reasoning, then "value=letter": every step is a forward copy
-    # (the letter follows its value), which a small model learns; the prompt keeps MMLU's layout.
-    listing = ", ".join(f"{o}={k}" for k, o in zip(LETTERS, options))
+    # Value-first listing ("8 A, 0 B, ..."), the reasoning, then "value letter". The letter token
+    # directly follows its value, so finding it is plain induction (after this token, what came
+    # next last time?), which a small model learns; in the prompt's MMLU layout the letter comes
+    # before its value and the backward lookup stayed at chance in our runs.
+    listing = ", ".join(f"{o} {k}" for k, o in zip(LETTERS, options))
     reason = t[f"{kind}_r"].format(**fields).rstrip(".")
-    row["Rationale"] = f"{listing}. {reason[0].upper()}{reason[1:]}, {t['so']} {fields['c']}={letter}."
+    row["Rationale"] = f"{listing}. {reason[0].upper()}{reason[1:]}, {t['so']} {fields['c']} {letter}."
     return row
 
 
