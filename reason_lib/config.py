@@ -82,17 +82,19 @@ class BaseModelParams:
     # Offline world.
     n_gsm8k_train: int = param(4000, "Procedural GSM8K-format training problems.", min=1)
     n_mmlu_train: int = param(5000, "Procedural multiple-choice training items (per language).", min=1)
-    yoruba_share: float = param(0.05, "Share of Yoruba items in the multiple-choice training mix; "
+    yoruba_share: float = param(0.03, "Share of Yoruba items in the multiple-choice training mix; "
                                 "small, so the model starts weaker in Yoruba.", min=0.0, max=1.0)
     max_steps: int = param(3, "Most arithmetic steps in a GSM8K-format problem.", min=1, max=8)
     max_operand: int = param(10, "Largest operand of an addition or subtraction.", min=2)
     # Training.
-    epochs: float = param(2.0, "Passes over the training mix.", min=0.0)
+    epochs: float = param(3.0, "Passes over the training mix.", min=0.0)
     batch_size: int = param(16, "Training batch size.", min=1)
     learning_rate: float = param(2e-3, "Peak learning rate (cosine decay, short warm-up).", min=0.0)
     # Evaluation.
-    n_eval: int = param(400, "Held-out GSM8K-format problems and multiple-choice items per language.",
-                        min=1)
+    n_eval: int = param(400, "Held-out GSM8K-format problems.", min=1)
+    n_eval_mc: int = param(1500, "Held-out multiple-choice items per language (many: the "
+                           "English-Yoruba gap is a few points and its intervals must separate).",
+                           min=1)
     eval_batch_size: int = param(64, "Generation batch size.", min=1)
     max_new_tokens: int = param(160, "Generation budget per reply.", min=1)
     real_gsm8k_test: str = param("", "Real GSM8K test file (jsonl) or Hub id; empty skips it. "
