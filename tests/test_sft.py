@@ -1,3 +1,5 @@
+import torch
+
 from reason_lib.data import gsm8k_splits
 from reason_lib.data.world import base_mixture
 from reason_lib.models import load_model, load_tokenizer
@@ -39,3 +41,16 @@ def test_sft_resumes_from_its_last_checkpoint(tiny, tmp_path):
     logged = [h for h in history if "loss" in h]
     assert [h["step"] for h in logged] == list(range(1, 13))
     assert logged[:8] == [h for h in first if "loss" in h]
+
+
+def test_a_copy_of_the_trained_model_trains_itself(tiny, tmp_path):
+    """TRL patches `forward` on the instance; a deepcopy must not run the original's forward."""
+    import copy
+
+    _, _, path = tiny
+    model, _ = sft(load_model(path), load_tokenizer(path), _rows(), tmp_path / "ck", epochs=1,
+                   batch_size=8, save_strategy="no", disable_tqdm=True)
+    assert "forward" not in model.__dict__
+    frozen = model.requires_grad_(False)
+    clone = copy.deepcopy(frozen).requires_grad_(True)
+    assert clone(torch.tensor([[1, 2, 3]])).logits.requires_grad

@@ -6,7 +6,7 @@ import torch
 from transformers import TrainerCallback
 
 from reason_lib.rewards import gsm8k_correctness
-from reason_lib.train.sft import RunLogger
+from reason_lib.train.sft import RunLogger, trained_model
 
 
 class PeriodicEval(TrainerCallback):
@@ -60,4 +60,4 @@ def grpo(model, tokenizer, rows: list[dict], reward_funcs: list, output_dir, run
                           callbacks=[RunLogger(run, log_prefix), *(callbacks or [])])
     has_checkpoint = resume and any(Path(output_dir).glob("checkpoint-*"))
     trainer.train(resume_from_checkpoint=True if has_checkpoint else None)
-    return trainer.model, trainer.state.log_history
+    return trained_model(trainer), trainer.state.log_history

@@ -19,6 +19,20 @@ class RunLogger(TrainerCallback):
             self.run.log(state.global_step, **{f"{self.prefix}{k}": v for k, v in logs.items()})
 
 
+def trained_model(trainer):
+    """The trainer's model with TRL's patched forward removed.
+
+    TRL's trainers replace `model.forward` on the instance by a closure over the original bound
+    method (a fused LM head). Left in place, a `copy.deepcopy` of the model would still run the
+    *original* object's forward — a copy whose gradients never flow — and every later trainer
+    would stack another patch. Dropping the instance attribute restores the class's forward.
+    """
+    model = trainer.model
+    for m in {id(x): x for x in (model, getattr(model, "get_base_model", lambda: model)())}.values():
+        m.__dict__.pop("forward", None)
+    return model
+
+
 def conversation_rows(prompts: list[list[dict]], completions: list[str]) -> list[dict]:
     """TRL's conversational prompt-completion rows."""
     return [{"prompt": p, "completion": [{"role": "assistant", "content": c}]}
@@ -54,4 +68,4 @@ def sft(model, tokenizer, rows: list[dict], output_dir: str | Path, run=None, ep
                          callbacks=[RunLogger(run, log_prefix)])
     has_checkpoint = resume and any(Path(output_dir).glob("checkpoint-*"))
     trainer.train(resume_from_checkpoint=True if has_checkpoint else None)
-    return trainer.model, trainer.state.log_history
+    return trained_model(trainer), trainer.state.log_history
