@@ -65,6 +65,11 @@ def split_sentences(text: str) -> list[str]:
     return [s.strip() for s in re.findall(r"[^.!?]+[.!?]", text) if s.strip()]
 
 
+def gold_scores(rows: list[dict], completions: list[str]) -> list[float]:
+    """The hidden gold reward of each completion to its row's prompt (rows carry `topic`)."""
+    return [gold_reward(r["topic"], split_sentences(c)) for r, c in zip(rows, completions)]
+
+
 def _response(rng: random.Random, topic: str) -> list[str]:
     others = [s for t, fs in FACTS.items() if t != topic for s in fs]
     pools = [FACTS[topic]] * 3 + [others, FILLER, POLITE]
@@ -144,3 +149,19 @@ def load_preferences(path_or_id: str, split: str = "test", limit: int | None = N
             raise DataError(f"{path_or_id}, row {i + 1}: field 'chosen'/'rejected': {e}") from None
         out.append({"prompt": prompt, "chosen": chosen, "rejected": rejected})
     return out[:limit] if limit else out
+
+
+def preference_data(source: str, n_train: int, n_test: int, seed: int = 0,
+                    label_noise: float = 0.0) -> tuple[list[dict], list[dict], object]:
+    """(train pairs, test pairs, gold_fn): the offline world when `source` is empty (gold_fn =
+    `gold_scores`, the hidden truth), else a file or Hub id shuffled by `seed` and cut into
+    disjoint train and test pairs (gold_fn = None: real data has no known gold reward)."""
+    if not source:
+        splits = preference_splits(n_train, 1, n_test, seed=seed, label_noise=label_noise)
+        return splits["train"], splits["test"], gold_scores
+    rows = load_preferences(source, "train")
+    if len(rows) < n_train + n_test:
+        raise DataError(f"{source}: {len(rows)} pairs, fewer than n_train + n_test = "
+                        f"{n_train + n_test}")
+    random.Random(seed).shuffle(rows)
+    return rows[n_test:n_test + n_train], rows[:n_test], None

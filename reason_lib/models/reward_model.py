@@ -1,0 +1,148 @@
+"""Reward models on a causal LM backbone: level 1 a scalar (Bradley-Terry) head, level 2 a
+10-class head trained with `-log sum_i sum_j p_w[i] p_l[j] [i > j]`, its reward the expected class.
+
+Both train through TRL's RewardTrainer (level 2 replaces only its loss) and score replies through
+`RewardModelScorer`, a TRL-style reward function `(prompts, completions, **_) -> list[float]`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from reason_lib.losses import class_preference_loss, expected_class
+from reason_lib.models.load import DTYPES, resolve_device
+
+LEVEL_CLASSES = {1: 1, 2: 10}
+
+
+def load_reward_model(name_or_path: str, level: int = 1, dtype: str = "float32",
+                      device: str = "auto", trust_remote_code: bool = False):
+    """A sequence-classification model from a causal LM checkpoint (path or Hub id): the backbone's
+    weights, a new score head with 1 (level 1) or 10 (level 2) outputs."""
+    from transformers import AutoModelForSequenceClassification
+
+    if level not in LEVEL_CLASSES:
+        raise ValueError(f"reward model level {level!r}: expected 1 (scalar) or 2 (10-class)")
+    model = AutoModelForSequenceClassification.from_pretrained(
+        str(name_or_path), num_labels=LEVEL_CLASSES[level], dtype=DTYPES[dtype],
+        use_safetensors=True, trust_remote_code=trust_remote_code)
+    return model.to(resolve_device(device))
+
+
+def reward_rows(rows: list[dict]) -> list[dict]:
+    """TRL's conversational preference rows (prompt, chosen, rejected as messages)."""
+    return [{"prompt": r["prompt"], "chosen": [{"role": "assistant", "content": r["chosen"]}],
+             "rejected": [{"role": "assistant", "content": r["rejected"]}]} for r in rows]
+
+
+def _class_trainer():
+    from trl import RewardTrainer
+
+    class ClassRewardTrainer(RewardTrainer):
+        """RewardTrainer with the level-2 loss; TRL's metrics read the expected class."""
+
+        def __init__(self, model, **kwargs):
+            # RewardTrainer insists on one output; only its loss reads the head, and that loss
+            # is replaced below, so the check is passed with the count restored afterwards.
+            n = model.config.num_labels
+            model.config.num_labels = 1
+            try:
+                super().__init__(model=model, **kwargs)
+            finally:
+                model.config.num_labels = n
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            mode = "train" if self.model.training else "eval"
+            inputs["use_cache"] = False
+            outputs = model(**inputs)
+            logits_w, logits_l = torch.chunk(outputs.logits, chunks=2)
+            loss = class_preference_loss(logits_w, logits_l)
+            with torch.no_grad():
+                r_w, r_l = expected_class(logits_w), expected_class(logits_l)
+                self._metrics[mode]["accuracy"].append((r_w > r_l).float().mean().item())
+                self._metrics[mode]["margin"].append((r_w - r_l).mean().item())
+                self._metrics[mode]["mean_reward"].append(torch.cat([r_w, r_l]).mean().item())
+            return (loss, outputs) if return_outputs else loss
+
+    return ClassRewardTrainer
+
+
+def train_reward_model(model, tokenizer, rows: list[dict], output_dir: str | Path, level: int = 1,
+                       run=None, epochs: float = 1.0, batch_size: int = 16,
+                       learning_rate: float = 1e-4, max_length: int = 256, seed: int = 0,
+                       bf16: bool = False, resume: bool = False, log_prefix: str = "rm/",
+                       **config_kwargs):
+    """Train a reward model on preference `rows` (`prompt` messages, `chosen`/`rejected` text);
+    returns (model, log history). Level 1: TRL's RewardTrainer as is; level 2: the class loss."""
+    from datasets import Dataset
+    from trl import RewardConfig, RewardTrainer
+
+    from reason_lib.train.sft import RunLogger, trained_model
+
+    settings = dict(output_dir=str(output_dir), num_train_epochs=epochs,
+                    per_device_train_batch_size=batch_size, learning_rate=learning_rate,
+                    max_length=max_length, logging_steps=10, save_strategy="steps", save_steps=200,
+                    save_total_limit=1, report_to="none", seed=seed, data_seed=seed, bf16=bf16,
+                    use_cpu=not torch.cuda.is_available(), dataloader_num_workers=0,
+                    gradient_checkpointing=False, lr_scheduler_type="cosine", warmup_steps=0.05)
+    args = RewardConfig(**{**settings, **config_kwargs})
+    trainer_cls = RewardTrainer if level == 1 else _class_trainer()
+    trainer = trainer_cls(model=model, args=args, train_dataset=Dataset.from_list(reward_rows(rows)),
+                          processing_class=tokenizer, callbacks=[RunLogger(run, log_prefix)])
+    has_checkpoint = resume and any(Path(output_dir).glob("checkpoint-*"))
+    trainer.train(resume_from_checkpoint=True if has_checkpoint else None)
+    return trained_model(trainer), trainer.state.log_history
+
+
+class RewardModelScorer:
+    """Scores (prompt, reply) pairs with a trained reward model, batched and without gradients;
+    a TRL reward function. Level 1 returns the scalar, level 2 the expected class (1..10)."""
+
+    def __init__(self, model, tokenizer, batch_size: int = 32, max_length: int = 512):
+        self.model, self.tokenizer = model.eval().requires_grad_(False), tokenizer
+        self.batch_size, self.max_length = batch_size, max_length
+        self.n_classes = model.config.num_labels
+        self.__name__ = "reward_model"
+
+    def texts(self, prompts, completions) -> list[str]:
+        """The chat-rendered conversations, exactly as the RewardTrainer saw them in training."""
+        from reason_lib.rewards import completion_text
+
+        return [self.tokenizer.apply_chat_template(
+            list(p) + [{"role": "assistant", "content": completion_text(c)}], tokenize=False)
+            for p, c in zip(prompts, completions)]
+
+    @torch.inference_mode()
+    def logits(self, prompts, completions) -> torch.Tensor:
+        """(n, n_classes) head outputs for each (prompt, completion)."""
+        texts = self.texts(prompts, completions)
+        device = next(self.model.parameters()).device
+        out = []
+        for start in range(0, len(texts), self.batch_size):
+            # right padding, as the RewardTrainer's collator: real tokens keep positions 0..n-1
+            enc = self.tokenizer(texts[start:start + self.batch_size], return_tensors="pt",
+                                 padding=True, truncation=True, max_length=self.max_length,
+                                 add_special_tokens=False, padding_side="right").to(device)
+            out.append(self.model(**enc).logits.float().cpu())
+        return torch.cat(out) if out else torch.zeros(0, self.n_classes)
+
+    def rewards(self, logits: torch.Tensor) -> torch.Tensor:
+        return logits[:, 0] if self.n_classes == 1 else expected_class(logits)
+
+    def __call__(self, prompts, completions, **_) -> list[float]:
+        return self.rewards(self.logits(prompts, completions)).tolist()
+
+    def distribution(self, prompts, completions) -> torch.Tensor:
+        """Level 2: the (n, 10) class probabilities of each reply (the report shows them)."""
+        return self.logits(prompts, completions).softmax(-1)
+
+    def pairwise_accuracy(self, rows: list[dict]) -> dict:
+        """Held-out share of pairs the model ranks chosen above rejected, with its Wilson interval."""
+        from reason_lib.evaluate import proportion
+
+        prompts = [r["prompt"] for r in rows]
+        chosen = self(prompts, [r["chosen"] for r in rows])
+        rejected = self(prompts, [r["rejected"] for r in rows])
+        return proportion(c > r for c, r in zip(chosen, rejected))

@@ -1,0 +1,184 @@
+"""Policy-gradient training against a sequence-level reward (Ahmadian et al., 2024, "Back to
+Basics"): vanilla REINFORCE with an optional moving-average baseline, and RLOO — k samples per
+prompt, each baselined by the mean reward of the other k - 1 — with a KL penalty to the SFT policy.
+
+Hand-written rather than TRL's RLOOTrainer: the paper's estimator treats the whole completion as
+one action and folds the KL penalty into that one sequence reward,
+    R(x, y) = r(x, y) - kl_coef * sum_t [log pi(y_t | ...) - log pi_ref(y_t | ...)],
+which is exactly what this loop computes, for every method alike (vanilla REINFORCE uses
+kl_coef = 0: no tie back to the SFT policy).
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from reason_lib.generate import rollout, sequence_logprobs
+from reason_lib.losses import reinforce_loss, rloo_baseline
+
+METHODS = ("reinforce", "rloo")
+BASELINES = ("none", "moving_average")
+
+
+def _columns(rows: list[dict]) -> dict[str, list]:
+    """Row fields (other than the prompt) as TRL passes them to reward functions: one list each."""
+    keys = [k for k in rows[0] if k != "prompt"]
+    return {k: [r[k] for r in rows] for k in keys}
+
+
+@torch.no_grad()
+def reference_logprobs(policy, ref_model, r) -> torch.Tensor:
+    """Sequence log-probabilities under the reference: `ref_model`, or, for a peft policy with no
+    separate reference, the policy with its adapters disabled."""
+    if ref_model is not None:
+        return sequence_logprobs(ref_model, r)
+    with policy.disable_adapter():
+        return sequence_logprobs(policy, r)
+
+
+def _trainable(policy) -> dict[str, torch.nn.Parameter]:
+    return {n: p for n, p in policy.named_parameters() if p.requires_grad}
+
+
+def save_checkpoint(path: Path, policy, optimizer, step: int, baseline: float | None) -> None:
+    """The trainable weights (safetensors) and the optimiser state at `step`, in `path`."""
+    from safetensors.torch import save_file
+
+    from reason_lib.runs import atomic_write
+
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.mkdir(parents=True, exist_ok=True)
+    save_file({n: p.detach().contiguous() for n, p in _trainable(policy).items()},
+              tmp / "trainable.safetensors")
+    torch.save({"optimizer": optimizer.state_dict(), "step": step,
+                "baseline": torch.tensor(float("nan") if baseline is None else baseline)},
+               tmp / "state.pt")
+    atomic_write(tmp / "done", str(step))
+    tmp.rename(path)  # a checkpoint folder exists only once complete
+
+
+def load_checkpoint(path: Path, policy, optimizer) -> tuple[int, float | None]:
+    """Restore weights and optimiser state saved by `save_checkpoint`; (step, baseline)."""
+    from safetensors.torch import load_file
+
+    params = _trainable(policy)
+    with torch.no_grad():
+        for name, value in load_file(path / "trainable.safetensors").items():
+            params[name].copy_(value)
+    state = torch.load(path / "state.pt", weights_only=True)
+    optimizer.load_state_dict(state["optimizer"])
+    b = state["baseline"].item()
+    return int(state["step"]), None if b != b else b
+
+
+def last_checkpoint(output_dir: Path) -> Path | None:
+    found = sorted(Path(output_dir).glob("checkpoint-*[0-9]"), key=lambda p: int(p.name.split("-")[1]))
+    return found[-1] if found else None
+
+
+def policy_gradient(policy, tokenizer, rows: list[dict], reward_fn, output_dir, *,
+                    method: str = "reinforce", ref_model=None, steps: int = 60,
+                    prompts_per_step: int = 8, k: int = 4, learning_rate: float = 1e-5,
+                    kl_coef: float = 0.0, baseline: str = "moving_average",
+                    baseline_decay: float = 0.9, temperature: float = 1.0,
+                    repetition_penalty: float = 1.0, max_new_tokens: int = 64,
+                    max_grad_norm: float = 1.0, seed: int = 0, run=None, log_prefix: str = "",
+                    diagnostics=None, on_step=None, every: int = 10, save_every: int = 20,
+                    resume: bool = False, progress: bool = True):
+    """Optimise `policy` on `rows` (`prompt` messages plus reward columns) against
+    `reward_fn(prompts, completions, **columns) -> list[float]`; returns (policy, history).
+
+    Each step samples k completions for each of `prompts_per_step` prompts (`repetition_penalty`
+    applies in generation), scores them, and takes one gradient step on the REINFORCE surrogate.
+    `method="reinforce"`: advantage = R - b, b a moving average of past mean rewards (or 0);
+    `method="rloo"`: advantage = R - (mean R of the prompt's other samples). `diagnostics(rows,
+    texts) -> dict` adds per-step metrics (e.g. the gold score); `on_step(policy, step)` runs every
+    `every` steps. A checkpoint every `save_every` steps; `resume=True` continues from the last.
+    """
+    if method not in METHODS:
+        raise ValueError(f"policy-gradient method {method!r}: expected one of {METHODS}")
+    if baseline not in BASELINES:
+        raise ValueError(f"baseline {baseline!r}: expected one of {BASELINES}")
+    if method == "rloo" and k < 2:
+        raise ValueError(f"RLOO needs k >= 2 samples per prompt, got k={k}")
+    need_ref = kl_coef > 0 or ref_model is not None
+    optimizer = torch.optim.AdamW(_trainable(policy).values(), lr=learning_rate, weight_decay=0.0)
+    start, moving = 0, None
+    output_dir = Path(output_dir)
+    if resume and (ckpt := last_checkpoint(output_dir)) is not None:
+        start, moving = load_checkpoint(ckpt, policy, optimizer)
+    # a resumed run's earlier steps are already in the run's metrics log
+    history = [h for h in (run.history() if run is not None and start else [])
+               if h["step"] <= start and f"{log_prefix}reward" in h]
+    policy.train()
+    for step in tqdm(range(start, steps), desc=f"{log_prefix or method} steps", initial=start,
+                     total=steps, disable=not progress):
+        # the prompts and the sampling noise of a step depend only on (seed, step): a resumed run
+        # draws what the uninterrupted one would have
+        epoch, offset = divmod(step * prompts_per_step, len(rows))
+        order = list(range(len(rows)))
+        random.Random(seed * 100_003 + epoch).shuffle(order)
+        batch = [rows[order[(offset + i) % len(rows)]] for i in range(prompts_per_step)]
+        torch.manual_seed(seed * 100_003 + step)
+        r = rollout(policy, tokenizer, [b["prompt"] for b in batch], k, max_new_tokens,
+                    temperature=temperature, repetition_penalty=repetition_penalty)
+        rows_k = [b for b in batch for _ in range(k)]
+        rewards = torch.tensor(reward_fn([b["prompt"] for b in rows_k], r.texts,
+                                         **_columns(rows_k)), dtype=torch.float32)
+        logp = sequence_logprobs(policy, r)
+        kl = (logp.detach() - reference_logprobs(policy, ref_model, r)).float().cpu() \
+            if need_ref else torch.zeros_like(rewards)
+        total = rewards - kl_coef * kl
+        if method == "rloo":
+            grouped = total.view(-1, k)
+            advantages = (grouped - rloo_baseline(grouped)).flatten()
+        else:
+            b = moving if (baseline == "moving_average" and moving is not None) else 0.0
+            advantages = total - b
+            if baseline == "moving_average":
+                mean = total.mean().item()
+                moving = mean if moving is None else baseline_decay * moving + (1 - baseline_decay) * mean
+        loss = reinforce_loss(logp, advantages.to(logp.device))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(list(_trainable(policy).values()), max_grad_norm)
+        optimizer.step()
+        entry = {"reward": rewards.mean().item(), "kl": kl.mean().item(),
+                 "total_reward": total.mean().item(), "loss": loss.item(),
+                 "grad_norm": grad_norm.item(),
+                 "length": r.completion_mask.sum(-1).float().mean().item()}
+        if diagnostics is not None:
+            entry.update(diagnostics(rows_k, r.texts))
+        entry = {f"{log_prefix}{key}": v for key, v in entry.items()}
+        history.append({"step": step + 1, **entry})
+        if run is not None:
+            run.log(step + 1, **entry)
+        if on_step is not None and (step + 1) % every == 0:
+            on_step(policy, step + 1)
+            policy.train()
+        if save_every and (step + 1) % save_every == 0 and step + 1 < steps:
+            save_checkpoint(output_dir / f"checkpoint-{step + 1}", policy, optimizer, step + 1,
+                            moving)
+    policy.eval()
+    return policy, history
+
+
+def method_settings(name: str, params) -> dict:
+    """`policy_gradient` keyword arguments of the study's methods, from the experiment's params:
+    vanilla REINFORCE (no tie to the SFT policy), the same with a repetition penalty in
+    generation, and RLOO with a KL penalty to the SFT policy."""
+    common = dict(steps=params.steps, prompts_per_step=params.prompts_per_step, k=params.k,
+                  learning_rate=params.pg_learning_rate, temperature=params.temperature,
+                  max_new_tokens=params.max_new_tokens, seed=params.seed,
+                  baseline=params.baseline)
+    methods = {"reinforce": dict(method="reinforce", kl_coef=0.0),
+               "reinforce_rep_penalty": dict(method="reinforce", kl_coef=0.0,
+                                             repetition_penalty=params.repetition_penalty),
+               "rloo_kl": dict(method="rloo", kl_coef=params.kl_coef)}
+    if name not in methods:
+        raise ValueError(f"method {name!r}: expected one of {sorted(methods)}")
+    return {**common, **methods[name]}

@@ -1,0 +1,123 @@
+"""reason_lib.train.reinforce and the rollout helpers: REINFORCE / RLOO steps, checkpoints, eval."""
+
+import copy
+
+import pytest
+import torch
+
+from reason_lib.data import gold_scores, preference_splits
+from reason_lib.evaluate import distinct_n, evaluate_policy
+from reason_lib.generate import rollout, sequence_logprobs
+from reason_lib.models import load_model
+from reason_lib.train.reinforce import policy_gradient
+
+TARGET = "7"  # digits are single tokens in the tiny tokenizer, so counting the character counts it
+
+
+def _rows(n=8):
+    return [{"prompt": r["prompt"], "topic": r["topic"]}
+            for r in preference_splits(n, 1, 1, seed=0)["train"]]
+
+
+def _target_prob(model, tok, rows):
+    """Mean probability of TARGET as the first reply token."""
+    from reason_lib.generate import render_prompts
+
+    enc = tok(render_prompts(tok, [r["prompt"] for r in rows]), return_tensors="pt", padding=True,
+              add_special_tokens=False, padding_side="left")
+    with torch.no_grad():
+        probs = model(**enc).logits[:, -1].softmax(-1)
+    return probs[:, tok.convert_tokens_to_ids(TARGET)].mean().item()
+
+
+def count_target(prompts, completions, **_):
+    return [float(c.count(TARGET)) for c in completions]
+
+
+def test_rollout_masks_after_eos_and_logprobs_match_a_plain_forward(tiny):
+    model, tok, _ = tiny
+    torch.manual_seed(0)
+    r = rollout(model, tok, [row["prompt"] for row in _rows(3)], k=2, max_new_tokens=12)
+    assert r.ids.shape[0] == 6 and r.completion_mask.shape == (6, 12) and len(r.texts) == 6
+    for row in range(6):
+        new = r.ids[row, r.prompt_len:]
+        eos = (new == tok.eos_token_id).nonzero()
+        n = eos[0, 0].item() + 1 if len(eos) else 12
+        assert r.completion_mask[row].tolist() == [True] * n + [False] * (12 - n)
+    # one sequence alone, without padding, gives the same log-probability as inside the batch
+    row = 1
+    keep = r.attention_mask[row].bool()
+    ids = r.ids[row][keep].unsqueeze(0)
+    plen = int(r.attention_mask[row, :r.prompt_len].sum())
+    with torch.no_grad():
+        logits = model(ids).logits[0, plen - 1:-1].log_softmax(-1)
+    alone = logits.gather(-1, ids[0, plen:].unsqueeze(-1)).sum().item()
+    with torch.no_grad():
+        assert sequence_logprobs(model, r)[row].item() == pytest.approx(alone, abs=1e-4)
+
+
+@pytest.mark.parametrize("method", ["reinforce", "rloo"])
+def test_a_reward_that_prefers_one_token_raises_its_probability(tiny, tmp_path, method):
+    _, tok, path = tiny
+    model = load_model(path)
+    rows = _rows(8)
+    before = _target_prob(model, tok, rows)
+    policy_gradient(model, tok, rows, count_target, tmp_path, method=method, steps=6,
+                    prompts_per_step=8, k=8, learning_rate=1e-2, max_new_tokens=16,
+                    save_every=0, progress=False)
+    assert _target_prob(model, tok, rows) > 2 * before
+
+
+def test_kl_penalty_is_logged_and_zero_at_the_reference(tiny, tmp_path):
+    _, tok, path = tiny
+    policy, ref = load_model(path), load_model(path).requires_grad_(False)
+    by_length = lambda prompts, completions, **_: [float(len(c)) for c in completions]  # noqa: E731
+    _, history = policy_gradient(policy, tok, _rows(4), by_length, tmp_path, method="rloo",
+                                 ref_model=ref, kl_coef=0.5, steps=2, prompts_per_step=2, k=2,
+                                 learning_rate=1e-2, max_new_tokens=8, save_every=0,
+                                 progress=False, log_prefix="rloo/")
+    assert history[0]["rloo/kl"] == pytest.approx(0.0, abs=1e-4)  # step 1 samples from pi = ref
+    assert history[1]["rloo/kl"] != pytest.approx(0.0, abs=1e-6)
+
+
+def test_resume_continues_from_the_last_checkpoint(tiny, tmp_path):
+    _, tok, path = tiny
+    kwargs = dict(method="reinforce", steps=4, prompts_per_step=2, k=2, learning_rate=1e-2,
+                  max_new_tokens=8, save_every=2, progress=False)
+    full, _ = policy_gradient(load_model(path), tok, _rows(), count_target, tmp_path / "a", **kwargs)
+    assert (tmp_path / "a" / "checkpoint-2").is_dir()
+    # a run killed after step 2 leaves checkpoint-2; resuming it redoes steps 3-4 exactly
+    (tmp_path / "b").mkdir()
+    import shutil
+
+    shutil.copytree(tmp_path / "a" / "checkpoint-2", tmp_path / "b" / "checkpoint-2")
+    resumed, history = policy_gradient(load_model(path), tok, _rows(), count_target, tmp_path / "b",
+                                       resume=True, **kwargs)
+    assert [h["step"] for h in history] == [3, 4]
+    for (name, a), b in zip(full.state_dict().items(), resumed.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-6), name
+
+
+def test_method_and_baseline_are_checked(tiny, tmp_path):
+    model, tok, _ = tiny
+    with pytest.raises(ValueError, match="method 'ppo'"):
+        policy_gradient(model, tok, _rows(), count_target, tmp_path, method="ppo")
+    with pytest.raises(ValueError, match="k >= 2"):
+        policy_gradient(model, tok, _rows(), count_target, tmp_path, method="rloo", k=1)
+
+
+def test_evaluate_policy_reports_reward_gold_kl_and_diversity(tiny):
+    model, tok, _ = tiny
+    rows = _rows(6)
+    summary, records = evaluate_policy(model, tok, rows, count_target, ref_model=copy.deepcopy(model),
+                                       gold_fn=gold_scores, max_new_tokens=8, batch_size=4,
+                                       progress=False)
+    assert len(records) == 6 and summary["kl"]["value"] == pytest.approx(0.0, abs=1e-4)
+    assert summary["gold"]["n"] == 6 and 0.0 <= summary["distinct_2"] <= 1.0
+    assert [r["gold"] for r in records] == gold_scores(rows, [r["reply"] for r in records])
+
+
+def test_distinct_n():
+    assert distinct_n(["a b a b"], 1) == 0.5
+    assert distinct_n(["a b c", "a b d"], 2) == 0.75
+    assert distinct_n([""], 2) == 0.0
