@@ -50,3 +50,38 @@ def mc_target(row: dict, lang: str = "en") -> str:
     """The reference reply: the row's rationale (when it has one) and the answer line."""
     answer = TEXT[lang]["answer"].format(letter=row["Answer"])
     return f"{row['Rationale']}\n{answer}" if row.get("Rationale") else answer
+
+
+def split_indices(n: int, shares=(0.8, 0.1, 0.1), seed: int = 0) -> dict[str, list[int]]:
+    """Seeded train/validation/test index lists covering range(n) in the given shares."""
+    import random
+
+    order = list(range(n))
+    random.Random(seed).shuffle(order)
+    a, b = round(shares[0] * n), round((shares[0] + shares[1]) * n)
+    return {"train": order[:a], "validation": order[a:b], "test": order[b:]}
+
+
+def mmlu_data(english: str, yoruba: str, n_train: int, n_validation: int, n_test: int,
+              seed: int = 0) -> dict[str, dict[str, list[dict]]]:
+    """{split: {"en": rows, "yo": rows}} with the two languages aligned item by item.
+
+    Both sources empty: the offline world. Otherwise real CSVs / Hub ids (MMMLU files share the
+    MMLU row order, so index i is the same question in both), cut 80/10/10 by a seeded shuffle
+    (as in the study) and truncated to the requested sizes.
+    """
+    from reason_lib.data.multichoice import mmlu_splits
+
+    if not english and not yoruba:
+        return mmlu_splits(n_train, n_validation, n_test, seed=seed)
+    if not (english and yoruba):
+        raise DataError("mmlu_english and mmlu_yoruba must both be set (or both empty for the "
+                        f"offline world); got {english!r} and {yoruba!r}")
+    en, yo = load_mmlu(english, "EN_US"), load_mmlu(yoruba, "YO_NG")
+    if len(en) != len(yo):
+        raise DataError(f"{yoruba}: {len(yo)} rows, but {english} has {len(en)}: the files must "
+                        "hold the same questions in the same order")
+    idx = split_indices(len(en), seed=seed)
+    sizes = {"train": n_train, "validation": n_validation, "test": n_test}
+    return {split: {"en": [en[i] for i in idx[split][:sizes[split]]],
+                    "yo": [yo[i] for i in idx[split][:sizes[split]]]} for split in sizes}

@@ -1,0 +1,44 @@
+"""Direct preference optimisation through TRL's DPOTrainer, logged to a run."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import torch
+
+
+def dpo_rows(prompts: list[list[dict]], chosen: list[str], rejected: list[str]) -> list[dict]:
+    """TRL's conversational preference rows."""
+    return [{"prompt": p, "chosen": [{"role": "assistant", "content": c}],
+             "rejected": [{"role": "assistant", "content": r}]}
+            for p, c, r in zip(prompts, chosen, rejected)]
+
+
+def dpo(model, tokenizer, rows: list[dict], output_dir: str | Path, run=None, beta: float = 0.1,
+        epochs: float = 1.0, batch_size: int = 16, learning_rate: float = 1e-5,
+        max_length: int = 512, seed: int = 0, ref_model=None, peft_config=None,
+        bf16: bool = False, resume: bool = False, log_prefix: str = "", **config_kwargs):
+    """DPO on conversational `rows` (prompt, chosen, rejected); returns (model, log history).
+
+    The reference is `ref_model`, else a frozen copy of `model` as it is now (TRL would reload the
+    model's original checkpoint, which is wrong after earlier fine-tuning in memory)."""
+    from datasets import Dataset
+    from trl import DPOConfig, DPOTrainer
+
+    from reason_lib.train.sft import RunLogger, trained_model
+
+    if ref_model is None and peft_config is None:
+        ref_model = copy.deepcopy(model).eval().requires_grad_(False)
+    settings = dict(output_dir=str(output_dir), num_train_epochs=epochs,
+                    per_device_train_batch_size=batch_size, learning_rate=learning_rate,
+                    beta=beta, max_length=max_length, logging_steps=5, save_strategy="no",
+                    report_to="none", seed=seed, data_seed=seed, bf16=bf16,
+                    use_cpu=not torch.cuda.is_available(), dataloader_num_workers=0,
+                    gradient_checkpointing=False, lr_scheduler_type="cosine", warmup_steps=0.05)
+    args = DPOConfig(**{**settings, **config_kwargs})
+    trainer = DPOTrainer(model=model, ref_model=ref_model, args=args,
+                         train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
+                         peft_config=peft_config, callbacks=[RunLogger(run, log_prefix)])
+    trainer.train()
+    return trained_model(trainer), trainer.state.log_history

@@ -1,0 +1,131 @@
+"""The STaR outer loop (Zelikman et al., 2022), without rationalization, shared by experiments A
+and B: sample rationales on the training questions, keep those that reach the right answer,
+fine-tune on them, validate, repeat. The best outer loop by validation accuracy is the result.
+
+The loop is generic over the task through small callables, so pause tokens (A), reward
+conditioning (A) and multiple choice in two languages (B) all run through this one function:
+- `sample(model, rows) -> list[list[str]]`: `samples_per_question` replies per row;
+- `is_correct(row, reply) -> bool`;
+- `finetune(model, rows, samples, flags, loop) -> model`: trains on what was kept (SFT on the
+  correct replies, or DPO pairs of correct vs incorrect; see `correct_rows` / `preference_pairs`);
+- `validate(model) -> float | dict`: validation accuracy, which picks the best loop (a dict
+  carries it under "accuracy", beside anything else worth logging per loop).
+
+Every finished outer loop is checkpointed (`loop-<i>/`: the model, the kept samples, the
+metrics); a killed run resumes after its last finished loop.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from reason_lib.runs import atomic_write
+
+
+def correct_rows(rows: list[dict], samples: list[list[str]], flags: list[list[bool]],
+                 one_per_question: bool = False, seed: int = 0) -> list[tuple[dict, str]]:
+    """(row, reply) for every correct reply — or one chosen at random per question."""
+    rng = random.Random(seed)
+    kept = []
+    for row, replies, ok in zip(rows, samples, flags):
+        good = [r for r, f in zip(replies, ok) if f]
+        if one_per_question and good:
+            good = [rng.choice(good)]
+        kept += [(row, r) for r in good]
+    return kept
+
+
+def preference_pairs(rows: list[dict], samples: list[list[str]], flags: list[list[bool]],
+                     seed: int = 0) -> list[tuple[dict, str, str]]:
+    """(row, chosen, rejected) for each question with both a correct and an incorrect reply:
+    as many pairs as the smaller side has, without reusing a reply."""
+    rng = random.Random(seed)
+    pairs = []
+    for row, replies, ok in zip(rows, samples, flags):
+        good = [r for r, f in zip(replies, ok) if f]
+        bad = [r for r, f in zip(replies, ok) if not f]
+        rng.shuffle(good)
+        rng.shuffle(bad)
+        pairs += [(row, g, b) for g, b in zip(good, bad)]
+    return pairs
+
+
+def _finished_loops(output_dir: Path) -> list[Path]:
+    done = [p for p in output_dir.glob("loop-*") if (p / "metrics.json").is_file()]
+    return sorted(done, key=lambda p: int(p.name.split("-")[1]))
+
+
+def star(model, tokenizer, rows: list[dict], *, sample, is_correct, finetune, validate,
+         output_dir, outer_loops: int = 3, load=None, run=None, log_prefix: str = "",
+         resume: bool = False, progress: bool = True) -> dict:
+    """Run `outer_loops` STaR iterations from `model`; returns {"model": best model, "best_loop",
+    "history": per-loop metrics (loop 0 = the starting model's validation accuracy)}.
+
+    `load(path) -> model` reloads a checkpointed loop (for resume and for the best loop); it
+    defaults to the model class's `from_pretrained`. Checkpoints go to `output_dir/loop-<i>/`.
+    """
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    load = load or (lambda path: type(model).from_pretrained(path))
+    history: list[dict] = []
+    finished = _finished_loops(output_dir) if resume else []
+    if finished:
+        history = [json.loads((p / "metrics.json").read_text()) for p in finished]
+        model = load(finished[-1])
+    else:
+        # loop 0 is the starting model, checkpointed too: fine-tuning changes the model in place,
+        # and it may remain the best
+        history = [{"loop": 0, **_validation(validate, model), "kept": None}]
+        _log(run, log_prefix, history[0])
+        _checkpoint(output_dir / "loop-0", model, tokenizer, [], [], [], history[0])
+    for loop in tqdm(range(len(history), outer_loops + 1), desc=f"{log_prefix}STaR outer loops",
+                     disable=not progress):
+        samples = sample(model, rows)
+        flags = [[bool(is_correct(row, reply)) for reply in replies]
+                 for row, replies in zip(rows, samples)]
+        n_correct = sum(map(sum, flags))
+        model = finetune(model, rows, samples, flags, loop)
+        entry = {"loop": loop, **_validation(validate, model),
+                 "train_sample_accuracy": n_correct / max(1, sum(map(len, flags))),
+                 "questions_solved": sum(any(f) for f in flags) / max(1, len(flags)),
+                 "kept": n_correct}
+        history.append(entry)
+        _log(run, log_prefix, entry)
+        _checkpoint(output_dir / f"loop-{loop}", model, tokenizer, rows, samples, flags, entry)
+    best = max(history, key=lambda h: (h["validation_accuracy"], -h["loop"]))
+    if best["loop"] != history[-1]["loop"]:
+        model = load(output_dir / f"loop-{best['loop']}")
+    return {"model": model, "best_loop": best["loop"], "history": history}
+
+
+def _validation(validate, model) -> dict:
+    result = validate(model)
+    if isinstance(result, dict):
+        return {"validation_accuracy": result["accuracy"],
+                "validation": {k: v for k, v in result.items() if k != "accuracy"}}
+    return {"validation_accuracy": float(result)}
+
+
+def _log(run, prefix: str, entry: dict) -> None:
+    if run is not None:
+        run.log(entry["loop"], **{f"{prefix}{k}": v for k, v in entry.items() if k != "loop"})
+
+
+def _checkpoint(path: Path, model, tokenizer, rows, samples, flags, entry) -> None:
+    """Model, kept samples and metrics of one finished loop; metrics.json last marks it complete."""
+    tmp = path.with_name(path.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    atomic_write(tmp / "samples.jsonl", "".join(
+        json.dumps({"question": r.get("question", r.get("Question")), "reply": s, "correct": f},
+                   ensure_ascii=False) + "\n"
+        for r, replies, fl in zip(rows, samples, flags) for s, f in zip(replies, fl)))
+    shutil.rmtree(path, ignore_errors=True)
+    tmp.rename(path)
+    atomic_write(path / "metrics.json", json.dumps(entry))

@@ -1,0 +1,175 @@
+"""The STaR loop (`reason_lib.train.star`) wired to its tasks: multiple choice in English and
+Yoruba (experiment B), with SFT on correct rationales or DPO on (correct, incorrect) pairs; and
+GSM8K with pause LMs (experiment A), STaR or constant textual reward conditioning."""
+
+from __future__ import annotations
+
+from reason_lib.data.mmlu import mc_prompt
+from reason_lib.evaluate import evaluate_choice
+from reason_lib.generate import sample_groups
+from reason_lib.rewards import extract_choice
+from reason_lib.train.dpo import dpo, dpo_rows
+from reason_lib.train.sft import conversation_rows, sft
+from reason_lib.train.star import correct_rows, preference_pairs, star
+
+
+def parse_run(name: str) -> dict:
+    """'english' / 'yoruba' / 'translate_en_yo' (+ '_dpo') -> train and eval language, strategy."""
+    strategy = "dpo" if name.endswith("_dpo") else "star"
+    base = name.removesuffix("_dpo")
+    langs = {"english": ("en", "en"), "yoruba": ("yo", "yo"),
+             "translate_en_yo": ("en", "yo"), "translate_yo_en": ("yo", "en")}
+    if base not in langs:
+        raise ValueError(f"STaR-MMLU run {name!r}: expected one of {sorted(langs)} (+ '_dpo')")
+    train, evaluate = langs[base]
+    kind = "translate" if train != evaluate else base
+    return {"name": name, "train_lang": train, "eval_lang": evaluate, "strategy": strategy,
+            "run_type": kind}
+
+
+def star_mmlu_run(name: str, params, data: dict, load_model_fn, tokenizer, output_dir, run=None,
+                  progress: bool = True) -> dict:
+    """One STaR (or DPO) run on multiple choice from a fresh copy of the start model.
+
+    `data` = {split: {"en": rows, "yo": rows}}; `load_model_fn()` loads the start model. Returns
+    {"spec", "history" (per loop: validation accuracy in both languages), "best_loop", "model"}.
+    """
+    from reason_lib.models.load import lora_config
+
+    spec = parse_run(name)
+    lang = spec["train_lang"]
+    rows = data["train"][lang]
+    gen = dict(max_new_tokens=params.max_new_tokens, batch_size=params.eval_batch_size,
+               progress=progress)
+    epochs = params.single_batch_epochs if params.single_batch else params.epochs
+    peft = lora_config(params.lora_r, 2 * params.lora_r) if params.lora else None
+
+    def sample(model, rows_):
+        return sample_groups(model, tokenizer, [mc_prompt(r, lang) for r in rows_],
+                             params.samples_per_question, temperature=params.temperature,
+                             desc=f"{name}: rollouts", **gen)
+
+    def is_correct(row, reply):
+        return extract_choice(reply) == row["Answer"]
+
+    def finetune(model, rows_, samples, flags, loop):
+        if params.restart_each_loop:
+            model = load_model_fn()
+        out = output_dir / f"train-{loop}"
+        kept = correct_rows(rows_, samples, flags, params.one_per_question, seed=params.seed + loop)
+        common = dict(batch_size=params.batch_size, max_length=params.max_length,
+                      seed=params.seed, run=run, peft_config=peft,
+                      bf16=params.dtype == "bfloat16", log_prefix=f"{name}/loop{loop}/")
+        if spec["strategy"] == "star" or params.dpo_sft_first:
+            if kept:
+                model, _ = sft(model, tokenizer, conversation_rows(
+                    [mc_prompt(r, lang) for r, _ in kept], [c for _, c in kept]), out / "sft",
+                    epochs=epochs, learning_rate=params.learning_rate, save_strategy="no",
+                    disable_tqdm=not progress, **common)
+                model = _merged(model, params.lora)
+        if spec["strategy"] == "dpo":
+            pairs = preference_pairs(rows_, samples, flags, seed=params.seed + loop)
+            if pairs:
+                model, _ = dpo(model, tokenizer, dpo_rows([mc_prompt(r, lang) for r, _, _ in pairs],
+                                                          [c for _, c, _ in pairs],
+                                                          [x for _, _, x in pairs]),
+                               out / "dpo", beta=params.dpo_beta, epochs=epochs,
+                               learning_rate=params.dpo_learning_rate,
+                               disable_tqdm=not progress, **common)
+                model = _merged(model, params.lora)
+        return model
+
+    val = data["validation"]
+
+    def validate(model):
+        out = {}
+        for lg in ("en", "yo"):
+            summary, _ = evaluate_choice(model, tokenizer, val[lg], lg, **gen)
+            out[lg] = summary["accuracy"]
+        out["accuracy"] = out[spec["eval_lang"]]["value"]
+        return out
+
+    result = star(load_model_fn(), tokenizer, rows, sample=sample, is_correct=is_correct,
+                  finetune=finetune, validate=validate, output_dir=output_dir,
+                  outer_loops=params.outer_loops, load=lambda path: load_model_fn(path),
+                  run=run, log_prefix=f"{name}/", resume=True, progress=progress)
+    return {"spec": spec, **result}
+
+
+def _merged(model, lora: bool):
+    """A LoRA-trained model with its adapters merged, so the next loop starts from plain weights."""
+    return model.merge_and_unload() if lora else model
+
+
+REWARD_TAGS = {True: "[reward: 1]", False: "[reward: 0]"}
+
+
+def parse_variant(name: str) -> dict:
+    """'star_pause_t1.0' / 'reward_cond_no_pause_t1.5' -> method, pauses, temperature."""
+    import re
+
+    m = re.fullmatch(r"(star|reward_cond)_(pause|no_pause)_t(\d+(?:\.\d+)?)", name)
+    if not m:
+        raise ValueError(f"pause STaR variant {name!r}: expected <star|reward_cond>_<pause|no_pause>"
+                         "_t<temperature>")
+    return {"name": name, "method": m[1], "pauses": m[2] == "pause", "temperature": float(m[3])}
+
+
+def conditioning_prefix(method: str) -> str:
+    """Text the reply is generated after: the high-reward tag for reward conditioning, else none."""
+    return REWARD_TAGS[True] + "\n" if method == "reward_cond" else ""
+
+
+def pause_star_run(variant: str, params, rows: list[dict], validation: list[dict], load_warm,
+                   tokenizer, output_dir, run=None, progress: bool = True) -> dict:
+    """One STaR / reward-conditioning run of a pause LM on GSM8K rows from its warmed-up model
+    (`load_warm(path=None)` loads it, or a checkpointed loop, trainable as configured).
+    Returns {"spec", "history", "best_loop", "model"}."""
+    from reason_lib.data.gsm8k import gsm8k_prompt
+    from reason_lib.data.pauses import strip_pauses
+    from reason_lib.evaluate import evaluate_pause_gsm8k
+    from reason_lib.generate import pause_generate, render_prompts
+    from reason_lib.rewards import extract_gsm8k
+    from reason_lib.train.pause import train_pause_lm
+
+    spec = parse_variant(variant)
+    prefix = conditioning_prefix(spec["method"])
+    decode = dict(max_new_tokens=params.max_new_tokens, batch_size=params.eval_batch_size,
+                  max_consecutive_pauses=params.max_consecutive_pauses,
+                  allow_pauses=spec["pauses"], progress=progress)
+
+    def sample(model, rows_):
+        prompts = [p + prefix for p in render_prompts(tokenizer, [gsm8k_prompt(r) for r in rows_])]
+        return [[reply] for reply in pause_generate(model, tokenizer, prompts,
+                                                    temperature=spec["temperature"],
+                                                    desc=f"{variant}: rollouts", **decode)]
+
+    def is_correct(row, reply):
+        return extract_gsm8k(strip_pauses(reply)) == extract_gsm8k(row["answer"])
+
+    def finetune(model, rows_, samples, flags, loop):
+        if spec["method"] == "star":
+            kept = correct_rows(rows_, samples, flags)
+            data = [{"prompt": gsm8k_prompt(r), "completion": c} for r, c in kept]
+        else:  # every reply, tagged with the reward it earned
+            data = [{"prompt": gsm8k_prompt(r), "completion": f"{REWARD_TAGS[f]}\n{c}"}
+                    for r, replies, fl in zip(rows_, samples, flags) for c, f in zip(replies, fl)]
+        if data:
+            train_pause_lm(model, tokenizer, data, epochs=params.epochs,
+                           batch_size=params.batch_size, learning_rate=params.learning_rate,
+                           max_length=params.max_length, seed=params.seed + loop, run=run,
+                           log_prefix=f"{variant}/loop{loop}/", progress=progress)
+        return model
+
+    def validate(model):
+        summary, _ = evaluate_pause_gsm8k(
+            model, tokenizer, validation, prefix=prefix,
+            temperature=0.0 if params.greedy_eval else spec["temperature"], **decode)
+        return {"accuracy": summary["accuracy"]["value"], "proportion": summary["accuracy"],
+                "pauses": summary["pauses"]}
+
+    result = star(load_warm(), tokenizer, rows, sample=sample, is_correct=is_correct,
+                  finetune=finetune, validate=validate, output_dir=output_dir,
+                  outer_loops=params.outer_loops, load=load_warm, run=run,
+                  log_prefix=f"{variant}/", resume=True, progress=progress)
+    return {"spec": spec, **result}
