@@ -1,0 +1,95 @@
+"""Training a `PauseLM` on prompt-reply rows: its combined LM + pause-head loss, hand-written
+(the loss is what the pause experiments study; TRL's trainers assume a plain causal LM)."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import torch
+from tqdm.auto import tqdm
+
+
+def encode(tokenizer, rows: list[dict], max_length: int = 512) -> list[tuple[list[int], list[int]]]:
+    """(ids, loss mask) per row: the chat-rendered prompt (mask 0), then the reply and the eos
+    token (mask 1). Rows: `prompt` (messages, or rendered text) and `completion` (text, pauses
+    as `<|pause|>`)."""
+    from reason_lib.generate import render_prompts
+
+    prompts = render_prompts(tokenizer, [r["prompt"] for r in rows])
+    out = []
+    for prompt, row in zip(prompts, rows):
+        p = tokenizer(prompt, add_special_tokens=False).input_ids
+        c = tokenizer(row["completion"], add_special_tokens=False).input_ids + [tokenizer.eos_token_id]
+        ids = (p + c)[:max_length]
+        out.append((ids, ([0] * len(p) + [1] * len(c))[:max_length]))
+    return out
+
+
+def _batch(items, pad_id: int, device):
+    """Right-padded tensors (ids, attention mask, loss mask)."""
+    width = max(len(ids) for ids, _ in items)
+    ids = torch.full((len(items), width), pad_id, dtype=torch.long)
+    attn = torch.zeros_like(ids)
+    loss = torch.zeros_like(ids)
+    for i, (x, m) in enumerate(items):
+        ids[i, :len(x)], attn[i, :len(x)], loss[i, :len(x)] = torch.tensor(x), 1, torch.tensor(m)
+    return ids.to(device), attn.to(device), loss.to(device)
+
+
+def train_pause_lm(model, tokenizer, rows: list[dict], epochs: float = 1.0, batch_size: int = 16,
+                   learning_rate: float = 1e-4, max_length: int = 512, warmup: float = 0.05,
+                   max_grad_norm: float = 1.0, seed: int = 0, run=None, log_prefix: str = "",
+                   logging_steps: int = 10, progress: bool = True) -> list[dict]:
+    """AdamW with warm-up and cosine decay on the trainable parameters; returns the log history
+    (loss, lm_loss, pause_loss every `logging_steps` steps), also written to `run`."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("nothing to train: every part of the pause LM is frozen")
+    data = encode(tokenizer, rows, max_length)
+    rng = random.Random(seed)
+    steps_per_epoch = math.ceil(len(data) / batch_size)
+    total = max(1, round(epochs * steps_per_epoch))
+    optimizer = torch.optim.AdamW(params, lr=learning_rate, weight_decay=0.0)
+    warm = max(1, round(warmup * total))
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(
+        (s + 1) / warm, 0.5 * (1 + math.cos(math.pi * min(1.0, (s - warm) / max(1, total - warm))))))
+    model.train()
+    history, window = [], []
+    order: list[int] = []
+    for step in tqdm(range(total), desc=f"{log_prefix}pause LM training", disable=not progress):
+        if len(order) < batch_size:
+            order += rng.sample(range(len(data)), len(data))
+        batch, order = [data[i] for i in order[:batch_size]], order[batch_size:]
+        out = model.losses(*_batch(batch, tokenizer.pad_token_id, model.device))
+        optimizer.zero_grad(set_to_none=True)
+        out["loss"].backward()
+        torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
+        optimizer.step()
+        schedule.step()
+        window.append({k: v.item() for k, v in out.items()})
+        if (step + 1) % logging_steps == 0 or step + 1 == total:
+            entry = {k: sum(w[k] for w in window) / len(window) for k in window[0]}
+            entry["learning_rate"] = schedule.get_last_lr()[0]
+            history.append({"step": step + 1, **entry})
+            if run is not None:
+                run.log(step + 1, **{f"{log_prefix}{k}": v for k, v in entry.items()})
+            window = []
+    model.eval()
+    return history
+
+
+@torch.no_grad()
+def eval_loss(model, tokenizer, rows: list[dict], batch_size: int = 32,
+              max_length: int = 512) -> dict:
+    """Mean loss, LM loss and pause loss over `rows` (batch means averaged by batch size)."""
+    data = encode(tokenizer, rows, max_length)
+    model.eval()
+    sums, n = {}, 0
+    for start in range(0, len(data), batch_size):
+        items = data[start:start + batch_size]
+        out = model.losses(*_batch(items, tokenizer.pad_token_id, model.device))
+        for k, v in out.items():
+            sums[k] = sums.get(k, 0.0) + v.item() * len(items)
+        n += len(items)
+    return {k: v / n for k, v in sums.items()}

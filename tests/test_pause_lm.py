@@ -1,0 +1,116 @@
+"""reason_lib.models.pause_lm and train.pause: flags, loss targets, decoding, save/load, training."""
+
+import copy
+
+import pytest
+import torch
+
+from reason_lib.data import gsm8k_prompt, gsm8k_splits
+from reason_lib.data.pauses import PAUSE, pause_augment
+from reason_lib.evaluate import evaluate_pause_gsm8k
+from reason_lib.generate import pause_generate
+from reason_lib.models import load_model, load_tokenizer
+from reason_lib.models.pause_lm import PauseLM, add_pause_token, next_non_pause
+from reason_lib.train.pause import _batch, encode, eval_loss, train_pause_lm
+
+
+@pytest.fixture
+def pause_lm(tiny):
+    _, _, path = tiny
+    tok = load_tokenizer(path)
+    pid = add_pause_token(tok)
+    return PauseLM(load_model(path), pid), tok
+
+
+def _rows(n=16, pauses=3):
+    rows = pause_augment(gsm8k_splits(n, 1, 1, max_steps=1, seed=0)["train"], pauses, seed=0)
+    return [{"prompt": gsm8k_prompt(r), "completion": r["answer"]} for r in rows]
+
+
+def test_pause_token_is_new_and_special(pause_lm, tiny):
+    model, tok = pause_lm
+    assert model.pause_token_id >= tiny[0].config.vocab_size  # outside the LM head's vocabulary
+    assert tok.tokenize(f"a{PAUSE}b").count(PAUSE) == 1
+
+
+def test_next_non_pause_targets():
+    P = 9
+    ids = torch.tensor([[1, P, P, 2, 3, P]])
+    assert next_non_pause(ids, P).tolist() == [[1, 2, 2, 2, 3, -1]]
+
+
+@pytest.mark.parametrize("flags", [
+    dict(pause_embedding=True, pause_head=False, lm_head=False, lm_embeddings=False),
+    dict(pause_embedding=False, pause_head=True, lm_head=True, lm_embeddings=False),
+    dict(pause_embedding=True, pause_head=True, lm_head=False, lm_embeddings=True),
+])
+def test_flags_decide_what_an_optimiser_step_changes(pause_lm, flags):
+    model, tok = pause_lm
+    model.set_trainable(**flags)
+    parts = {"pause_embedding": lambda: model.pause_embedding,
+             "pause_head": lambda: model.pause_head.weight,
+             "lm_head": lambda: model.causal.get_output_embeddings().weight,
+             "lm_embeddings": lambda: model.causal.get_input_embeddings().weight}
+    before = {k: f().detach().clone() for k, f in parts.items()}
+    block = next(p for n, p in model.causal.named_parameters() if "layers.0" in n)
+    block_before = block.detach().clone()
+    train_pause_lm(model, tok, _rows(), epochs=1, batch_size=8, learning_rate=1e-2, progress=False)
+    for name, f in parts.items():
+        assert (not torch.equal(before[name], f())) == flags[name], name
+    assert torch.equal(block_before, block)  # no LoRA: the transformer blocks stay frozen
+
+
+def test_lora_trains_adapters_only_in_the_blocks(pause_lm):
+    model, tok = pause_lm
+    counts = model.set_trainable(pause_embedding=True, pause_head=True,
+                                 lora={"r": 4, "alpha": 8})
+    assert counts["lora"] > 0 and counts["lm_head"] == 0 and counts["lm_embeddings"] == 0
+    history = train_pause_lm(model, tok, _rows(32), epochs=3, batch_size=8, learning_rate=1e-2,
+                             logging_steps=2, progress=False)
+    assert history[-1]["loss"] < history[0]["loss"]
+
+
+def test_a_head_forced_to_pause_yields_only_pauses_up_to_the_bound(pause_lm):
+    model, tok = pause_lm
+    prompts = [gsm8k_prompt(r) for r in gsm8k_splits(1, 1, 3, seed=0)["test"]]
+    replies = pause_generate(model, tok, prompts, max_new_tokens=5, max_consecutive_pauses=100,
+                             force_pause=True, progress=False)
+    assert replies == [PAUSE * 5] * 3
+    bounded = pause_generate(model, tok, prompts, max_new_tokens=7, max_consecutive_pauses=3,
+                             force_pause=True, progress=False)
+    for reply in bounded:  # three pauses, then one LM token, then pauses again
+        assert reply.startswith(PAUSE * 3) and not reply.startswith(PAUSE * 4)
+    never = pause_generate(model, tok, prompts, max_new_tokens=5, force_pause=True,
+                           allow_pauses=False, progress=False)
+    assert all(PAUSE not in r for r in never)
+
+
+def test_save_and_load_give_identical_logits(pause_lm, tmp_path):
+    model, tok = pause_lm
+    model.set_trainable(pause_embedding=True, pause_head=True, lm_head=True)
+    train_pause_lm(model, tok, _rows(), epochs=1, batch_size=8, learning_rate=1e-2, progress=False)
+    model.save_pretrained(tmp_path, tok)
+    loaded = PauseLM.from_pretrained(tmp_path)
+    tok2 = load_tokenizer(tmp_path)
+    ids, attn, _ = _batch(encode(tok2, _rows(4)), tok2.pad_token_id, "cpu")
+    assert (ids == model.pause_token_id).any()
+    with torch.no_grad():
+        for a, b in zip(model(ids, attn), loaded(ids, attn)):
+            assert torch.equal(a, b)
+    assert (tmp_path / "model.safetensors").exists() and (tmp_path / "pause.safetensors").exists()
+
+
+def test_loss_falls_and_evaluation_counts_pauses(pause_lm):
+    model, tok = pause_lm
+    model.set_trainable(pause_embedding=True, pause_head=True, lm_head=True, lm_embeddings=True,
+                        lora=None)
+    rows = _rows(32, pauses=4)
+    before = eval_loss(model, tok, rows)
+    train_pause_lm(model, tok, rows, epochs=4, batch_size=8, learning_rate=3e-3, progress=False)
+    after = eval_loss(model, tok, rows)
+    assert after["pause_loss"] < before["pause_loss"] and after["lm_loss"] < before["lm_loss"]
+    test = gsm8k_splits(1, 1, 4, max_steps=1, seed=0)["test"]
+    summary, records = evaluate_pause_gsm8k(model, tok, test, max_new_tokens=12, progress=False)
+    assert [r["pauses"] for r in records] == [r["reply"].count(PAUSE) for r in records]
+    assert summary["pauses"]["value"] == pytest.approx(sum(r["pauses"] for r in records) / 4)
+    assert all(PAUSE not in str(r["predicted"]) for r in records)
