@@ -8,10 +8,10 @@ PROFILE ?= cpu
 ARGS ?=
 RUN := $(PY) -m reason_lib.run
 
-.PHONY: help setup test base-model perplexity-grpo reproduce clean
+.PHONY: help setup test base-model pause-warmup pause-warmup-grid pause-star star-mmlu perplexity-grpo reinforce-rm summary reproduce clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -29,12 +29,36 @@ test: setup ## run the test suite (unit tests + notebooks under nbval)
 base-model: setup ## notebook 00: train the base model every experiment starts from (PROFILE=cpu|smol|gpu)
 	$(RUN) base_model --profile $(PROFILE) $(ARGS)
 
+pause-warmup: setup ## notebook 01: warm up a pause LM (one configuration of the grid)
+	$(RUN) pause_warmup --profile $(PROFILE) $(ARGS)
+
+pause-warmup-grid: setup ## notebook 01 for all 20 configurations of params/pause_warmup/grid.yaml
+	$(RUN) pause_warmup --profile $(PROFILE) --grid params/pause_warmup/grid.yaml $(ARGS)
+
+pause-star: setup ## notebook 02: offline STaR and reward conditioning, with and without pauses
+	$(RUN) pause_star --profile $(PROFILE) $(ARGS)
+
+star-mmlu: setup ## notebook 03: STaR on English / Yoruba multiple choice, translate, DPO
+	$(RUN) star_mmlu --profile $(PROFILE) $(ARGS)
+
 perplexity-grpo: setup ## notebook 04: GRPO with correctness / perplexity / hybrid rewards
 	$(RUN) perplexity_grpo --profile $(PROFILE) $(ARGS)
 
+reinforce-rm: setup ## notebook 05: reward models + REINFORCE / RLOO, level 1 then level 2
+	$(RUN) reinforce_rm --profile $(PROFILE) -p level 1 $(ARGS)
+	$(RUN) reinforce_rm --profile $(PROFILE) -p level 2 $(ARGS)
+
+summary: setup ## notebook 99: every experiment's table from outputs/, and outputs/index.html
+	$(RUN) summary --profile $(PROFILE) $(ARGS)
+
 reproduce: setup ## every experiment on the cpu profile, in order
 	$(MAKE) base-model PROFILE=cpu
+	$(MAKE) pause-warmup-grid PROFILE=cpu
+	$(MAKE) pause-star PROFILE=cpu
+	$(MAKE) star-mmlu PROFILE=cpu
 	$(MAKE) perplexity-grpo PROFILE=cpu
+	$(MAKE) reinforce-rm PROFILE=cpu
+	$(MAKE) summary PROFILE=cpu
 
 clean: ## remove the venv and caches (outputs/ stays: runs are never deleted by make)
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -152,6 +152,215 @@ class PerplexityGRPOParams:
     dtype: str = param("float32", "Model dtype.", choices=["float32", "bfloat16", "float16"])
 
 
+@dataclass
+class PauseWarmupParams:
+    """Notebook 01: warm-up of a pause LM (pause embedding + pause head) on random-pause GSM8K,
+    one configuration of the ablation grid (what is trainable, LoRA or not)."""
+
+    seed: int = param(0, "Seed for data, pause injection, initialisation and training.", min=0)
+    config_name: str = param("pe+ph, LoRA", "Label of this configuration in the grid's table.")
+    model: str = param("outputs/models/base-cpu", "Base model (trained without pauses; path or "
+                       "Hub id).")
+    use_pauses: bool = param(True, "Train with pauses; false gives the no-pause baseline (same "
+                             "data without pauses, decoding never pauses).")
+    pause_embedding: bool = param(True, "Train the pause token's embedding.")
+    pause_head: bool = param(True, "Train the pause head (frozen: its random init decides).")
+    lm_head: bool = param(False, "Train the LM head (output embeddings).")
+    lm_embeddings: bool = param(False, "Train the input embeddings of the ordinary tokens.")
+    lora: bool = param(True, "Train LoRA adapters on the transformer blocks.")
+    lora_r: int = param(16, "LoRA rank.", min=1)
+    pause_weight: float = param(1.0, "Weight of the pause head's loss beside the LM loss.",
+                                min=0.0)
+    n_random_pauses: int = param(3, "Most random pauses inserted per answer (0..n per copy).",
+                                 min=0)
+    n_generated_samples_per_datapoint: int = param(1, "Pause-augmented copies of each example.",
+                                                   min=1)
+    n_pauses_per_patterns: dict = param({}, "Pauses inserted after every occurrence of a pattern, "
+                                        "e.g. {'=': 1, '\\n': 2}.")
+    train_data: str = param("", "GSM8K train jsonl or Hub id; empty: procedural problems.",
+                            path=True)
+    test_data: str = param("", "GSM8K test jsonl or Hub id; empty: procedural held-out problems.",
+                           path=True)
+    n_train: int = param(1000, "Training problems.", min=1)
+    n_test: int = param(300, "Test problems (accuracy, pauses, eval loss).", min=1)
+    problem_steps: int = param(3, "Most steps of a procedural problem (match the base model's).",
+                               min=1, max=8)
+    max_operand: int = param(10, "Largest procedural operand (match the base model's).", min=2)
+    epochs: float = param(1.0, "Training epochs.", min=0.0)
+    learning_rate: float = param(1e-3, "Peak learning rate (warm-up, cosine decay).", min=0.0)
+    batch_size: int = param(16, "Training batch size.", min=1)
+    max_length: int = param(320, "Longest training sequence (tokens).", min=32)
+    temperature: float = param(0.0, "Test decoding temperature; 0 = greedy (argmax token, pause "
+                               "when the head's probability > 0.5).", min=0.0)
+    max_consecutive_pauses: int = param(8, "Most pauses in a row at decoding.", min=0)
+    max_new_tokens: int = param(160, "Generation budget per reply (pauses count).", min=8)
+    eval_batch_size: int = param(64, "Generation batch size.", min=1)
+    save_model: bool = param(True, "Save the trained pause LM into the run folder.")
+    device: str = param("auto", "auto, cpu or cuda.", choices=["auto", "cpu", "cuda"])
+    dtype: str = param("float32", "Model dtype.", choices=["float32", "bfloat16", "float16"])
+
+
+PAUSE_STAR_VARIANTS = [f"{m}_{p}_t{t}" for m in ("star", "reward_cond") for p in ("pause", "no_pause")
+                       for t in ("1.0", "1.5")]
+
+
+@dataclass
+class PauseStarParams:
+    """Notebook 02: offline STaR and constant textual reward conditioning on GSM8K, with and
+    without pauses, at two sampling temperatures, from warmed-up pause LMs."""
+
+    seed: int = param(0, "Seed for data, pause injection, sampling and training.", min=0)
+    model: str = param("outputs/models/base-cpu", "Base model (trained without pauses).")
+    variants: list[str] = param(PAUSE_STAR_VARIANTS, "Variants: <method>_<pauses>_t<temperature>; "
+                                "method star (keep correct replies) or reward_cond (keep all, "
+                                "prefixed with their reward; generate after the high-reward "
+                                "prefix).", choices=PAUSE_STAR_VARIANTS)
+    # Warm-up (as notebook 01), once per pause setting.
+    pause_embedding: bool = param(True, "Train the pause embedding.")
+    pause_head: bool = param(True, "Train the pause head.")
+    lm_head: bool = param(False, "Train the LM head.")
+    lm_embeddings: bool = param(False, "Train the input embeddings.")
+    lora: bool = param(True, "LoRA adapters on the transformer blocks.")
+    lora_r: int = param(16, "LoRA rank.", min=1)
+    n_random_pauses: int = param(3, "Most random pauses per warm-up answer.", min=0)
+    warmup_epochs: float = param(1.0, "Warm-up epochs on the random-pause training set.", min=0.0)
+    # STaR.
+    train_data: str = param("", "GSM8K train jsonl or Hub id; empty: procedural problems.",
+                            path=True)
+    test_data: str = param("", "GSM8K test jsonl or Hub id; empty: procedural held-out problems.",
+                           path=True)
+    n_train: int = param(600, "Training problems (rolled out every outer loop).", min=1)
+    n_validation: int = param(150, "Validation problems (pick the best loop).", min=1)
+    n_test: int = param(400, "Test problems.", min=1)
+    problem_steps: int = param(3, "Most steps of a procedural problem (match the base model's).",
+                               min=1, max=8)
+    max_operand: int = param(10, "Largest procedural operand (match the base model's).", min=2)
+    outer_loops: int = param(2, "STaR outer loops.", min=1)
+    epochs: float = param(1.0, "Fine-tuning epochs per outer loop.", min=0.0)
+    learning_rate: float = param(1e-3, "Learning rate (warm-up and STaR).", min=0.0)
+    batch_size: int = param(16, "Training batch size.", min=1)
+    max_length: int = param(320, "Longest training sequence (tokens).", min=32)
+    greedy_eval: bool = param(True, "Greedy decoding at validation and test (the study found it "
+                              "better); false samples at the variant's temperature.")
+    max_consecutive_pauses: int = param(8, "Most pauses in a row at decoding.", min=0)
+    max_new_tokens: int = param(160, "Generation budget per reply (pauses count).", min=8)
+    eval_batch_size: int = param(64, "Generation batch size.", min=1)
+    device: str = param("auto", "auto, cpu or cuda.", choices=["auto", "cpu", "cuda"])
+    dtype: str = param("float32", "Model dtype.", choices=["float32", "bfloat16", "float16"])
+
+
+STAR_MMLU_RUNS = [f"{t}{s}" for t in ("english", "yoruba", "translate_en_yo", "translate_yo_en")
+                  for s in ("", "_dpo")]
+
+
+@dataclass
+class StarMMLUParams:
+    """Notebook 03: STaR (no rationalization) on multiple choice in English and Yoruba, the
+    translate setting, and the DPO variant."""
+
+    seed: int = param(0, "Seed for splits, sampling and training.", min=0)
+    model: str = param("outputs/models/base-cpu", "Model every run starts from (path or Hub id).")
+    mmlu_english: str = param("", "English MMLU CSV (path) or Hub id (cais/mmlu); empty with "
+                              "mmlu_yoruba empty: the offline world.", path=True)
+    mmlu_yoruba: str = param("", "Yoruba MMMLU CSV (path) or Hub id (openai/MMMLU, config YO_NG), "
+                             "the same questions in the same order.", path=True)
+    runs: list[str] = param(["english", "yoruba", "translate_en_yo", "translate_yo_en",
+                             "yoruba_dpo"],
+                            "Runs, each from `model`: english / yoruba train and evaluate in one "
+                            "language; translate_<a>_<b> trains on a, evaluates on b; a _dpo "
+                            "suffix trains DPO on (correct, incorrect) pairs instead of SFT.",
+                            choices=STAR_MMLU_RUNS)
+    n_train: int = param(300, "Training questions (rationales are sampled on these).", min=1)
+    n_validation: int = param(150, "Validation questions per language (picks the best loop).",
+                              min=1)
+    n_test: int = param(400, "Test questions per language.", min=1)
+    outer_loops: int = param(2, "STaR outer loops (sample, filter, fine-tune, validate).", min=1)
+    samples_per_question: int = param(4, "Rationales sampled per training question per loop.",
+                                      min=1)
+    one_per_question: bool = param(False, "Keep at most one correct rationale per question.")
+    temperature: float = param(1.0, "Sampling temperature of the rollouts.", min=0.01)
+    restart_each_loop: bool = param(False, "Fine-tune from `model` every loop (as the STaR paper) "
+                                    "instead of continuing from the previous loop.")
+    epochs: float = param(1.0, "Fine-tuning epochs per outer loop.", min=0.0)
+    learning_rate: float = param(3e-4, "Fine-tuning learning rate (SFT).", min=0.0)
+    batch_size: int = param(16, "Fine-tuning batch size.", min=1)
+    dpo_beta: float = param(0.1, "DPO beta (strength of the tie to the reference).", min=0.0)
+    dpo_learning_rate: float = param(5e-5, "DPO learning rate.", min=0.0)
+    dpo_sft_first: bool = param(False, "Before DPO, SFT on the winners (the study considered it).")
+    single_batch: bool = param(False, "Sanity mode: train and evaluate on one batch of "
+                               "`batch_size` questions, which the model must fit.")
+    single_batch_epochs: float = param(20.0, "Fine-tuning epochs per loop in sanity mode.",
+                                       min=0.0)
+    max_length: int = param(384, "Longest training sequence (tokens).", min=32)
+    max_new_tokens: int = param(96, "Generation budget per reply.", min=8)
+    eval_batch_size: int = param(64, "Generation batch size.", min=1)
+    lora: bool = param(False, "Fine-tune LoRA adapters (merged after each loop).")
+    lora_r: int = param(16, "LoRA rank.", min=1)
+    device: str = param("auto", "auto, cpu or cuda.", choices=["auto", "cpu", "cuda"])
+    dtype: str = param("float32", "Model dtype.", choices=["float32", "bfloat16", "float16"])
+
+
+@dataclass
+class ReinforceRMParams:
+    """Notebook 05: reward models (level 1 scalar, level 2 10-class), then REINFORCE, REINFORCE with
+    a repetition penalty, and RLOO with a KL penalty against them ("Back to Basics")."""
+
+    seed: int = param(0, "Seed for data, initialisation, sampling and training.", min=0)
+    level: int = param(1, "Reward model: 1 = scalar head (Bradley-Terry loss), 2 = 10-class head "
+                       "(-log sum_i sum_j p_w[i] p_l[j] [i > j]; reward = expected class).",
+                       choices=[1, 2])
+    base_model: str = param("outputs/models/base-cpu", "Model the SFT policy and the reward model "
+                            "start from (path or Hub id).")
+    preference_data: str = param("", "Preference jsonl (chosen/rejected, HH-RLHF format too) or "
+                                 "Hub id; empty: the offline world with its known gold reward.",
+                                 path=True)
+    n_train: int = param(3000, "Preference pairs for SFT (chosen replies) and reward-model training.",
+                         min=8)
+    n_test: int = param(400, "Held-out pairs (reward-model accuracy) and evaluation prompts.", min=8)
+    n_eval_prompts: int = param(128, "Prompts sampled at each policy evaluation.", min=4)
+    label_noise: float = param(0.1, "Share of offline pairs whose label is flipped (rater noise).",
+                               min=0.0, max=0.5)
+    # SFT policy.
+    sft_epochs: float = param(2.0, "SFT epochs on the chosen replies.", min=0.0)
+    sft_learning_rate: float = param(1e-3, "SFT learning rate.", min=0.0)
+    # Reward model.
+    rm_epochs: float = param(2.0, "Reward-model epochs.", min=0.0)
+    rm_learning_rate: float = param(5e-4, "Reward-model learning rate.", min=0.0)
+    batch_size: int = param(32, "SFT and reward-model batch size.", min=1)
+    max_length: int = param(256, "Longest training sequence (tokens).", min=16)
+    # Policy gradient.
+    methods: list[str] = param(["reinforce", "reinforce_rep_penalty", "rloo_kl"],
+                               "Methods trained, each from the SFT policy.",
+                               choices=["reinforce", "reinforce_rep_penalty", "rloo_kl"])
+    steps: int = param(60, "Policy-gradient steps per method.", min=1)
+    prompts_per_step: int = param(16, "Prompts per step.", min=1)
+    k: int = param(4, "Samples per prompt (RLOO's leave-one-out group; the other methods draw as "
+                   "many, so every method sees the same number of samples).", min=2)
+    pg_learning_rate: float = param(3e-5, "Policy-gradient learning rate.", min=0.0)
+    baseline: str = param("moving_average", "Vanilla REINFORCE's baseline.",
+                          choices=["none", "moving_average"])
+    repetition_penalty: float = param(1.3, "Generation repetition penalty of "
+                                      "reinforce_rep_penalty (1.0 = none).", min=1.0)
+    kl_coef: float = param(0.1, "KL coefficient of rloo_kl (per sequence, nats).", min=0.0)
+    temperature: float = param(1.0, "Sampling temperature in training and evaluation.", min=0.01)
+    max_new_tokens: int = param(64, "Longest reply (tokens).", min=4)
+    eval_every: int = param(10, "Steps between evaluations (the over-optimisation curves).", min=1)
+    eval_batch_size: int = param(64, "Generation batch size at evaluation.", min=1)
+    lora: bool = param(False, "Train LoRA adapters (SFT, reward model and policy).")
+    lora_r: int = param(16, "LoRA rank.", min=1)
+    device: str = param("auto", "auto, cpu or cuda.", choices=["auto", "cpu", "cuda"])
+    dtype: str = param("float32", "Model dtype.", choices=["float32", "bfloat16", "float16"])
+
+
+@dataclass
+class SummaryParams:
+    """Notebook 99: every experiment's table and headline figure from the runs under outputs/."""
+
+    seed: int = param(0, "Unused (every run folder has one; the summary draws nothing at random).",
+                      min=0)
+    profiles: list[str] = param([], "Summarise only runs of these profiles; empty: all.")
+
+
 @dataclass(frozen=True)
 class Experiment:
     notebook: str
@@ -160,7 +369,12 @@ class Experiment:
 
 EXPERIMENTS: dict[str, Experiment] = {
     "base_model": Experiment("00_base_model.ipynb", BaseModelParams),
+    "pause_warmup": Experiment("01_pause_warmup.ipynb", PauseWarmupParams),
+    "pause_star": Experiment("02_pause_star.ipynb", PauseStarParams),
+    "star_mmlu": Experiment("03_star_mmlu.ipynb", StarMMLUParams),
     "perplexity_grpo": Experiment("04_perplexity_grpo.ipynb", PerplexityGRPOParams),
+    "reinforce_rm": Experiment("05_reinforce_rm.ipynb", ReinforceRMParams),
+    "summary": Experiment("99_summary.ipynb", SummaryParams),
 }
 
 

@@ -135,3 +135,74 @@ def evaluate_reasoning(model, tokenizer, rows: list[dict], scorer, **gen_kwargs)
 def paired_difference(after: list[float], before: list[float]) -> dict:
     """Mean of per-item differences (after - before) with a 95 % interval."""
     return mean_interval([a - b for a, b in zip(after, before)])
+
+
+def distinct_n(texts: list[str], n: int = 2) -> float:
+    """Distinct-n: unique word n-grams over all n-grams of all texts (low = repetitive, samey)."""
+    grams = [tuple(words[i:i + n]) for t in texts for words in [t.split()]
+             for i in range(len(words) - n + 1)]
+    return len(set(grams)) / len(grams) if grams else 0.0
+
+
+def evaluate_policy(policy, tokenizer, rows: list[dict], scorer, ref_model=None, gold_fn=None,
+                    max_new_tokens: int = 64, temperature: float = 1.0, batch_size: int = 64,
+                    seed: int = 0, progress: bool = True) -> tuple[dict, list[dict]]:
+    """One sampled reply per prompt, scored by the reward model (`scorer`), the gold reward
+    (`gold_fn(rows, texts)`, when known) and the KL to `ref_model` (sum over the reply's tokens of
+    log pi - log pi_ref, a sample estimate of KL(pi || pi_ref) in nats); plus repetition and
+    distinct-n. Returns (summary, per-reply records)."""
+    import torch
+    from tqdm.auto import tqdm
+
+    from reason_lib.generate import rollout, sequence_logprobs
+
+    records = []
+    batches = range(0, len(rows), batch_size)
+    for start in tqdm(batches, desc="policy eval", disable=not progress or len(batches) < 2):
+        batch = rows[start:start + batch_size]
+        torch.manual_seed(seed + start)
+        r = rollout(policy, tokenizer, [b["prompt"] for b in batch], 1, max_new_tokens,
+                    temperature=temperature)
+        rm = scorer([b["prompt"] for b in batch], r.texts)
+        gold = gold_fn(batch, r.texts) if gold_fn is not None else [None] * len(batch)
+        with torch.inference_mode():
+            kl = (sequence_logprobs(policy, r) - sequence_logprobs(ref_model, r)).tolist() \
+                if ref_model is not None else [None] * len(batch)
+        for b, text, s, g, d in zip(batch, r.texts, rm, gold, kl):
+            records.append({"prompt": b["prompt"][-1]["content"], "reply": text, "reward": s,
+                            "gold": g, "kl": d, **degeneration(text.split())})
+    texts = [rec["reply"] for rec in records]
+    summary = {"reward": mean_interval(rec["reward"] for rec in records),
+               "repeated_ngrams": mean_interval(rec["repeated_ngrams"] for rec in records),
+               "longest_run": sum(rec["longest_run"] for rec in records) / len(records),
+               "distinct_1": distinct_n(texts, 1), "distinct_2": distinct_n(texts, 2),
+               "length_words": sum(len(t.split()) for t in texts) / len(texts)}
+    if gold_fn is not None:
+        summary["gold"] = mean_interval(rec["gold"] for rec in records)
+    if ref_model is not None:
+        summary["kl"] = mean_interval(rec["kl"] for rec in records)
+    return summary, records
+
+
+def evaluate_pause_gsm8k(model, tokenizer, rows: list[dict], prefix: str = "",
+                         **gen_kwargs) -> tuple[dict, list[dict]]:
+    """GSM8K accuracy of a `PauseLM` and its pauses per reply: overall, for correct and for
+    incorrect replies. `prefix` is text the reply is conditioned on (e.g. a reward string).
+    Returns (summary, records); a record's reply keeps its pauses."""
+    from reason_lib.data.gsm8k import gsm8k_prompt
+    from reason_lib.data.pauses import count_pauses, strip_pauses
+    from reason_lib.generate import pause_generate, render_prompts
+
+    prompts = [p + prefix for p in render_prompts(tokenizer, [gsm8k_prompt(r) for r in rows])]
+    replies = pause_generate(model, tokenizer, prompts, **{"desc": "GSM8K eval", **gen_kwargs})
+    clean = [strip_pauses(r) for r in replies]
+    records = _records(rows, prompts, clean, [extract_gsm8k(r) for r in clean],
+                       [extract_gsm8k(r["answer"]) for r in rows], tokenizer)
+    for rec, reply in zip(records, replies):
+        rec.update(reply=reply, pauses=count_pauses(reply))
+    summary = summarize(records)
+    for name, keep in [("pauses", lambda r: True), ("pauses_correct", lambda r: r["correct"]),
+                       ("pauses_incorrect", lambda r: not r["correct"])]:
+        values = [r["pauses"] for r in records if keep(r)]
+        summary[name] = mean_interval(values) if values else None
+    return summary, records

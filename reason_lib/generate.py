@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from tqdm.auto import tqdm
 
@@ -50,3 +52,90 @@ def generate(model, tokenizer, prompts, max_new_tokens: int = 128, temperature: 
     if num_return_sequences == 1:
         return [o[0] for o in out]
     return [c for o in out for c in o]
+
+
+@dataclass
+class Rollout:
+    """Sampled completions with their token ids, for policy-gradient training.
+
+    `ids` (n, prompt_len + new) left-padded prompts followed by completions; `attention_mask` the
+    same shape; `completion_mask` (n, new) marks completion tokens up to and including the first
+    eos. Row i is sample i % k of prompt i // k.
+    """
+
+    ids: torch.Tensor
+    attention_mask: torch.Tensor
+    completion_mask: torch.Tensor
+    prompt_len: int
+    texts: list[str]
+
+
+@torch.no_grad()  # not inference_mode: the ids feed a forward pass that is differentiated
+def rollout(model, tokenizer, prompts, k: int = 1, max_new_tokens: int = 64,
+            temperature: float = 1.0, top_p: float = 1.0, repetition_penalty: float = 1.0,
+            greedy: bool = False) -> Rollout:
+    """k sampled completions per prompt in one batched `generate` call (KV cache), with ids."""
+    texts = render_prompts(tokenizer, prompts)
+    device = next(model.parameters()).device
+    enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False,
+                    padding_side="left").to(device)
+    kwargs = dict(max_new_tokens=max_new_tokens, do_sample=not greedy, num_return_sequences=k,
+                  repetition_penalty=repetition_penalty, pad_token_id=tokenizer.pad_token_id,
+                  eos_token_id=tokenizer.eos_token_id, use_cache=True)
+    if not greedy:
+        kwargs.update(temperature=temperature, top_p=top_p, top_k=0)
+    was_training = model.training
+    model.eval()
+    ids = model.generate(**enc, **kwargs)
+    model.train(was_training)
+    prompt_len = enc["input_ids"].shape[1]
+    new = ids[:, prompt_len:]
+    is_eos = new == tokenizer.eos_token_id
+    # tokens up to and including the first eos (an eos-padded tail, when pad == eos, is masked)
+    completion_mask = (is_eos.cumsum(-1) - is_eos.long()) == 0
+    attention_mask = torch.cat([enc["attention_mask"].repeat_interleave(k, 0),
+                                completion_mask.long()], dim=1)
+    return Rollout(ids, attention_mask, completion_mask, prompt_len,
+                   tokenizer.batch_decode(new, skip_special_tokens=True))
+
+
+def sequence_logprobs(model, r: Rollout) -> torch.Tensor:
+    """Sum of log pi(token | context) over each completion's tokens: (n,). Carries gradients
+    when called outside inference mode; positions follow the left padding, as in `generate`."""
+    position_ids = (r.attention_mask.cumsum(-1) - 1).clamp(min=0)
+    logits = model(input_ids=r.ids, attention_mask=r.attention_mask,
+                   position_ids=position_ids).logits[:, r.prompt_len - 1:-1].float()
+    targets = r.ids[:, r.prompt_len:]
+    # gather minus logsumexp: one vocabulary-sized tensor instead of a full log_softmax copy
+    logp = logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1) - logits.logsumexp(-1)
+    return (logp * r.completion_mask).sum(-1)
+
+
+def sample_groups(model, tokenizer, prompts, k: int, **kwargs) -> list[list[str]]:
+    """k sampled completions per prompt, as one list per prompt (see `generate` for kwargs)."""
+    flat = generate(model, tokenizer, prompts, num_return_sequences=k, **kwargs)
+    return [flat[i * k:(i + 1) * k] for i in range(len(prompts))]
+
+
+def pause_generate(model, tokenizer, prompts, max_new_tokens: int = 128, temperature: float = 0.0,
+                   batch_size: int = 32, max_consecutive_pauses: int = 8,
+                   allow_pauses: bool = True, desc: str = "pause decoding",
+                   progress: bool = True, **kwargs) -> list[str]:
+    """Replies of a `PauseLM` (pauses kept visible as `<|pause|>`), batched with the KV cache, in
+    prompt order; `prompts` are chat messages or already-rendered text."""
+    texts = render_prompts(tokenizer, prompts)
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    out: list[str | None] = [None] * len(texts)
+    drop = {tokenizer.eos_token_id, tokenizer.pad_token_id}
+    batches = range(0, len(order), batch_size)
+    for start in tqdm(batches, desc=desc, disable=not progress or len(batches) < 2):
+        idx = order[start:start + batch_size]
+        enc = tokenizer([texts[i] for i in idx], return_tensors="pt", padding=True,
+                        add_special_tokens=False, padding_side="left").to(model.device)
+        ids = model.generate_ids(enc["input_ids"], enc["attention_mask"], tokenizer.eos_token_id,
+                                 tokenizer.pad_token_id, max_new_tokens, temperature,
+                                 max_consecutive_pauses, allow_pauses, **kwargs)
+        for j, i in enumerate(idx):
+            out[i] = tokenizer.decode([t for t in ids[j].tolist() if t not in drop],
+                                      skip_special_tokens=False)
+    return out

@@ -30,8 +30,9 @@ def loss_curve(history: list[dict], path=None, key: str = "loss", title: str = "
 
 
 def interval_bars(results: dict[str, dict], path=None, ylabel: str = "accuracy",
-                  title: str = "", chance: float | None = None):
-    """One bar per label with its 95 % interval; `results[label]` has value, low and high."""
+                  title: str = "", chance: float | None = None, ylim=(0, 1)):
+    """One bar per label with its 95 % interval; `results[label]` has value, low and high
+    (`ylim=None` scales the axis to the data, for metrics that are not shares)."""
     labels = list(results)
     values = [results[k]["value"] for k in labels]
     err = [[max(0.0, v - results[k]["low"]) for k, v in zip(labels, values)],
@@ -41,14 +42,17 @@ def interval_bars(results: dict[str, dict], path=None, ylabel: str = "accuracy",
     if chance is not None:
         ax.axhline(chance, ls="--", color="grey", lw=1, label=f"chance ({chance:.0%})")
         ax.legend(loc="upper right")
-    ax.set(ylabel=f"{ylabel} (95 % interval)", title=title, ylim=(0, 1))
-    ax.tick_params(axis="x", rotation=20)
+    ax.set(ylabel=f"{ylabel} (95 % interval)", title=title)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    ax.tick_params(axis="x", rotation=20 if len(labels) < 8 else 75)
     return _save(fig, path)
 
 
 def step_curves(curves: dict[str, list[dict]], metrics: list[tuple[str, str]], path=None,
-                title: str = ""):
-    """One panel per metric, one line per label, against optimiser step, shared x axis.
+                title: str = "", xlabel: str = "optimiser step", hline: float | None = None):
+    """One panel per metric, one line per label, against optimiser step (or `xlabel`), shared x
+    axis; `hline` draws a reference level (e.g. chance) on every panel.
 
     `curves[label]` is a list of dicts with `step` and the metric keys; a metric value may be a
     dict with value/low/high, drawn with its interval shaded. `metrics` = [(key, axis label)].
@@ -66,9 +70,26 @@ def step_curves(curves: dict[str, list[dict]], metrics: list[tuple[str, str]], p
             if isinstance(pts[0][key], dict) and "low" in pts[0][key]:
                 ax.fill_between(steps, [p[key]["low"] for p in pts],
                                 [p[key]["high"] for p in pts], alpha=0.15, color=line.get_color())
-        ax.set(xlabel="optimiser step", ylabel=label)
+        if hline is not None:
+            ax.axhline(hline, ls="--", color="grey", lw=1)
+        ax.set(xlabel=xlabel, ylabel=label)
     axes[0][0].legend(fontsize=8)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
+    return _save(fig, path)
+
+
+def class_distributions(dists: dict[str, list[float]], path=None, title: str = ""):
+    """Grouped bars: for each label, the mean predicted probability of each reward class (1..n)."""
+    labels = list(dists)
+    n = len(next(iter(dists.values())))
+    width = 0.8 / len(labels)
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    for i, label in enumerate(labels):
+        ax.bar([c + 1 + (i - (len(labels) - 1) / 2) * width for c in range(n)], dists[label],
+               width=width, label=label)
+    ax.set(xlabel="reward class", ylabel="mean probability", title=title,
+           xticks=list(range(1, n + 1)))
+    ax.legend(fontsize=8)
     return _save(fig, path)

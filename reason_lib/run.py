@@ -1,6 +1,7 @@
 """Run an experiment's notebook headlessly with papermill into a new (or resumed) run folder.
 
     python -m reason_lib.run <experiment> --profile cpu [-p key value ...] [--resume RUN_ID]
+    python -m reason_lib.run <experiment> --grid params/<experiment>/grid.yaml [-p key value ...]
 
 Parameters are validated before anything runs; the executed notebook and its HTML rendering go into
 the run folder; a failing cell marks the run failed and keeps the partial notebook.
@@ -60,6 +61,40 @@ def execute(experiment: str, profile: str = "cpu", overrides: dict | None = None
     return run
 
 
+def load_grid(path: str, experiment: str, profile: str, overrides: dict) -> list[dict]:
+    """The grid's entries (each a mapping of overrides), every one validated up front."""
+    import yaml
+
+    grid_path = config.resolve_path(path)
+    if not grid_path.is_file():
+        raise config.ParamError(f"{path}: grid file not found")
+    entries = yaml.safe_load(grid_path.read_text()) or []
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise config.ParamError(f"{path}: expected a list of mappings (one per configuration)")
+    for i, entry in enumerate(entries):
+        try:
+            config.load_params(experiment, profile, {**entry, **overrides})
+        except config.ParamError as e:
+            raise config.ParamError(f"{path}, entry {i + 1}: {e}") from None
+    return [{**entry, **overrides} for entry in entries]
+
+
+def run_grid(experiment: str, profile: str, entries: list[dict]) -> list[tuple[dict, str]]:
+    """Every entry as its own run, in order; a failed entry is marked failed and the grid goes
+    on. Returns (entry, "succeeded" | error) per entry."""
+    outcomes = []
+    for i, entry in enumerate(entries, start=1):
+        print(f"[grid {i}/{len(entries)}] {entry}", flush=True)
+        try:
+            run = execute(experiment, profile, entry)
+            outcomes.append((entry, "succeeded"))
+            print(f"[grid {i}/{len(entries)}] succeeded: {run.dir}", flush=True)
+        except Exception as e:  # noqa: BLE001 - one failed configuration must not stop the grid
+            outcomes.append((entry, f"{type(e).__name__}: {e}"))
+            print(f"[grid {i}/{len(entries)}] FAILED: {type(e).__name__}: {e}", flush=True)
+    return outcomes
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m reason_lib.run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -69,9 +104,19 @@ def main(argv: list[str] | None = None) -> int:
                         metavar=("KEY", "VALUE"), help="override one parameter (YAML value)")
     parser.add_argument("--resume", default="", metavar="RUN_ID",
                         help="continue a stopped run from its last checkpoint")
+    parser.add_argument("--grid", default="", metavar="YAML",
+                        help="run every configuration of a grid file (a list of overrides)")
     args = parser.parse_args(argv)
     overrides = {k: config.parse_override(v) for k, v in args.param}
     try:
+        if args.grid:
+            outcomes = run_grid(args.experiment, args.profile,
+                                load_grid(args.grid, args.experiment, args.profile, overrides))
+            failed = [(e, o) for e, o in outcomes if o != "succeeded"]
+            print(f"grid: {len(outcomes) - len(failed)} of {len(outcomes)} runs succeeded")
+            for entry, outcome in failed:
+                print(f"  failed: {entry}: {outcome}", file=sys.stderr)
+            return 1 if failed else 0
         run = execute(args.experiment, args.profile, overrides, args.resume)
     except config.ParamError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -59,3 +59,31 @@ def test_a_failing_cell_marks_the_run_failed_and_keeps_the_notebook(outputs):
     assert manifest["status"] == "failed" and manifest["error"]
     assert (folder / "notebook.ipynb").is_file() and (folder / "report.html").is_file()
     assert not (folder / "metrics.json").exists()
+
+
+def test_a_grid_runs_every_entry_and_reports_the_failed_one(outputs, tmp_path):
+    grid = tmp_path / "grid.yaml"
+    grid.write_text('- {seed: 1}\n- {init_model: "nobody/no-model"}\n')
+    result = _run(outputs, "base_model", "--profile", "ci", "--grid", str(grid))
+    assert result.returncode == 1
+    assert "1 of 2 runs succeeded" in result.stdout and "nobody/no-model" in result.stderr
+    statuses = sorted(json.loads((f / "manifest.json").read_text())["status"]
+                      for f in (outputs / "base_model").iterdir())
+    assert statuses == ["failed", "succeeded"]
+
+
+def test_a_bad_grid_entry_stops_the_grid_before_any_run(outputs, tmp_path):
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("- {seed: 1}\n- {seed: -3}\n")
+    result = _run(outputs, "base_model", "--profile", "ci", "--grid", str(grid))
+    assert result.returncode == 2 and "entry 2" in result.stderr and "'seed'" in result.stderr
+    assert not (outputs / "base_model").exists()
+
+
+def test_the_pause_grid_file_holds_the_20_configurations():
+    from reason_lib.run import load_grid
+
+    entries = load_grid("params/pause_warmup/grid.yaml", "pause_warmup", "cpu", {})
+    assert len(entries) == 20 and len({e["config_name"] for e in entries}) == 20
+    assert sum(e.get("use_pauses", True) is False for e in entries) == 2
+    assert sum(e.get("lora") is False for e in entries) == 9
