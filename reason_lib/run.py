@@ -61,6 +61,19 @@ def execute(experiment: str, profile: str = "cpu", overrides: dict | None = None
     return run
 
 
+def find_identical(experiment: str, params) -> runs.Run | None:
+    """The newest succeeded run of `experiment` with exactly these parameters, if any."""
+    base = config.outputs_root() / experiment
+    for manifest in sorted(base.glob("*/manifest.json"), reverse=True):
+        run = runs.Run(manifest.parent)
+        try:
+            if run.status == "succeeded" and run.params() == params:
+                return run
+        except (config.ParamError, OSError, ValueError):
+            continue  # an older run whose parameters no longer validate is not a match
+    return None
+
+
 def load_grid(path: str, experiment: str, profile: str, overrides: dict) -> list[dict]:
     """The grid's entries (each a mapping of overrides), every one validated up front."""
     import yaml
@@ -104,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
                         metavar=("KEY", "VALUE"), help="override one parameter (YAML value)")
     parser.add_argument("--resume", default="", metavar="RUN_ID",
                         help="continue a stopped run from its last checkpoint")
+    parser.add_argument("--reuse", action="store_true",
+                        help="skip the run when a succeeded one with the same parameters exists "
+                             "(and the model it saved is still there)")
     parser.add_argument("--grid", default="", metavar="YAML",
                         help="run every configuration of a grid file (a list of overrides)")
     args = parser.parse_args(argv)
@@ -117,6 +133,14 @@ def main(argv: list[str] | None = None) -> int:
             for entry, outcome in failed:
                 print(f"  failed: {entry}: {outcome}", file=sys.stderr)
             return 1 if failed else 0
+        if args.reuse:
+            params = config.load_params(args.experiment, args.profile, overrides)
+            previous = find_identical(args.experiment, params)
+            saved = getattr(params, "save_to", "")
+            if previous is not None and (not saved or config.resolve_path(saved).is_dir()):
+                print(f"{args.experiment}: reusing run {previous.id} (succeeded, same parameters"
+                      f"{', model at ' + saved if saved else ''}); not running it again")
+                return 0
         run = execute(args.experiment, args.profile, overrides, args.resume)
     except config.ParamError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -87,3 +87,13 @@ def test_the_pause_grid_file_holds_the_20_configurations():
     assert len(entries) == 20 and len({e["config_name"] for e in entries}) == 20
     assert sum(e.get("use_pauses", True) is False for e in entries) == 2
     assert sum(e.get("lora") is False for e in entries) == 9
+
+
+def test_reuse_skips_a_run_with_the_same_parameters_only(outputs):
+    first = _run(outputs, "base_model", "--profile", "ci", "--reuse")
+    assert first.returncode == 0 and "reusing" not in first.stdout
+    again = _run(outputs, "base_model", "--profile", "ci", "--reuse")
+    assert again.returncode == 0 and "reusing run" in again.stdout
+    other = _run(outputs, "base_model", "--profile", "ci", "--reuse", "-p", "seed", "1")
+    assert other.returncode == 0 and "reusing" not in other.stdout
+    assert len(list((outputs / "base_model").iterdir())) == 2

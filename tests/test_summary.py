@@ -1,0 +1,75 @@
+"""reason_lib.summary on synthetic run folders: seeds aggregated, failed runs listed not tabled."""
+
+import json
+
+import pytest
+import yaml
+
+from reason_lib import summary
+
+
+def _run(root, experiment, run_id, status, params, metrics):
+    folder = root / experiment / run_id
+    folder.mkdir(parents=True)
+    (folder / "manifest.json").write_text(json.dumps(
+        {"experiment": experiment, "run_id": run_id, "profile": "cpu", "status": status,
+         "started": f"2026-11-26T00:00:{run_id[-2:]}"}))
+    (folder / "params.yaml").write_text(yaml.safe_dump(params))
+    if metrics is not None:
+        (folder / "metrics.json").write_text(json.dumps(metrics))
+    (folder / "report.html").write_text("<html></html>")
+    return folder
+
+
+def acc(v):
+    return {"accuracy": {"value": v, "low": v - 0.05, "high": v + 0.05, "k": 1, "n": 2},
+            "pauses": {"value": 2.0, "low": 1.0, "high": 3.0}, "pauses_correct": None,
+            "pauses_incorrect": None, "eval_loss": {"loss": 0.5}, "config_name": "x"}
+
+
+@pytest.fixture
+def root(tmp_path):
+    grid = {"config_name": "pe+ph, LoRA", "lora": True}
+    _run(tmp_path, "pause_warmup", "r01", "succeeded", {**grid, "seed": 0}, acc(0.4))
+    _run(tmp_path, "pause_warmup", "r02", "succeeded", {**grid, "seed": 1}, acc(0.6))
+    _run(tmp_path, "pause_warmup", "r03", "succeeded", {"config_name": "pe, LoRA", "seed": 0},
+         acc(0.3))
+    _run(tmp_path, "pause_warmup", "r04", "failed", {"config_name": "ph, LoRA", "seed": 0}, None)
+    _run(tmp_path, "reinforce_rm", "r05", "succeeded", {"level": 2, "seed": 0}, {
+        "level": 2, "reward_model": {"accuracy": {"value": 0.7, "low": 0.6, "high": 0.8}},
+        "policies": {"sft": {"reward": {"value": 5.0, "low": 4.8, "high": 5.2},
+                             "gold": {"value": 1.0, "low": 0.5, "high": 1.5}}}})
+    return tmp_path
+
+
+def test_seeds_of_one_configuration_are_aggregated(root):
+    rows = {r["configuration"]: r for r in summary.pause_warmup_table(summary.collect(root))}
+    assert set(rows) == {"pe+ph, LoRA", "pe, LoRA"}  # the failed configuration is left out
+    two = rows["pe+ph, LoRA"]["test accuracy"]
+    assert two.startswith("0.500 [") and "(2 seeds)" in two  # mean over seeds 0.4 and 0.6
+    assert rows["pe, LoRA"]["test accuracy"] == "0.300 [0.250, 0.350]"
+
+
+def test_the_index_lists_every_run_failed_ones_marked(root):
+    runs = summary.collect(root)
+    assert [r["run_id"] for r in runs] == ["r05", "r04", "r03", "r02", "r01"]  # newest first
+    page = summary.write_index(runs, root / "index.html").read_text()
+    assert page.count("<tr class=") == 5
+    assert '<tr class="failed"><td>pause_warmup</td><td><a href="pause_warmup/r04/report.html">' in page
+    assert "level 2: sft RM 5.00" in page
+
+
+def test_reinforce_table_by_level(root):
+    rows = summary.reinforce_table(summary.collect(root), 2)
+    assert rows == [{"configuration": "sft", "profile": "cpu", "RM accuracy": "0.700 [0.600, 0.800]",
+                     "RM score": "5.000 [4.800, 5.200]", "gold score": "1.000 [0.500, 1.500]",
+                     "KL to SFT": "-", "repeated 3-grams": "-"}]
+    assert summary.reinforce_table(summary.collect(root), 1) == []
+
+
+def test_combine():
+    assert summary.combine([None]) is None
+    one = summary.combine([{"value": 0.5, "low": 0.4, "high": 0.6}])
+    assert one == {"value": 0.5, "low": 0.4, "high": 0.6, "seeds": 1}
+    many = summary.combine([{"value": v, "low": 0, "high": 1} for v in (0.2, 0.4, 0.6)])
+    assert many["value"] == pytest.approx(0.4) and many["seeds"] == 3 and many["low"] < 0.4 < many["high"]
