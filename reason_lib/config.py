@@ -223,6 +223,8 @@ class PauseStarParams:
     lora: bool = param(True, "LoRA adapters on the transformer blocks.")
     lora_r: int = param(16, "LoRA rank.", min=1)
     n_random_pauses: int = param(3, "Most random pauses per warm-up answer.", min=0)
+    n_pauses_per_patterns: dict = param({}, "Warm-up pauses after every occurrence of a pattern, "
+                                        "e.g. {'=': 1}: a pause the head can learn to predict.")
     warmup_epochs: float = param(1.0, "Warm-up epochs on the random-pause training set.", min=0.0)
     # STaR.
     train_data: str = param("", "GSM8K train jsonl or Hub id; empty: procedural problems.",
