@@ -36,8 +36,8 @@ base-model: setup ## notebook 00: train the base model every experiment starts f
 pause-warmup: setup ## notebook 01: warm up a pause LM (one configuration of the grid)
 	$(RUN) pause_warmup --profile $(PROFILE) $(ARGS)
 
-pause-warmup-grid: setup ## notebook 01 for all 20 configurations of params/pause_warmup/grid.yaml
-	$(RUN) pause_warmup --profile $(PROFILE) --grid params/pause_warmup/grid.yaml $(ARGS)
+pause-warmup-grid: setup ## notebook 01 for all 20 configurations of params/pause_warmup/grids/warmup.yaml
+	$(RUN) pause_warmup --profile $(PROFILE) --grid params/pause_warmup/grids/warmup.yaml $(ARGS)
 
 pause-star: setup ## notebook 02: offline STaR and reward conditioning, with and without pauses
 	$(RUN) pause_star --profile $(PROFILE) $(ARGS)

@@ -1,7 +1,7 @@
 """Run an experiment's notebook headlessly with papermill into a new (or resumed) run folder.
 
     python -m reason_lib.run <experiment> --profile cpu [-p key value ...] [--resume RUN_ID]
-    python -m reason_lib.run <experiment> --grid params/<experiment>/grid.yaml [-p key value ...]
+    python -m reason_lib.run <experiment> --grid params/<experiment>/grids/<name>.yaml [-p key value ...]
 
 Parameters are validated before anything runs; the executed notebook and its HTML rendering go into
 the run folder; a failing cell marks the run failed and keeps the partial notebook.

@@ -19,6 +19,14 @@ def test_every_params_file_validates():
                 assert "file not found" in str(e), e
 
 
+def test_every_grid_file_validates_on_the_cpu_profile():
+    from reason_lib.run import load_grid
+
+    for exp in config.EXPERIMENTS:
+        for path in (config.PARAMS_DIR / exp / "grids").glob("*.yaml"):
+            assert load_grid(str(path.relative_to(config.PROJ_ROOT)), exp, "cpu", {})
+
+
 def test_overrides_are_typed_and_applied():
     p = load_params("base_model", "cpu", {"seed": 3, "epochs": 1, "train": False})
     assert (p.seed, p.epochs, p.train) == (3, 1, False)

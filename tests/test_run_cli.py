@@ -83,7 +83,7 @@ def test_a_bad_grid_entry_stops_the_grid_before_any_run(outputs, tmp_path):
 def test_the_pause_grid_file_holds_the_20_configurations():
     from reason_lib.run import load_grid
 
-    entries = load_grid("params/pause_warmup/grid.yaml", "pause_warmup", "cpu", {})
+    entries = load_grid("params/pause_warmup/grids/warmup.yaml", "pause_warmup", "cpu", {})
     assert len(entries) == 20 and len({e["config_name"] for e in entries}) == 20
     assert sum(e.get("use_pauses", True) is False for e in entries) == 2
     assert sum(e.get("lora") is False for e in entries) == 9
