@@ -108,7 +108,18 @@ def run_grid(experiment: str, profile: str, entries: list[dict]) -> list[tuple[d
     return outcomes
 
 
+def _stop_on_sigterm() -> None:
+    """A `kill` (SIGTERM) unwinds like Ctrl-C, so the run being executed is marked failed."""
+    import signal
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt(f"stopped by signal {signum}")
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def main(argv: list[str] | None = None) -> int:
+    _stop_on_sigterm()
     parser = argparse.ArgumentParser(prog="python -m reason_lib.run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("experiment", choices=sorted(config.EXPERIMENTS))

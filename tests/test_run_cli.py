@@ -97,3 +97,21 @@ def test_reuse_skips_a_run_with_the_same_parameters_only(outputs):
     other = _run(outputs, "base_model", "--profile", "ci", "--reuse", "-p", "seed", "1")
     assert other.returncode == 0 and "reusing" not in other.stdout
     assert len(list((outputs / "base_model").iterdir())) == 2
+
+
+def test_a_killed_run_is_marked_failed(outputs):
+    import time
+
+    env = {**os.environ, "REASON_LIB_OUTPUTS": str(outputs)}
+    proc = subprocess.Popen([sys.executable, "-m", "reason_lib.run", "base_model", "--profile",
+                             "ci"], cwd=PROJ_ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not list(outputs.glob("base_model/*/notebook.ipynb")) and time.time() < deadline:
+        time.sleep(0.2)
+    proc.terminate()  # SIGTERM, as `kill` sends
+    proc.wait(timeout=120)
+    assert proc.returncode != 0
+    (folder,) = (outputs / "base_model").iterdir()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["status"] == "failed" and "signal" in manifest["error"]
