@@ -15,7 +15,7 @@ import argparse
 import torch
 
 from benchmarks_common import device_and_model, prompts_for, timed
-from reason_lib.generate import render_prompts
+from reason_lib.generate import encode_prompts, render_prompts
 from reason_lib.models.pause_lm import PauseLM, add_pause_token
 
 
@@ -29,8 +29,7 @@ def main(argv=None) -> dict:
     device, model, tok = device_and_model(args.model)
     pause_id = add_pause_token(tok)
     pause_lm = PauseLM(model, pause_id).to(device).eval()
-    enc = tok(render_prompts(tok, prompts_for(args.n)), return_tensors="pt", padding=True,
-              add_special_tokens=False, padding_side="left").to(device)
+    enc = encode_prompts(tok, render_prompts(tok, prompts_for(args.n)), device)
 
     @torch.inference_mode()
     def ours():

@@ -15,7 +15,7 @@ import argparse
 import torch
 
 from benchmarks_common import device_and_model, prompts_for, timed
-from reason_lib.generate import generate, render_prompts
+from reason_lib.generate import encode_prompts, generate, render_prompts
 
 
 @torch.inference_mode()
@@ -23,8 +23,7 @@ def direct(model, tok, prompts, new_tokens, batch_size):
     """The reference: tokenizer + model.generate on the same batches, nothing else."""
     texts = render_prompts(tok, prompts)
     for start in range(0, len(texts), batch_size):
-        enc = tok(texts[start:start + batch_size], return_tensors="pt", padding=True,
-                  add_special_tokens=False, padding_side="left").to(model.device)
+        enc = encode_prompts(tok, texts[start:start + batch_size], model.device)
         model.generate(**enc, max_new_tokens=new_tokens, min_new_tokens=new_tokens,
                        do_sample=False, pad_token_id=tok.pad_token_id)
 

@@ -16,6 +16,24 @@ def render_prompts(tokenizer, prompts) -> list[str]:
             for p in prompts]
 
 
+def encode_prompts(tokenizer, texts: list[str], device=None):
+    """Rendered prompts as one left-padded batch (generation continues on the right)."""
+    enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False,
+                    padding_side="left")
+    return enc.to(device) if device is not None else enc
+
+
+def length_sorted_batches(tokenizer, texts: list[str], batch_size: int, device, desc: str,
+                          progress: bool = True):
+    """(indices, encoded batch) over `texts` sorted by length, so each batch pads little; the
+    caller puts results back at `indices`. A progress bar when there is more than one batch."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    batches = range(0, len(order), batch_size)
+    for start in tqdm(batches, desc=desc, disable=not progress or len(batches) < 2):
+        idx = order[start:start + batch_size]
+        yield idx, encode_prompts(tokenizer, [texts[i] for i in idx], device)
+
+
 @torch.inference_mode()
 def generate(model, tokenizer, prompts, max_new_tokens: int = 128, temperature: float = 0.0,
              top_p: float = 1.0, batch_size: int = 32, repetition_penalty: float = 1.0,
@@ -27,7 +45,6 @@ def generate(model, tokenizer, prompts, max_new_tokens: int = 128, temperature: 
     Prompts are sorted by length so each batch pads little; the result is put back in order.
     """
     texts = render_prompts(tokenizer, prompts)
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     out: list[list[str] | None] = [None] * len(texts)
     device = next(model.parameters()).device
     sampling = temperature > 0
@@ -39,11 +56,7 @@ def generate(model, tokenizer, prompts, max_new_tokens: int = 128, temperature: 
         kwargs.update(temperature=temperature, top_p=top_p, top_k=0)
     was_training = model.training
     model.eval()
-    batches = range(0, len(order), batch_size)
-    for start in tqdm(batches, desc=desc, disable=not progress or len(batches) < 2):
-        idx = order[start:start + batch_size]
-        enc = tokenizer([texts[i] for i in idx], return_tensors="pt", padding=True,
-                        add_special_tokens=False, padding_side="left").to(device)
+    for idx, enc in length_sorted_batches(tokenizer, texts, batch_size, device, desc, progress):
         ids = model.generate(**enc, **kwargs)[:, enc["input_ids"].shape[1]:]
         decoded = tokenizer.batch_decode(ids, skip_special_tokens=True)
         for j, i in enumerate(idx):
@@ -75,10 +88,8 @@ def rollout(model, tokenizer, prompts, k: int = 1, max_new_tokens: int = 64,
             temperature: float = 1.0, top_p: float = 1.0, repetition_penalty: float = 1.0,
             greedy: bool = False) -> Rollout:
     """k sampled completions per prompt in one batched `generate` call (KV cache), with ids."""
-    texts = render_prompts(tokenizer, prompts)
-    device = next(model.parameters()).device
-    enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False,
-                    padding_side="left").to(device)
+    enc = encode_prompts(tokenizer, render_prompts(tokenizer, prompts),
+                         next(model.parameters()).device)
     kwargs = dict(max_new_tokens=max_new_tokens, do_sample=not greedy, num_return_sequences=k,
                   repetition_penalty=repetition_penalty, pad_token_id=tokenizer.pad_token_id,
                   eos_token_id=tokenizer.eos_token_id, use_cache=True)
@@ -124,14 +135,10 @@ def pause_generate(model, tokenizer, prompts, max_new_tokens: int = 128, tempera
     """Replies of a `PauseLM` (pauses kept visible as `<|pause|>`), batched with the KV cache, in
     prompt order; `prompts` are chat messages or already-rendered text."""
     texts = render_prompts(tokenizer, prompts)
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     out: list[str | None] = [None] * len(texts)
     drop = {tokenizer.eos_token_id, tokenizer.pad_token_id}
-    batches = range(0, len(order), batch_size)
-    for start in tqdm(batches, desc=desc, disable=not progress or len(batches) < 2):
-        idx = order[start:start + batch_size]
-        enc = tokenizer([texts[i] for i in idx], return_tensors="pt", padding=True,
-                        add_special_tokens=False, padding_side="left").to(model.device)
+    for idx, enc in length_sorted_batches(tokenizer, texts, batch_size, model.device, desc,
+                                          progress):
         ids = model.generate_ids(enc["input_ids"], enc["attention_mask"], tokenizer.eos_token_id,
                                  tokenizer.pad_token_id, max_new_tokens, temperature,
                                  max_consecutive_pauses, allow_pauses, **kwargs)

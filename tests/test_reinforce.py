@@ -21,10 +21,9 @@ def _rows(n=8):
 
 def _target_prob(model, tok, rows):
     """Mean probability of TARGET as the first reply token."""
-    from reason_lib.generate import render_prompts
+    from reason_lib.generate import encode_prompts, render_prompts
 
-    enc = tok(render_prompts(tok, [r["prompt"] for r in rows]), return_tensors="pt", padding=True,
-              add_special_tokens=False, padding_side="left")
+    enc = encode_prompts(tok, render_prompts(tok, [r["prompt"] for r in rows]))
     with torch.no_grad():
         probs = model(**enc).logits[:, -1].softmax(-1)
     return probs[:, tok.convert_tokens_to_ids(TARGET)].mean().item()
