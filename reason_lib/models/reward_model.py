@@ -79,21 +79,18 @@ def train_reward_model(model, tokenizer, rows: list[dict], output_dir: str | Pat
     from datasets import Dataset
     from trl import RewardConfig, RewardTrainer
 
-    from reason_lib.train.sft import RunLogger, trained_model
+    from reason_lib.train.sft import RunLogger, fit, trainer_settings
 
-    settings = dict(output_dir=str(output_dir), num_train_epochs=epochs,
+    settings = dict(trainer_settings(output_dir, seed, bf16), num_train_epochs=epochs,
                     per_device_train_batch_size=batch_size, learning_rate=learning_rate,
                     max_length=max_length, logging_steps=10, save_strategy="steps", save_steps=200,
-                    save_total_limit=1, report_to="none", seed=seed, data_seed=seed, bf16=bf16,
-                    use_cpu=not torch.cuda.is_available(), dataloader_num_workers=0,
-                    gradient_checkpointing=False, lr_scheduler_type="cosine", warmup_steps=0.05)
+                    save_total_limit=1, data_seed=seed, lr_scheduler_type="cosine",
+                    warmup_steps=0.05)
     args = RewardConfig(**{**settings, **config_kwargs})
     trainer_cls = RewardTrainer if level == 1 else _class_trainer()
     trainer = trainer_cls(model=model, args=args, train_dataset=Dataset.from_list(reward_rows(rows)),
                           processing_class=tokenizer, callbacks=[RunLogger(run, log_prefix)])
-    has_checkpoint = resume and any(Path(output_dir).glob("checkpoint-*"))
-    trainer.train(resume_from_checkpoint=True if has_checkpoint else None)
-    return trained_model(trainer), trainer.state.log_history
+    return fit(trainer, output_dir, resume)
 
 
 class RewardModelScorer:

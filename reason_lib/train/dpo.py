@@ -5,8 +5,6 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-import torch
-
 
 def dpo_rows(prompts: list[list[dict]], chosen: list[str], rejected: list[str]) -> list[dict]:
     """TRL's conversational preference rows."""
@@ -26,19 +24,16 @@ def dpo(model, tokenizer, rows: list[dict], output_dir: str | Path, run=None, be
     from datasets import Dataset
     from trl import DPOConfig, DPOTrainer
 
-    from reason_lib.train.sft import RunLogger, trained_model
+    from reason_lib.train.sft import RunLogger, fit, trainer_settings
 
     if ref_model is None and peft_config is None:
         ref_model = copy.deepcopy(model).eval().requires_grad_(False)
-    settings = dict(output_dir=str(output_dir), num_train_epochs=epochs,
+    settings = dict(trainer_settings(output_dir, seed, bf16), num_train_epochs=epochs,
                     per_device_train_batch_size=batch_size, learning_rate=learning_rate,
                     beta=beta, max_length=max_length, logging_steps=5, save_strategy="no",
-                    report_to="none", seed=seed, data_seed=seed, bf16=bf16,
-                    use_cpu=not torch.cuda.is_available(), dataloader_num_workers=0,
-                    gradient_checkpointing=False, lr_scheduler_type="cosine", warmup_steps=0.05)
+                    data_seed=seed, lr_scheduler_type="cosine", warmup_steps=0.05)
     args = DPOConfig(**{**settings, **config_kwargs})
     trainer = DPOTrainer(model=model, ref_model=ref_model, args=args,
                          train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
                          peft_config=peft_config, callbacks=[RunLogger(run, log_prefix)])
-    trainer.train()
-    return trained_model(trainer), trainer.state.log_history
+    return fit(trainer, output_dir, resume)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import torch
 from transformers import TrainerCallback
 
 from reason_lib.rewards import gsm8k_correctness
-from reason_lib.train.sft import RunLogger, trained_model
+from reason_lib.train.sft import RunLogger, fit, trainer_settings
 
 
 class PeriodicEval(TrainerCallback):
@@ -40,24 +39,18 @@ def grpo(model, tokenizer, rows: list[dict], reward_funcs: list, output_dir, run
     returns (trained model, log history). `batch_size` counts completions per step, so each step
     sees batch_size / num_generations prompts. Reward components are logged per function by TRL
     (`rewards/<name>/mean`) and copied into the run's metrics.jsonl."""
-    from pathlib import Path
-
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
 
     settings = dict(
-        output_dir=str(output_dir), max_steps=steps, per_device_train_batch_size=batch_size,
-        num_generations=num_generations, temperature=temperature, beta=beta,
-        learning_rate=learning_rate, max_completion_length=max_completion_length,
-        reward_weights=reward_weights, logging_steps=1, save_strategy="steps",
-        save_steps=save_steps, save_total_limit=1, report_to="none", seed=seed, bf16=bf16,
-        use_cpu=not torch.cuda.is_available(), gradient_checkpointing=False,
-        dataloader_num_workers=0, top_k=0)
+        trainer_settings(output_dir, seed, bf16), max_steps=steps,
+        per_device_train_batch_size=batch_size, num_generations=num_generations,
+        temperature=temperature, beta=beta, learning_rate=learning_rate,
+        max_completion_length=max_completion_length, reward_weights=reward_weights,
+        logging_steps=1, save_strategy="steps", save_steps=save_steps, save_total_limit=1, top_k=0)
     args = GRPOConfig(**{**settings, **config_kwargs})
     trainer = GRPOTrainer(model=model, reward_funcs=reward_funcs, args=args,
                           train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
                           peft_config=peft_config,
                           callbacks=[RunLogger(run, log_prefix), *(callbacks or [])])
-    has_checkpoint = resume and any(Path(output_dir).glob("checkpoint-*"))
-    trainer.train(resume_from_checkpoint=True if has_checkpoint else None)
-    return trained_model(trainer), trainer.state.log_history
+    return fit(trainer, output_dir, resume)

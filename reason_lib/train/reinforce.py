@@ -106,7 +106,8 @@ def policy_gradient(policy, tokenizer, rows: list[dict], reward_fn, output_dir, 
     if method == "rloo" and k < 2:
         raise ValueError(f"RLOO needs k >= 2 samples per prompt, got k={k}")
     need_ref = kl_coef > 0 or ref_model is not None
-    optimizer = torch.optim.AdamW(_trainable(policy).values(), lr=learning_rate, weight_decay=0.0)
+    params = list(_trainable(policy).values())
+    optimizer = torch.optim.AdamW(params, lr=learning_rate, weight_decay=0.0)
     start, moving = 0, None
     output_dir = Path(output_dir)
     if resume and (ckpt := last_checkpoint(output_dir)) is not None:
@@ -145,7 +146,7 @@ def policy_gradient(policy, tokenizer, rows: list[dict], reward_fn, output_dir, 
         loss = reinforce_loss(logp, advantages.to(logp.device))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(list(_trainable(policy).values()), max_grad_norm)
+        grad_norm = torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
         optimizer.step()
         entry = {"reward": rewards.mean().item(), "kl": kl.mean().item(),
                  "total_reward": total.mean().item(), "loss": loss.item(),

@@ -33,6 +33,23 @@ def trained_model(trainer):
     return model
 
 
+def trainer_settings(output_dir, seed: int = 0, bf16: bool = False) -> dict:
+    """Trainer arguments every reason_lib trainer shares: the output folder and seed, logs kept
+    local (the run's metrics.jsonl), the CPU when no GPU is present, no dataloader workers, and no
+    activation checkpointing (TRL's default is on: slower for small models)."""
+    return dict(output_dir=str(output_dir), seed=seed, bf16=bf16, report_to="none",
+                use_cpu=not torch.cuda.is_available(), dataloader_num_workers=0,
+                gradient_checkpointing=False)
+
+
+def fit(trainer, output_dir, resume: bool = False):
+    """Train, continuing from the newest checkpoint in `output_dir` when `resume` and there is
+    one; (trained model, log history)."""
+    has_checkpoint = resume and any(Path(output_dir).glob("checkpoint-*"))
+    trainer.train(resume_from_checkpoint=True if has_checkpoint else None)
+    return trained_model(trainer), trainer.state.log_history
+
+
 def conversation_rows(prompts: list[list[dict]], completions: list[str]) -> list[dict]:
     """TRL's conversational prompt-completion rows."""
     return [{"prompt": p, "completion": [{"role": "assistant", "content": c}]}
@@ -53,19 +70,16 @@ def sft(model, tokenizer, rows: list[dict], output_dir: str | Path, run=None, ep
     from trl import SFTConfig, SFTTrainer
 
     settings = dict(
-        output_dir=str(output_dir), num_train_epochs=epochs, per_device_train_batch_size=batch_size,
-        per_device_eval_batch_size=batch_size, learning_rate=learning_rate,
-        lr_scheduler_type=scheduler, warmup_steps=warmup_ratio, max_length=max_length,
-        completion_only_loss=True, logging_steps=10, save_strategy="steps", save_steps=save_steps,
-        save_total_limit=1, report_to="none", seed=seed, data_seed=seed, bf16=bf16,
-        use_cpu=not torch.cuda.is_available(), dataloader_num_workers=0,
-        gradient_checkpointing=gradient_checkpointing,  # TRL's default is on: slower for small models
+        trainer_settings(output_dir, seed, bf16), num_train_epochs=epochs,
+        per_device_train_batch_size=batch_size, per_device_eval_batch_size=batch_size,
+        learning_rate=learning_rate, lr_scheduler_type=scheduler, warmup_steps=warmup_ratio,
+        max_length=max_length, completion_only_loss=True, logging_steps=10,
+        save_strategy="steps", save_steps=save_steps, save_total_limit=1, data_seed=seed,
+        gradient_checkpointing=gradient_checkpointing,
         eval_strategy="epoch" if eval_rows else "no")
     args = SFTConfig(**{**settings, **config_kwargs})
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows),
                          eval_dataset=Dataset.from_list(eval_rows) if eval_rows else None,
                          processing_class=tokenizer, peft_config=peft_config,
                          callbacks=[RunLogger(run, log_prefix)])
-    has_checkpoint = resume and any(Path(output_dir).glob("checkpoint-*"))
-    trainer.train(resume_from_checkpoint=True if has_checkpoint else None)
-    return trained_model(trainer), trainer.state.log_history
+    return fit(trainer, output_dir, resume)
