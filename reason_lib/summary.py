@@ -77,94 +77,82 @@ def _get(metrics: dict, path: str):
     return metrics
 
 
-def _table(runs: list[dict], experiment: str, label, columns: dict[str, str]) -> list[dict]:
-    """One row per configuration: `label(run)` names it; `columns` maps a column name to the
-    dotted path of a {value, low, high} metric in metrics.json."""
+def _column(values: list) -> str | float:
+    """One table cell from the same metric of every seed: intervals as `cell`, plain numbers
+    (e.g. a loss) as their mean."""
+    values = [v for v in values if v is not None]
+    if values and all(isinstance(v, (int, float)) for v in values):
+        return round(sum(values) / len(values), 4)
+    return cell(combine(values))
+
+
+def _rows(runs: list[dict], experiment: str, columns: dict[str, str], items=None,
+          label=None, run_columns: dict[str, str] | None = None) -> list[dict]:
+    """One row per configuration and item of its metrics.json (variants, methods, ... ;
+    `items(metrics) -> {name: metrics}`, by default the whole file as one item).
+
+    `columns` maps a column name to the dotted path of a metric inside an item, `run_columns` to
+    one of the whole run; `label(run, item)` names the row (default: the item's name)."""
+    items = items or (lambda m: {"": m})
+    label = label or (lambda run, item: item)
     rows = []
     for group in seed_groups(succeeded(runs, experiment)):
-        row = {"configuration": label(group[0]), "profile": group[0]["profile"]}
-        for name, path in columns.items():
-            row[name] = cell(combine([_get(r["metrics"], path) for r in group]))
-        rows.append(row)
-    return rows
-
-
-def base_model_table(runs):
-    return _table(runs, "base_model", lambda r: r["params"].get("init_model") or "tiny (offline)",
-                  {"GSM8K-format": "GSM8K-format.accuracy", "MC English": "MC English.accuracy",
-                   "MC Yoruba": "MC Yoruba.accuracy", "GSM8K (real)": "GSM8K (real).accuracy"})
-
-
-def pause_warmup_table(runs):
-    """The warm-up grid: accuracy, eval loss, pauses per reply (all / correct / incorrect)."""
-    rows = _table(runs, "pause_warmup", lambda r: r["params"].get("config_name", "?"),
-                  {"test accuracy": "accuracy", "pauses / reply": "pauses",
-                   "pauses (correct)": "pauses_correct", "pauses (incorrect)": "pauses_incorrect"})
-    losses = {}
-    for group in seed_groups(succeeded(runs, "pause_warmup")):
-        vals = [r["metrics"]["eval_loss"]["loss"] for r in group]
-        losses[group[0]["params"].get("config_name", "?")] = sum(vals) / len(vals)
-    for row in rows:
-        row["eval loss"] = round(losses.get(row["configuration"], float("nan")), 4)
-    return rows
-
-
-def _per_item(runs, experiment, key, label, columns):
-    """Rows for experiments whose metrics.json holds several items (variants, methods, runs)."""
-    rows = []
-    for group in seed_groups(succeeded(runs, experiment)):
-        items = group[0]["metrics"].get(key, {})
-        for item in items:
+        for item in items(group[0]["metrics"]):
             row = {"configuration": label(group[0], item), "profile": group[0]["profile"]}
+            for name, path in (run_columns or {}).items():
+                row[name] = _column([_get(r["metrics"], path) for r in group])
             for name, path in columns.items():
-                row[name] = cell(combine([_get(r["metrics"].get(key, {}).get(item, {}), path)
-                                          for r in group]))
+                row[name] = _column([_get(items(r["metrics"]).get(item, {}), path)
+                                     for r in group])
             rows.append(row)
     return rows
 
 
+def base_model_table(runs):
+    return _rows(runs, "base_model",
+                 {"GSM8K-format": "GSM8K-format.accuracy", "MC English": "MC English.accuracy",
+                  "MC Yoruba": "MC Yoruba.accuracy", "GSM8K (real)": "GSM8K (real).accuracy"},
+                 label=lambda r, _: r["params"].get("init_model") or "tiny (offline)")
+
+
+def pause_warmup_table(runs):
+    """The warm-up grid: accuracy, pauses per reply (all / correct / incorrect), eval loss."""
+    return _rows(runs, "pause_warmup",
+                 {"test accuracy": "accuracy", "pauses / reply": "pauses",
+                  "pauses (correct)": "pauses_correct", "pauses (incorrect)": "pauses_incorrect",
+                  "eval loss": "eval_loss.loss"},
+                 label=lambda r, _: r["params"].get("config_name", "?"))
+
+
 def pause_star_table(runs):
-    return _per_item(runs, "pause_star", "variants", lambda r, v: v,
-                     {"test accuracy": "test.accuracy", "Δ vs warm-up": "difference",
-                      "pauses / reply": "test.pauses"})
+    return _rows(runs, "pause_star",
+                 {"test accuracy": "test.accuracy", "Δ vs warm-up": "difference",
+                  "pauses / reply": "test.pauses"}, items=lambda m: m.get("variants", {}))
 
 
 def star_mmlu_table(runs):
-    return _per_item(runs, "star_mmlu", "runs", lambda r, v: v,
-                     {"test accuracy (eval language)": "test_eval.accuracy",
-                      "Δ vs start": "difference", "English": "test.en.accuracy",
-                      "Yoruba": "test.yo.accuracy"})
+    return _rows(runs, "star_mmlu",
+                 {"test accuracy (eval language)": "test_eval.accuracy",
+                  "Δ vs start": "difference", "English": "test.en.accuracy",
+                  "Yoruba": "test.yo.accuracy"}, items=lambda m: m.get("runs", {}))
 
 
 def perplexity_grpo_table(runs):
-    out = []
-    for group in seed_groups(succeeded(runs, "perplexity_grpo")):
-        for name, m in group[0]["metrics"].items():
-            if not isinstance(m, dict) or "gold_perplexity" not in m:
-                continue
-            ms = [r["metrics"].get(name, {}) for r in group]
-            out.append({"configuration": name, "profile": group[0]["profile"],
-                        "accuracy": cell(combine([x.get("accuracy") for x in ms])),
-                        "gold-answer perplexity": cell(combine([x.get("gold_perplexity") for x in ms])),
-                        "Δ accuracy": cell(combine([x.get("accuracy_difference") for x in ms])),
-                        "Δ gold NLL": cell(combine([x.get("gold_nll_difference") for x in ms]))})
-    return out
+    """One row per reward type (and the starting policy's row has no differences)."""
+    return _rows(runs, "perplexity_grpo",
+                 {"accuracy": "accuracy", "gold-answer perplexity": "gold_perplexity",
+                  "Δ accuracy": "accuracy_difference", "Δ gold NLL": "gold_nll_difference"},
+                 items=lambda m: {k: v for k, v in m.items()
+                                  if isinstance(v, dict) and "gold_perplexity" in v})
 
 
 def reinforce_table(runs, level: int):
-    level_runs = [r for r in runs if r["params"].get("level") == level]
-    rows = []
-    for group in seed_groups(succeeded(level_runs, "reinforce_rm")):
-        rm = combine([_get(r["metrics"], "reward_model.accuracy") for r in group])
-        for policy in group[0]["metrics"].get("policies", {}):
-            ps = [r["metrics"]["policies"].get(policy, {}) for r in group]
-            rows.append({"configuration": policy, "profile": group[0]["profile"],
-                         "RM accuracy": cell(rm),
-                         "RM score": cell(combine([p.get("reward") for p in ps])),
-                         "gold score": cell(combine([p.get("gold") for p in ps])),
-                         "KL to SFT": cell(combine([p.get("kl") for p in ps])),
-                         "repeated 3-grams": cell(combine([p.get("repeated_ngrams") for p in ps]))})
-    return rows
+    """One row per policy (SFT and each method) of the runs at reward-model `level`."""
+    return _rows([r for r in runs if r["params"].get("level") == level], "reinforce_rm",
+                 {"RM score": "reward", "gold score": "gold", "KL to SFT": "kl",
+                  "repeated 3-grams": "repeated_ngrams"},
+                 items=lambda m: m.get("policies", {}),
+                 run_columns={"RM accuracy": "reward_model.accuracy"})
 
 
 def headline(run: dict) -> str:
