@@ -94,6 +94,21 @@ def test_load_gsm8k_file_and_errors(tmp_path):
         load_gsm8k(str(tmp_path / "missing.jsonl"))
 
 
+def test_gsm8k_data_takes_train_validation_and_test_from_files(tmp_path):
+    from reason_lib.data import gsm8k_data
+
+    rows = [{"question": f"q{i}", "answer": f"{i}+0={i}\n#### {i}"} for i in range(8)]
+    train_file, test_file = tmp_path / "train.jsonl", tmp_path / "test.jsonl"
+    train_file.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    test_file.write_text("".join(json.dumps(r) + "\n" for r in rows[::-1]))
+    data = gsm8k_data(str(train_file), str(test_file), 3, 2, 4)
+    assert [r["question"] for r in data["train"]] == ["q0", "q1", "q2"]
+    assert [r["question"] for r in data["validation"]] == ["q3", "q4"]
+    assert [r["question"] for r in data["test"]] == ["q7", "q6", "q5", "q4"]
+    offline = gsm8k_data("", "", 3, 2, 4, seed=5)
+    assert offline == gsm8k_splits(3, 2, 4, seed=5)
+
+
 def test_load_mmlu_csv_in_mmmlu_schema(tmp_path):
     path = tmp_path / "mmlu_YO-NG.csv"
     path.write_text(",Question,A,B,C,D,Answer,Subject\n"

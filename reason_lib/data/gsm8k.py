@@ -31,3 +31,21 @@ def gsm8k_prompt(row: dict) -> list[dict]:
 def gold_answer(row: dict) -> str:
     """The normalised final answer of a GSM8K row."""
     return extract_gsm8k(row["answer"])
+
+
+def gsm8k_data(train_data: str, test_data: str, n_train: int, n_validation: int, n_test: int,
+               max_steps: int = 3, max_operand: int = 20, seed: int = 0) -> dict[str, list[dict]]:
+    """{"train", "validation", "test"} GSM8K-format rows: procedural splits, with a real file or
+    Hub id replacing the train split (its validation rows are the `n_validation` after the first
+    `n_train`) and the test split when given. Each source is read once."""
+    from reason_lib.config import resolve_source
+    from reason_lib.data.synthetic import gsm8k_splits
+
+    data = gsm8k_splits(n_train, n_validation, n_test, max_steps, max_operand, seed=seed)
+    if train_data:
+        rows = load_gsm8k(resolve_source(train_data), "train")
+        data["train"] = rows[:n_train]
+        data["validation"] = rows[n_train:n_train + n_validation]
+    if test_data:
+        data["test"] = load_gsm8k(resolve_source(test_data), "test", limit=n_test)
+    return data

@@ -91,7 +91,7 @@ def star_mmlu_run(name: str, params, data: dict, load_model_fn, tokenizer, outpu
 
     result = star(load_model_fn(), tokenizer, rows, sample=sample, is_correct=is_correct,
                   finetune=finetune, validate=validate, output_dir=output_dir,
-                  outer_loops=params.outer_loops, load=lambda path: load_model_fn(path),
+                  outer_loops=params.outer_loops, load=load_model_fn,
                   run=run, log_prefix=f"{name}/", resume=True, progress=progress)
     return {"spec": spec, **result}
 
