@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -100,6 +101,13 @@ class BaseModelParams:
     real_gsm8k_test: str = param("", "Real GSM8K test file (jsonl) or Hub id; empty skips it. "
                                  "E.g. $REASON_LIB_DATA/gsm8k/test.jsonl.", path=True)
     n_real_gsm8k: int = param(200, "Questions evaluated from the real GSM8K test set.", min=1)
+    real_mmlu: str = param("", "Real MMLU CSV (`Question, A, B, C, D, Answer, Subject`) or Hub id "
+                           "(cais/mmlu); empty skips it. E.g. $REASON_LIB_DATA/mmlu/test.csv.",
+                           path=True)
+    n_real_mmlu: int = param(1140, "Real MMLU questions, spread evenly over the subjects (1,140 = "
+                             "20 for each of the 57).", min=1)
+    mmlu_max_new_tokens: int = param(64, "Generation budget for the real MMLU 'Answer: X' replies "
+                                     "(the letter log-prob score needs none).", min=1)
     device: str = param("auto", "auto, cpu or cuda.", choices=["auto", "cpu", "cuda"])
     dtype: str = param("float32", "Model dtype.", choices=["float32", "bfloat16", "float16"])
 
@@ -200,8 +208,12 @@ class PauseWarmupParams:
     dtype: str = param("float32", "Model dtype.", choices=["float32", "bfloat16", "float16"])
 
 
+# The study's eight variants (rollouts at temperature 1.0 and 1.5), the default ...
 PAUSE_STAR_VARIANTS = [f"{m}_{p}_t{t}" for m in ("star", "reward_cond") for p in ("pause", "no_pause")
                        for t in ("1.0", "1.5")]
+# ... and cooler rollouts, which a small model needs to keep its correct replies clean.
+PAUSE_STAR_CHOICES = PAUSE_STAR_VARIANTS + [f"{m}_{p}_t{t}" for m in ("star", "reward_cond")
+                                            for p in ("pause", "no_pause") for t in ("0.5", "0.7")]
 
 
 @dataclass
@@ -214,7 +226,7 @@ class PauseStarParams:
     variants: list[str] = param(PAUSE_STAR_VARIANTS, "Variants: <method>_<pauses>_t<temperature>; "
                                 "method star (keep correct replies) or reward_cond (keep all, "
                                 "prefixed with their reward; generate after the high-reward "
-                                "prefix).", choices=PAUSE_STAR_VARIANTS)
+                                "prefix).", choices=PAUSE_STAR_CHOICES)
     # Warm-up (as notebook 01), once per pause setting.
     pause_embedding: bool = param(True, "Train the pause embedding.")
     pause_head: bool = param(True, "Train the pause head.")
@@ -433,9 +445,28 @@ def validate(cls: type, values: dict, source: str):
     return params
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML as a researcher writes it: `3e-4` is a float (plain YAML 1.1 reads it as a string)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+                   |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+                   |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+                   |[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$""", re.X),
+    list("-+0123456789."))
+
+
+def read_yaml(text: str):
+    """Parse a params / grid / run file (or a command-line value) with the float-friendly loader."""
+    return yaml.load(text, Loader=_Loader)
+
+
 def parse_override(text: str):
-    """A command-line value as YAML would read it: '3' -> 3, 'true' -> True, 'a' -> 'a'."""
-    return yaml.safe_load(text) if text.strip() else ""
+    """A command-line value as YAML would read it: '3' -> 3, 'true' -> True, '3e-4' -> 0.0003,
+    'a' -> 'a'."""
+    return read_yaml(text) if text.strip() else ""
 
 
 def params_file(experiment: str, profile: str) -> Path:
@@ -451,7 +482,7 @@ def load_params(experiment: str, profile: str = "cpu", overrides: dict | None = 
         raise ParamError(f"{path.relative_to(PROJ_ROOT)}: parameter file not found "
                          f"(profile {profile!r} of {experiment!r})")
     try:
-        values = yaml.safe_load(path.read_text()) or {}
+        values = read_yaml(path.read_text()) or {}
     except yaml.YAMLError as e:
         raise ParamError(f"{path.relative_to(PROJ_ROOT)}: not valid YAML: {e}") from None
     if not isinstance(values, dict):

@@ -5,6 +5,9 @@ from __future__ import annotations
 import math
 from collections import Counter
 
+import torch
+
+from reason_lib.data.multichoice import LETTERS
 from reason_lib.generate import generate
 from reason_lib.rewards import extract_choice, extract_gsm8k
 
@@ -38,6 +41,36 @@ def difference(after: dict, before: dict) -> dict:
     d = p1 - p2
     return {"value": d, "low": d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2),
             "high": d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)}
+
+
+def paired_proportion_difference(after, before) -> dict:
+    """Difference of two proportions measured on the *same* items (after - before, e.g. one test
+    set scored before and after training), Newcombe's (1998) paired interval, method 10: Wilson
+    limits of each share, combined with the phi correlation of the 2x2 agreement table. Narrower
+    than `difference` when the two agree on most items, as models scored on one test set do.
+    `after` and `before` are per-item correctness flags in the same order."""
+    after, before = [bool(x) for x in after], [bool(x) for x in before]
+    if len(after) != len(before) or not after:
+        raise ValueError(f"paired flags must be non-empty and aligned: {len(after)} after, "
+                         f"{len(before)} before")
+    n = len(after)
+    a = sum(x and y for x, y in zip(after, before))
+    b = sum(x and not y for x, y in zip(after, before))
+    c = sum(y and not x for x, y in zip(after, before))
+    d = n - a - b - c
+    p1, p2 = (a + b) / n, (a + c) / n
+    l1, u1 = wilson(a + b, n)
+    l2, u2 = wilson(a + c, n)
+    # phi as Newcombe defines it for method 10: a*d - b*c shrunk by n/2 when positive
+    cross = a * d - b * c
+    cross = cross - n / 2 if cross > n / 2 else (cross if cross < 0 else 0.0)
+    denom = (a + b) * (c + d) * (a + c) * (b + d)
+    phi = cross / math.sqrt(denom) if denom else 0.0
+    delta = p1 - p2
+    low = delta - math.sqrt(max(0.0, (p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2))
+    high = delta + math.sqrt(max(0.0, (u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2))
+    return {"value": delta, "low": max(-1.0, low), "high": min(1.0, high), "n": n,
+            "gained": b, "lost": c, "paired": True}
 
 
 def degeneration(tokens: list, n: int = 3) -> dict:
@@ -95,6 +128,56 @@ def evaluate_choice(model, tokenizer, rows: list[dict], lang: str = "en",
     records = _records(rows, prompts, replies, [extract_choice(r) for r in replies],
                        [r["Answer"] for r in rows], tokenizer)
     return summarize(records), records
+
+
+def letter_token_ids(tokenizer, lead: str) -> list[int]:
+    """The token each of ' A' .. ' D' adds after `lead` (e.g. 'Answer:'), one token per letter;
+    an error when a letter does not take exactly one new, distinct token."""
+    base = tokenizer(lead, add_special_tokens=False)["input_ids"]
+    ids = []
+    for letter in LETTERS:
+        full = tokenizer(f"{lead} {letter}", add_special_tokens=False)["input_ids"]
+        if full[:len(base)] != base or len(full) != len(base) + 1:
+            raise ValueError(f"letter scoring needs ' {letter}' after {lead!r} to be one new token; "
+                             f"the tokenizer gives {full[len(base) - 1:]} after {base[:-1][-3:]}")
+        ids.append(full[-1])
+    if len(set(ids)) != len(LETTERS):
+        raise ValueError(f"letter scoring: the letters share tokens {ids}")
+    return ids
+
+
+@torch.inference_mode()
+def evaluate_choice_logprob(model, tokenizer, rows: list[dict], lang: str = "en",
+                            batch_size: int = 32, desc: str = "MC letter log-prob",
+                            progress: bool = True) -> tuple[dict, list[dict]]:
+    """Multiple choice scored without generation, MMLU's usual way: after the prompt and the
+    assistant's answer lead (`Answer:`), the letter whose token is most likely is the answer.
+    One forward pass per item. Returns (summary, records); a record holds the four letters'
+    log-probabilities."""
+    from reason_lib.data.mmlu import mc_prompt
+    from reason_lib.data.multichoice import TEXT
+    from reason_lib.generate import length_sorted_batches, render_prompts
+
+    lead = TEXT[lang]["answer"].split("{letter}")[0].rstrip()
+    letter_ids = letter_token_ids(tokenizer, lead)
+    texts = [t + lead for t in render_prompts(tokenizer, [mc_prompt(r, lang) for r in rows])]
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    scores: list = [None] * len(rows)
+    for idx, enc in length_sorted_batches(tokenizer, texts, batch_size, device, desc, progress):
+        logits = model(**enc).logits[:, -1, :].float()  # left-padded: the last position is real
+        logp = torch.log_softmax(logits, dim=-1)[:, letter_ids]
+        for j, i in enumerate(idx):
+            scores[i] = logp[j].tolist()
+    model.train(was_training)
+    records = []
+    for row, prompt, lp in zip(rows, texts, scores):
+        pred = LETTERS[max(range(len(LETTERS)), key=lambda k: lp[k])]
+        records.append({"question": row["Question"], "subject": row.get("Subject", ""),
+                        "predicted": pred, "gold": row["Answer"], "correct": pred == row["Answer"],
+                        "letter_logprobs": dict(zip(LETTERS, lp))})
+    return {"accuracy": proportion(r["correct"] for r in records)}, records
 
 
 def mean_interval(values) -> dict:

@@ -76,12 +76,10 @@ def find_identical(experiment: str, params) -> runs.Run | None:
 
 def load_grid(path: str, experiment: str, profile: str, overrides: dict) -> list[dict]:
     """The grid's entries (each a mapping of overrides), every one validated up front."""
-    import yaml
-
     grid_path = config.resolve_path(path)
     if not grid_path.is_file():
         raise config.ParamError(f"{path}: grid file not found")
-    entries = yaml.safe_load(grid_path.read_text()) or []
+    entries = config.read_yaml(grid_path.read_text()) or []
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise config.ParamError(f"{path}: expected a list of mappings (one per configuration)")
     for i, entry in enumerate(entries):

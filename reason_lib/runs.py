@@ -111,7 +111,7 @@ class Run:
     def params(self):
         """The resolved parameters this run was started with, as the experiment's dataclass."""
         m = self.manifest
-        values = yaml.safe_load((self.dir / "params.yaml").read_text())
+        values = config.read_yaml((self.dir / "params.yaml").read_text())
         return config.validate(config.EXPERIMENTS[m["experiment"]].params, values,
                                str(self.dir / "params.yaml"))
 

@@ -11,7 +11,6 @@ import html
 import json
 from pathlib import Path
 
-import yaml
 
 from reason_lib import config
 from reason_lib.evaluate import mean_interval
@@ -31,7 +30,7 @@ def collect(root: Path | None = None) -> list[dict]:
         metrics = folder / "metrics.json"
         params = folder / "params.yaml"
         found.append({**info, "dir": folder,
-                      "params": yaml.safe_load(params.read_text()) if params.is_file() else {},
+                      "params": config.read_yaml(params.read_text()) if params.is_file() else {},
                       "metrics": json.loads(metrics.read_text()) if metrics.is_file() else None})
     return sorted(found, key=lambda r: r.get("started") or "", reverse=True)
 

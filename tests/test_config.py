@@ -80,3 +80,11 @@ def test_parse_override():
     assert config.parse_override("true") is True
     assert config.parse_override("0.5") == 0.5
     assert config.parse_override("a/b.jsonl") == "a/b.jsonl"
+
+
+def test_overrides_and_files_read_exponent_floats():
+    assert config.parse_override("3e-4") == pytest.approx(3e-4)
+    assert config.parse_override("1.5E3") == 1500.0 and config.parse_override("7") == 7
+    assert config.read_yaml("lr: 1e-3\nname: e5") == {"lr": 0.001, "name": "e5"}
+    params = config.load_params("perplexity_grpo", "cpu", {"learning_rate": config.parse_override("2e-5")})
+    assert params.learning_rate == pytest.approx(2e-5)

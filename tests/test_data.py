@@ -156,3 +156,17 @@ def test_real_data_loads():
     assert len(mmlu) == 14042 and len({r["Subject"] for r in mmlu}) == 57
     hh = load_preferences(str(REAL / "hh-rlhf" / "harmless-base-test.jsonl.gz"), skip_malformed=True)
     assert len(hh) > 2000 and all(r["prompt"][-1]["role"] == "user" for r in hh)
+
+
+def test_stratified_spreads_rows_over_subjects():
+    from collections import Counter
+
+    from reason_lib.data.mmlu import stratified
+
+    rows = [{"Subject": s, "i": i} for s, n in [("a", 50), ("b", 3), ("c", 20)] for i in range(n)]
+    picked = stratified(rows, 30, seed=1)
+    assert len(picked) == 30 and len({(r["Subject"], r["i"]) for r in picked}) == 30
+    counts = Counter(r["Subject"] for r in picked)
+    assert counts["b"] == 3 and abs(counts["a"] - counts["c"]) <= 1  # b runs out, a and c share
+    assert stratified(rows, 30, seed=1) == picked and stratified(rows, 30, seed=2) != picked
+    assert len(stratified(rows, 500)) == len(rows)

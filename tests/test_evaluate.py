@@ -1,6 +1,10 @@
 import pytest
 
-from reason_lib.evaluate import degeneration, difference, evaluate_choice, evaluate_gsm8k, proportion, summarize, wilson
+import random
+
+from reason_lib.evaluate import (degeneration, difference, evaluate_choice, evaluate_gsm8k,
+                                 paired_difference, paired_proportion_difference, proportion,
+                                 summarize, wilson)
 
 
 def test_wilson_matches_known_values():
@@ -15,6 +19,32 @@ def test_difference_interval_excludes_zero_only_for_clear_gaps():
     assert big["value"] == pytest.approx(0.4) and big["low"] > 0
     small = difference(proportion([1] * 52 + [0] * 48), proportion([1] * 48 + [0] * 52))
     assert small["low"] < 0 < small["high"]
+
+
+def test_paired_difference_matches_the_published_example():
+    # Altman et al., Statistics with Confidence (2000), Table 6.2: 14 both, 5 after only, 0 before
+    # only, 22 neither; Newcombe's paired interval 0.122 (0.011 to 0.226)
+    after = [1] * 14 + [1] * 5 + [0] * 22
+    before = [1] * 14 + [0] * 5 + [0] * 22
+    d = paired_proportion_difference(after, before)
+    assert d["value"] == pytest.approx(5 / 41)
+    assert (round(d["low"], 3), round(d["high"], 3)) == (0.011, 0.226)
+    assert (d["gained"], d["lost"]) == (5, 0)
+
+
+def test_paired_difference_is_narrower_than_unpaired_and_near_wald_at_large_n():
+    rng = random.Random(0)
+    before = [rng.random() < 0.5 for _ in range(3000)]
+    after = [(not x) if rng.random() < 0.1 else x for x in before]
+    paired = paired_proportion_difference(after, before)
+    unpaired = difference(proportion(after), proportion(before))
+    wald = paired_difference([float(x) for x in after], [float(x) for x in before])
+    assert paired["value"] == pytest.approx(unpaired["value"])
+    assert paired["high"] - paired["low"] < 0.6 * (unpaired["high"] - unpaired["low"])
+    assert paired["low"] == pytest.approx(wald["low"], abs=2e-3)
+    assert paired["high"] == pytest.approx(wald["high"], abs=2e-3)
+    with pytest.raises(ValueError, match="aligned"):
+        paired_proportion_difference([1, 0], [1])
 
 
 def test_degeneration_metrics():
@@ -43,3 +73,26 @@ def test_task_evaluations_end_to_end(tiny):
     mc = mmlu_splits(1, 1, 4, seed=0)["test"]["yo"]
     summary, records = evaluate_choice(model, tok, mc, "yo", max_new_tokens=8, progress=False)
     assert [r["gold"] for r in records] == [r["Answer"] for r in mc]
+
+
+def test_letter_logprob_scoring_is_batch_invariant_and_picks_the_top_letter(tiny):
+    import torch
+
+    from reason_lib.data import mmlu_splits
+    from reason_lib.data.mmlu import mc_prompt
+    from reason_lib.evaluate import evaluate_choice_logprob, letter_token_ids
+    from reason_lib.generate import render_prompts
+
+    model, tok, _ = tiny
+    rows = mmlu_splits(1, 1, 6, seed=0)["test"]["en"]
+    batched, records = evaluate_choice_logprob(model, tok, rows, "en", batch_size=4, progress=False)
+    assert batched["accuracy"]["n"] == 6
+    ids = letter_token_ids(tok, "Answer:")
+    for row, rec in zip(rows, records):  # one unpadded prompt at a time gives the same scores
+        text = render_prompts(tok, [mc_prompt(row, "en")])[0] + "Answer:"
+        enc = tok(text, return_tensors="pt", add_special_tokens=False)
+        with torch.no_grad():
+            logp = torch.log_softmax(model(**enc).logits[0, -1].float(), -1)[ids].tolist()
+        assert list(rec["letter_logprobs"].values()) == pytest.approx(logp, abs=1e-4)
+        assert rec["predicted"] == "ABCD"[max(range(4), key=lambda k: logp[k])]
+        assert rec["correct"] == (rec["predicted"] == row["Answer"])

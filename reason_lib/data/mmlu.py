@@ -39,6 +39,25 @@ def load_mmlu(path_or_id: str, language: str | None = None, split: str = "test",
     return out[:limit] if limit else out
 
 
+def stratified(rows: list[dict], n: int, seed: int = 0, key: str = "Subject") -> list[dict]:
+    """`n` rows spread as evenly as possible over the values of `key` (MMLU's 57 subjects): a
+    seeded round robin over the subjects, each subject's rows in a seeded random order."""
+    import random
+
+    rng = random.Random(seed)
+    groups: dict[str, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(row.get(key, ""), []).append(row)
+    for group in groups.values():
+        rng.shuffle(group)
+    names = sorted(groups)
+    out, depth = [], 0
+    while len(out) < n and any(len(g) > depth for g in groups.values()):
+        out += [groups[s][depth] for s in names if len(groups[s]) > depth][:n - len(out)]
+        depth += 1
+    return out
+
+
 def mc_prompt(row: dict, lang: str = "en") -> list[dict]:
     """Chat messages: a system instruction to reason and end with the answer line, then the item."""
     options = "\n".join(f"{k}. {row[k]}" for k in LETTERS)
