@@ -166,7 +166,9 @@ def evaluate_choice_logprob(model, tokenizer, rows: list[dict], lang: str = "en"
     model.eval()
     scores: list = [None] * len(rows)
     for idx, enc in length_sorted_batches(tokenizer, texts, batch_size, device, desc, progress):
-        logits = model(**enc).logits[:, -1, :].float()  # left-padded: the last position is real
+        # left-padded: the last position is real; only its logits are computed (a 49k-token
+        # vocabulary over every position of a long MMLU batch would not fit in memory)
+        logits = model(**enc, logits_to_keep=1).logits[:, -1, :].float()
         logp = torch.log_softmax(logits, dim=-1)[:, letter_ids]
         for j, i in enumerate(idx):
             scores[i] = logp[j].tolist()

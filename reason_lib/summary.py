@@ -110,7 +110,9 @@ def _rows(runs: list[dict], experiment: str, columns: dict[str, str], items=None
 def base_model_table(runs):
     return _rows(runs, "base_model",
                  {"GSM8K-format": "GSM8K-format.accuracy", "MC English": "MC English.accuracy",
-                  "MC Yoruba": "MC Yoruba.accuracy", "GSM8K (real)": "GSM8K (real).accuracy"},
+                  "MC Yoruba": "MC Yoruba.accuracy", "GSM8K (real)": "GSM8K (real).accuracy",
+                  "MMLU (letter log-prob)": "MMLU (real, letter log-prob).accuracy",
+                  "MMLU (generated)": "MMLU (real, generated).accuracy"},
                  label=lambda r, _: r["params"].get("init_model") or "tiny (offline)")
 
 

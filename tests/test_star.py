@@ -80,3 +80,51 @@ def test_star_runs_its_loops_picks_the_best_and_resumes(tiny, tmp_path):
                outer_loops=2, load=load_model, resume=True, progress=False)
     assert again.finetuned == [(2, 3)]
     assert [h["loop"] for h in out["history"]] == [0, 1, 2] and out["best_loop"] == 2
+
+
+def _reply_nll(model, tok, rows, replies):
+    """Mean per-token NLL of each reply given its multiple-choice prompt (chat template)."""
+    from reason_lib.data.mmlu import mc_prompt
+    from reason_lib.generate import render_prompts
+
+    total = 0.0
+    for row, reply in zip(rows, replies):
+        prompt = render_prompts(tok, [mc_prompt(row)])[0]
+        p = tok(prompt, add_special_tokens=False)["input_ids"]
+        ids = tok(prompt + reply, add_special_tokens=False, return_tensors="pt")["input_ids"]
+        labels = ids.clone()
+        labels[:, :len(p)] = -100
+        with torch.no_grad():
+            total += model(input_ids=ids, labels=labels).loss.item()
+    return total / len(rows)
+
+
+def test_single_batch_mode_fits_its_batch(tiny, tmp_path, monkeypatch):
+    """Sanity mode (`single_batch`): many epochs on one batch's correct rationales must fit them.
+    An untrained model writes no correct rationale, so the sampler returns the reference reply
+    (correct) beside a wrong-letter one; everything else is the real STaR-MMLU path."""
+    import reason_lib.train.star_tasks as star_tasks
+    from reason_lib.config import StarMMLUParams
+    from reason_lib.data import mmlu_splits
+    from reason_lib.data.mmlu import mc_target
+
+    _, tok, path = tiny
+    batch = mmlu_splits(4, 1, 1, seed=0)["train"]["en"][:4]
+
+    def sample_groups(model, tokenizer, prompts, k, **kwargs):
+        rows = [next(r for r in batch if p[-1]["content"].startswith(r["Question"])) for p in prompts]
+        return [[mc_target(r)] + [mc_target({**r, "Answer": "B" if r["Answer"] == "A" else "A"})]
+                * (k - 1) for r in rows]
+
+    monkeypatch.setattr(star_tasks, "sample_groups", sample_groups)
+    params = StarMMLUParams(single_batch=True, batch_size=4, samples_per_question=2,
+                            single_batch_epochs=60.0, outer_loops=1, learning_rate=1e-2,
+                            max_new_tokens=8, eval_batch_size=4, max_length=256)
+    data = {split: {"en": batch, "yo": batch} for split in ("train", "validation", "test")}
+    targets = [mc_target(r) for r in batch]
+    before = _reply_nll(load_model(path), tok, batch, targets)
+    out = star_tasks.star_mmlu_run("english", params, data, lambda p=None: load_model(p or path),
+                                   tok, tmp_path, progress=False)
+    assert out["history"][1]["kept"] == 4  # the correct reply of each question, not the wrong one
+    after = _reply_nll(load_model(tmp_path / "loop-1"), tok, batch, targets)
+    assert after < 0.3 * before, (before, after)
