@@ -250,6 +250,9 @@ class PauseStarParams:
                                min=1, max=8)
     max_operand: int = param(10, "Largest procedural operand (match the base model's).", min=2)
     outer_loops: int = param(2, "STaR outer loops.", min=1)
+    samples_per_problem: int = param(1, "Replies sampled per training problem each loop (the "
+                                     "study: 1; more finds correct replies to harder problems).",
+                                     min=1)
     epochs: float = param(1.0, "Fine-tuning epochs per outer loop.", min=0.0)
     learning_rate: float = param(1e-3, "Learning rate (warm-up and STaR).", min=0.0)
     batch_size: int = param(16, "Training batch size.", min=1)

@@ -114,3 +114,22 @@ def test_loss_falls_and_evaluation_counts_pauses(pause_lm):
     assert [r["pauses"] for r in records] == [r["reply"].count(PAUSE) for r in records]
     assert summary["pauses"]["value"] == pytest.approx(sum(r["pauses"] for r in records) / 4)
     assert all(PAUSE not in str(r["predicted"]) for r in records)
+
+
+def test_pause_star_samples_k_replies_per_problem_and_checkpoints_them(pause_lm, tmp_path):
+    import json
+
+    from reason_lib.config import PauseStarParams
+    from reason_lib.train.star_tasks import pause_star_run
+
+    model, tok = pause_lm
+    rows = gsm8k_splits(3, 2, 1, max_steps=1, seed=0)
+    params = PauseStarParams(samples_per_problem=3, outer_loops=1, max_new_tokens=6,
+                             eval_batch_size=8, epochs=1.0, batch_size=4)
+    out = pause_star_run("star_pause_t1.0", params, rows["train"], rows["validation"],
+                         lambda path=None: model if path is None else PauseLM.from_pretrained(path),
+                         tok, tmp_path, progress=False)
+    samples = [json.loads(x) for x in (tmp_path / "loop-1" / "samples.jsonl").read_text().splitlines()]
+    assert len(samples) == 3 * 3  # three replies for each of the three problems
+    assert [s["question"] for s in samples] == [r["question"] for r in rows["train"] for _ in range(3)]
+    assert out["history"][1]["kept"] == sum(s["correct"] for s in samples)

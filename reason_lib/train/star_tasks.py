@@ -138,11 +138,14 @@ def pause_star_run(variant: str, params, rows: list[dict], validation: list[dict
                   max_consecutive_pauses=params.max_consecutive_pauses,
                   allow_pauses=spec["pauses"], progress=progress)
 
+    k = params.samples_per_problem
+
     def sample(model, rows_):
         prompts = [p + prefix for p in render_prompts(tokenizer, [gsm8k_prompt(r) for r in rows_])]
-        return [[reply] for reply in pause_generate(model, tokenizer, prompts,
-                                                    temperature=spec["temperature"],
-                                                    desc=f"{variant}: rollouts", **decode)]
+        replies = pause_generate(model, tokenizer, [p for p in prompts for _ in range(k)],
+                                 temperature=spec["temperature"], desc=f"{variant}: rollouts",
+                                 **decode)
+        return [replies[i * k:(i + 1) * k] for i in range(len(rows_))]
 
     def is_correct(row, reply):
         return extract_gsm8k(strip_pauses(reply)) == extract_gsm8k(row["answer"])
