@@ -174,7 +174,7 @@ def evaluate_choice_logprob(model, tokenizer, rows: list[dict], lang: str = "en"
             scores[i] = logp[j].tolist()
     model.train(was_training)
     records = []
-    for row, prompt, lp in zip(rows, texts, scores):
+    for row, lp in zip(rows, scores):
         pred = LETTERS[max(range(len(LETTERS)), key=lambda k: lp[k])]
         records.append({"question": row["Question"], "subject": row.get("Subject", ""),
                         "predicted": pred, "gold": row["Answer"], "correct": pred == row["Answer"],

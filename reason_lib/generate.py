@@ -122,10 +122,14 @@ def sequence_logprobs(model, r: Rollout) -> torch.Tensor:
     return (logp * r.completion_mask).sum(-1)
 
 
+def grouped(flat: list, k: int) -> list[list]:
+    """Consecutive runs of k items (the k completions of each prompt) as one list per prompt."""
+    return [flat[i:i + k] for i in range(0, len(flat), k)]
+
+
 def sample_groups(model, tokenizer, prompts, k: int, **kwargs) -> list[list[str]]:
     """k sampled completions per prompt, as one list per prompt (see `generate` for kwargs)."""
-    flat = generate(model, tokenizer, prompts, num_return_sequences=k, **kwargs)
-    return [flat[i * k:(i + 1) * k] for i in range(len(prompts))]
+    return grouped(generate(model, tokenizer, prompts, num_return_sequences=k, **kwargs), k)
 
 
 def pause_generate(model, tokenizer, prompts, max_new_tokens: int = 128, temperature: float = 0.0,

@@ -26,17 +26,10 @@ GGUF_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
 DEFAULT_OUT = "outputs/models/smollm2-135m-instruct"
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def check_sha256(path: Path, expected: str) -> str:
     """`path`'s sha256, or an error naming the file, the expected and the actual hash."""
-    actual = sha256(path)
+    with open(path, "rb") as f:
+        actual = hashlib.file_digest(f, "sha256").hexdigest()
     if actual != expected:
         raise ValueError(f"{path}: sha256 {actual}, expected {expected} (a different or damaged "
                          "file; delete it and run again)")

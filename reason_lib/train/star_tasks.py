@@ -128,7 +128,7 @@ def pause_star_run(variant: str, params, rows: list[dict], validation: list[dict
     from reason_lib.data.gsm8k import gsm8k_prompt
     from reason_lib.data.pauses import strip_pauses
     from reason_lib.evaluate import evaluate_pause_gsm8k
-    from reason_lib.generate import pause_generate, render_prompts
+    from reason_lib.generate import grouped, pause_generate, render_prompts
     from reason_lib.rewards import extract_gsm8k
     from reason_lib.train.pause import train_pause_lm
 
@@ -142,10 +142,9 @@ def pause_star_run(variant: str, params, rows: list[dict], validation: list[dict
 
     def sample(model, rows_):
         prompts = [p + prefix for p in render_prompts(tokenizer, [gsm8k_prompt(r) for r in rows_])]
-        replies = pause_generate(model, tokenizer, [p for p in prompts for _ in range(k)],
-                                 temperature=spec["temperature"], desc=f"{variant}: rollouts",
-                                 **decode)
-        return [replies[i * k:(i + 1) * k] for i in range(len(rows_))]
+        return grouped(pause_generate(model, tokenizer, [p for p in prompts for _ in range(k)],
+                                      temperature=spec["temperature"],
+                                      desc=f"{variant}: rollouts", **decode), k)
 
     def is_correct(row, reply):
         return extract_gsm8k(strip_pauses(reply)) == extract_gsm8k(row["answer"])
