@@ -8,7 +8,7 @@ PROFILE ?= cpu
 ARGS ?=
 RUN := $(PY) -m reason_lib.run
 
-.PHONY: help setup test smol-model base-model pause-warmup pause-warmup-grid pause-star star-mmlu perplexity-grpo reinforce-rm summary bench reproduce clean
+.PHONY: help setup test smol-model base-model pause-warmup pause-warmup-grid pause-star star-mmlu perplexity-grpo reinforce-rm reinforce-rm-1 reinforce-rm-2 summary bench reproduce clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -47,9 +47,10 @@ star-mmlu: setup ## notebook 03: STaR on English / Yoruba multiple choice, trans
 perplexity-grpo: setup ## notebook 04: GRPO with correctness / perplexity / hybrid rewards
 	$(RUN) perplexity_grpo --profile $(PROFILE) $(ARGS)
 
-reinforce-rm: setup ## notebook 05: reward models + REINFORCE / RLOO, level 1 then level 2
-	$(RUN) reinforce_rm --profile $(PROFILE) -p level 1 $(ARGS)
-	$(RUN) reinforce_rm --profile $(PROFILE) -p level 2 $(ARGS)
+reinforce-rm: reinforce-rm-1 reinforce-rm-2 ## notebook 05: reward models + REINFORCE / RLOO, level 1 then level 2
+
+reinforce-rm-%: setup ## notebook 05 at one level (reinforce-rm-1: scalar RM, reinforce-rm-2: 10-class RM)
+	$(RUN) reinforce_rm --profile $(PROFILE) -p level $* $(ARGS)
 
 bench: setup ## the benchmarks (ratios against TRL / transformers) -> outputs/bench/<run_id>/bench.json
 	cd benchmarks && ../$(PY) run_all.py $(ARGS)
@@ -57,14 +58,18 @@ bench: setup ## the benchmarks (ratios against TRL / transformers) -> outputs/be
 summary: setup ## notebook 99: every experiment's table from outputs/, and outputs/index.html
 	$(RUN) summary --profile $(PROFILE) $(ARGS)
 
-reproduce: setup ## every experiment on the cpu profile, in order
+# `make reproduce` runs the experiments REPRODUCE_JOBS at a time, each with an equal share of the
+# cores as torch threads: on 2 cores two one-thread runs do about 1.25x the work of one two-thread
+# run (the tiny model's matrices are too small to keep two threads busy). Longest runs first.
+REPRODUCE_JOBS ?= 2
+CORES := $(shell nproc 2>/dev/null || echo 2)
+THREADS := $(shell echo $$(( $(CORES) / $(REPRODUCE_JOBS) > 0 ? $(CORES) / $(REPRODUCE_JOBS) : 1 )))
+EXPERIMENTS := pause-warmup-grid star-mmlu pause-star reinforce-rm-1 reinforce-rm-2 perplexity-grpo
+
+reproduce: setup ## every experiment on the cpu profile: base model, then the experiments (2 at a time), then the summary
 	$(RUN) base_model --profile cpu --reuse
-	$(MAKE) pause-warmup-grid PROFILE=cpu
-	$(MAKE) pause-star PROFILE=cpu
-	$(MAKE) star-mmlu PROFILE=cpu
-	$(MAKE) perplexity-grpo PROFILE=cpu
-	$(MAKE) reinforce-rm PROFILE=cpu
-	$(MAKE) summary PROFILE=cpu
+	OMP_NUM_THREADS=$(THREADS) $(MAKE) -j$(REPRODUCE_JOBS) --output-sync=line --keep-going $(EXPERIMENTS) PROFILE=cpu ARGS=
+	$(MAKE) summary PROFILE=cpu ARGS=
 
 clean: ## remove the venv and caches (outputs/ stays: runs are never deleted by make)
 	rm -rf $(VENV) .pytest_cache build *.egg-info
