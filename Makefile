@@ -49,8 +49,9 @@ perplexity-grpo: setup ## notebook 04: GRPO with correctness / perplexity / hybr
 
 reinforce-rm: reinforce-rm-1 reinforce-rm-2 ## notebook 05: reward models + REINFORCE / RLOO, level 1 then level 2
 
-reinforce-rm-%: setup ## notebook 05 at one level (reinforce-rm-1: scalar RM, reinforce-rm-2: 10-class RM)
-	$(RUN) reinforce_rm --profile $(PROFILE) -p level $* $(ARGS)
+# one level each (1: scalar reward model, 2: 10-class); explicit targets, as .PHONY ones skip pattern rules
+reinforce-rm-1 reinforce-rm-2: setup
+	$(RUN) reinforce_rm --profile $(PROFILE) -p level $(subst reinforce-rm-,,$@) $(ARGS)
 
 bench: setup ## the benchmarks (ratios against TRL / transformers) -> outputs/bench/<run_id>/bench.json
 	cd benchmarks && ../$(PY) run_all.py $(ARGS)
@@ -60,7 +61,8 @@ summary: setup ## notebook 99: every experiment's table from outputs/, and outpu
 
 # `make reproduce` runs the experiments REPRODUCE_JOBS at a time, each with an equal share of the
 # cores as torch threads: on 2 cores two one-thread runs do about 1.25x the work of one two-thread
-# run (the tiny model's matrices are too small to keep two threads busy). Longest runs first.
+# run (the tiny model's matrices are too small to keep two threads busy). Longest runs first; their
+# progress lines interleave (each run also logs to its own folder).
 REPRODUCE_JOBS ?= 2
 CORES := $(shell nproc 2>/dev/null || echo 2)
 THREADS := $(shell echo $$(( $(CORES) / $(REPRODUCE_JOBS) > 0 ? $(CORES) / $(REPRODUCE_JOBS) : 1 )))
@@ -68,7 +70,7 @@ EXPERIMENTS := pause-warmup-grid star-mmlu pause-star reinforce-rm-1 reinforce-r
 
 reproduce: setup ## every experiment on the cpu profile: base model, then the experiments (2 at a time), then the summary
 	$(RUN) base_model --profile cpu --reuse
-	OMP_NUM_THREADS=$(THREADS) $(MAKE) -j$(REPRODUCE_JOBS) --output-sync=line --keep-going $(EXPERIMENTS) PROFILE=cpu ARGS=
+	OMP_NUM_THREADS=$(THREADS) $(MAKE) -j$(REPRODUCE_JOBS) --keep-going $(EXPERIMENTS) PROFILE=cpu ARGS=
 	$(MAKE) summary PROFILE=cpu ARGS=
 
 clean: ## remove the venv and caches (outputs/ stays: runs are never deleted by make)

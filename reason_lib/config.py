@@ -257,8 +257,9 @@ class PauseStarParams:
     learning_rate: float = param(1e-3, "Learning rate (warm-up and STaR).", min=0.0)
     batch_size: int = param(16, "Training batch size.", min=1)
     max_length: int = param(320, "Longest training sequence (tokens).", min=32)
-    greedy_eval: bool = param(True, "Greedy decoding at validation and test (the study found it "
-                              "better); false samples at the variant's temperature.")
+    greedy_eval: bool = param(True, "Greedy decoding at validation, which picks the best loop "
+                              "(the study found greedy better); false samples at the variant's "
+                              "temperature. The test is reported both ways.")
     max_consecutive_pauses: int = param(8, "Most pauses in a row at decoding.", min=0)
     max_new_tokens: int = param(160, "Generation budget per reply (pauses count).", min=8)
     eval_batch_size: int = param(64, "Generation batch size.", min=1)

@@ -127,8 +127,10 @@ def pause_warmup_table(runs):
 
 def pause_star_table(runs):
     return _rows(runs, "pause_star",
-                 {"test accuracy": "test.accuracy", "Δ vs warm-up": "difference",
-                  "pauses / reply": "test.pauses"}, items=lambda m: m.get("variants", {}))
+                 {"test accuracy (greedy)": "test.accuracy", "Δ greedy vs warm-up": "difference",
+                  "test accuracy (sampled)": "test_sampled.accuracy",
+                  "Δ sampled vs warm-up": "difference_sampled", "pauses / reply": "test.pauses"},
+                 items=lambda m: m.get("variants", {}))
 
 
 def star_mmlu_table(runs):

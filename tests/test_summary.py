@@ -73,3 +73,22 @@ def test_combine():
     assert one == {"value": 0.5, "low": 0.4, "high": 0.6, "seeds": 1}
     many = summary.combine([{"value": v, "low": 0, "high": 1} for v in (0.2, 0.4, 0.6)])
     assert many["value"] == pytest.approx(0.4) and many["seeds"] == 3 and many["low"] < 0.4 < many["high"]
+
+
+def test_pause_star_table_reports_greedy_and_sampled_changes(tmp_path):
+    def diff(v):
+        return {"value": v, "low": v - 0.02, "high": v + 0.02, "gained": 3, "lost": 1}
+    variant = {"method": "star", "pauses": False, "temperature": 1.0,
+               "test": acc(0.5), "difference": diff(0.0),
+               "test_sampled": acc(0.4), "difference_sampled": diff(0.06)}
+    _run(tmp_path, "pause_star", "r01", "succeeded", {"seed": 0},
+         {"variants": {"star_no_pause_t1.0": variant}})
+    older = {k: v for k, v in variant.items() if not k.endswith("_sampled")}  # before both decodings
+    _run(tmp_path, "pause_star", "r02", "succeeded", {"seed": 0, "n_test": 9},
+         {"variants": {"star_pause_t1.0": older}})
+    rows = {r["configuration"]: r for r in summary.pause_star_table(summary.collect(tmp_path))}
+    new, old = rows["star_no_pause_t1.0"], rows["star_pause_t1.0"]
+    assert new["test accuracy (greedy)"] == "0.500 [0.450, 0.550]"
+    assert new["test accuracy (sampled)"] == "0.400 [0.350, 0.450]"
+    assert new["Δ sampled vs warm-up"] == "0.060 [0.040, 0.080]"
+    assert old["test accuracy (sampled)"] == "-" and old["Δ greedy vs warm-up"] == "0.000 [-0.020, 0.020]"
