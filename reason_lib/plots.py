@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import matplotlib
 
-matplotlib.use("Agg")  # headless by default; notebooks still display the returned figures
+matplotlib.use("Agg")  # headless; `show` puts every figure into the notebook as a PNG
 import matplotlib.pyplot as plt  # noqa: E402
 
 plt.rcParams.update({"figure.dpi": 110, "axes.grid": True, "grid.alpha": 0.3,
@@ -17,7 +18,27 @@ def _save(fig, path: str | Path | None):
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, bbox_inches="tight")
+    show(fig)
     return fig
+
+
+def show(fig):
+    """Put the figure into the notebook's output as a PNG, so the rendered report (papermill's
+    notebook, its HTML) carries it whatever the matplotlib backend; then close it. Outside
+    IPython nothing is shown and the figure stays open. Returns the displayed image or None."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import Image, display
+    except ImportError:
+        return None
+    if get_ipython() is None:
+        return None
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight")
+    image = Image(data=buffer.getvalue(), format="png")
+    display(image)
+    plt.close(fig)
+    return image
 
 
 def loss_curve(history: list[dict], path=None, key: str = "loss", title: str = "Training loss"):

@@ -1,0 +1,25 @@
+"""Figures: saved as files, and put into the notebook output (the rendered report) as PNGs."""
+
+import IPython
+import IPython.display
+import matplotlib.pyplot as plt
+
+from reason_lib import plots
+
+RESULTS = {"a": {"value": 0.4, "low": 0.3, "high": 0.5}, "b": {"value": 0.6, "low": 0.5, "high": 0.7}}
+
+
+def test_figure_saved_and_not_shown_outside_a_notebook(tmp_path):
+    fig = plots.interval_bars(RESULTS, tmp_path / "figs" / "bars.png", title="t")
+    assert (tmp_path / "figs" / "bars.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert plots.show(fig) is None and plt.fignum_exists(fig.number)  # left open for the caller
+    plt.close(fig)
+
+
+def test_figure_displayed_as_png_inside_ipython(tmp_path, monkeypatch):
+    shown = []
+    monkeypatch.setattr(IPython, "get_ipython", lambda: object())  # as inside a kernel
+    monkeypatch.setattr(IPython.display, "display", shown.append)
+    fig = plots.loss_curve([{"step": i, "loss": 1.0 / (i + 1)} for i in range(5)], tmp_path / "l.png")
+    assert len(shown) == 1 and shown[0].data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not plt.fignum_exists(fig.number)  # closed once displayed: no figure piles up
