@@ -27,6 +27,8 @@ def collect(root: Path | None = None) -> list[dict]:
             info = json.loads(manifest.read_text())
         except json.JSONDecodeError:
             continue
+        if not {"experiment", "run_id", "status"} <= info.keys():
+            continue  # not a run: e.g. outputs/models/<name>/manifest.json of `make smol-model`
         metrics = folder / "metrics.json"
         params = folder / "params.yaml"
         found.append({**info, "dir": folder,

