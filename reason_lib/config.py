@@ -338,8 +338,15 @@ class ReinforceRMParams:
     n_eval_prompts: int = param(128, "Prompts sampled at each policy evaluation.", min=4)
     label_noise: float = param(0.1, "Share of offline pairs whose label is flipped (rater noise).",
                                min=0.0, max=0.5)
+    context_turns: int = param(0, "Keep only the last this many prompt messages of each dialogue "
+                               "(1: the user turn the reply answers); 0 = the whole dialogue.",
+                               min=0)
+    skip_malformed: bool = param(False, "Skip preference rows that do not parse (HH-RLHF has a "
+                                 "few whose chosen and rejected dialogues differ); counted in the "
+                                 "report. Off: such a row is an error.")
     # SFT policy.
-    sft_epochs: float = param(4.0, "SFT epochs on the chosen replies.", min=0.0)
+    sft_epochs: float = param(4.0, "SFT epochs on the chosen replies; 0 = no SFT, the base model "
+                              "is the SFT policy (an instruct model already is one).", min=0.0)
     sft_learning_rate: float = param(2e-3, "SFT learning rate.", min=0.0)
     rm_init: str = param("sft", "What the reward model's backbone starts from: the SFT policy (as "
                          "in InstructGPT and the paper) or the base model.",
@@ -347,6 +354,9 @@ class ReinforceRMParams:
     # Reward model.
     rm_epochs: float = param(2.0, "Reward-model epochs.", min=0.0)
     rm_learning_rate: float = param(5e-4, "Reward-model learning rate.", min=0.0)
+    rm_trainable_layers: int = param(-1, "Reward-model transformer blocks trained, counted from "
+                                     "the top (with the final norm and the head); -1 = all, 0 = "
+                                     "the head only. Frozen blocks cost no backward pass.", min=-1)
     batch_size: int = param(32, "SFT and reward-model batch size.", min=1)
     max_length: int = param(256, "Longest training sequence (tokens).", min=16)
     # Policy gradient.

@@ -115,11 +115,10 @@ class PerplexityReward:
                 mask[i, :len(c) + len(t)] = 1
             with torch.inference_mode():
                 logits = self.model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
-                logp = torch.log_softmax(logits.float(), dim=-1)
-            for i, (c, t) in enumerate(batch):
-                positions = torch.arange(len(c) - 1, len(c) + len(t) - 1, device=device)
-                token_logp = logp[i, positions, torch.tensor(t, device=device)]
-                out.append(token_logp.mean().item())
+                for i, (c, t) in enumerate(batch):  # normalise only the target positions
+                    logp = logits[i, len(c) - 1:len(c) + len(t) - 1].float().log_softmax(-1)
+                    out.append(logp[torch.arange(len(t), device=device),
+                                    torch.tensor(t, device=device)].mean().item())
         return out
 
     def __call__(self, prompts, completions, answer, **_) -> list[float]:

@@ -140,6 +140,27 @@ def test_hh_rlhf_parsing(tmp_path):
     assert stats["skipped"] == 1
 
 
+def test_preference_data_keeps_last_turns_and_skips_malformed(tmp_path):
+    from reason_lib.data.preferences import preference_data
+
+    path = tmp_path / "hh.jsonl"
+    rows = [{"chosen": f"\n\nHuman: q{i}\n\nAssistant: a{i}\n\nHuman: r{i}\n\nAssistant: good",
+             "rejected": f"\n\nHuman: q{i}\n\nAssistant: a{i}\n\nHuman: r{i}\n\nAssistant: bad"}
+            for i in range(6)]
+    rows.insert(3, {"chosen": "\n\nHuman: x\n\nAssistant: a", "rejected": "\n\nHuman: y\n\nAssistant: b"})
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(DataError, match="row 4"):
+        preference_data(str(path), 4, 2)
+    stats = {}
+    train, test, gold = preference_data(str(path), 4, 2, context_turns=1, skip_malformed=True,
+                                        stats=stats)
+    assert stats["skipped"] == 1 and gold is None and len(train) == 4 and len(test) == 2
+    assert all(len(r["prompt"]) == 1 and r["prompt"][0]["content"].startswith("r") for r in train + test)
+    assert {r["prompt"][0]["content"] for r in train + test} == {f"r{i}" for i in range(6)}
+    full, _, _ = preference_data(str(path), 4, 2, skip_malformed=True)
+    assert all(len(r["prompt"]) == 3 for r in full)
+
+
 def test_is_local_tells_paths_from_hub_ids(tmp_path):
     assert is_local("data/test.jsonl") and is_local(str(tmp_path))
     assert not is_local("openai/gsm8k")

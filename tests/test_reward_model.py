@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from reason_lib.data import preference_splits
-from reason_lib.models.reward_model import RewardModelScorer, load_reward_model, train_reward_model
+from reason_lib.models.reward_model import (RewardModelScorer, freeze_backbone, load_reward_model,
+                                           train_reward_model)
 
 
 @pytest.fixture(scope="module")
@@ -40,3 +41,20 @@ def test_reward_model_loss_falls_and_scores(tiny, tmp_path, pairs, level):
 def test_unknown_level_is_refused(tiny):
     with pytest.raises(ValueError, match="level 3"):
         load_reward_model(tiny[2], 3)
+
+
+def test_frozen_backbone_trains_only_the_top(tiny, tmp_path, pairs):
+    _, tok, path = tiny
+    model = freeze_backbone(load_reward_model(path, 1), 1)
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    train_reward_model(model, tok, pairs["train"][:32], tmp_path / "rm", epochs=1, batch_size=16,
+                       learning_rate=1e-2, disable_tqdm=True)
+    changed = {n for n, p in model.named_parameters() if not torch.equal(p, before[n])}
+    n_blocks = model.config.num_hidden_layers
+    top = f"model.layers.{n_blocks - 1}."
+    assert "score.weight" in changed and "model.norm.weight" in changed
+    assert any(n.startswith(top) for n in changed)
+    assert all(n.startswith(top) or n in ("score.weight", "model.norm.weight") for n in changed)
+    assert "model.embed_tokens.weight" not in changed
+    with pytest.raises(ValueError, match="rm_trainable_layers=99"):
+        freeze_backbone(load_reward_model(path, 1), 99)

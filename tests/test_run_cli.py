@@ -115,3 +115,26 @@ def test_a_killed_run_is_marked_failed(outputs):
     (folder,) = (outputs / "base_model").iterdir()
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["status"] == "failed" and "signal" in manifest["error"]
+
+
+def test_reinforce_on_hh_dialogues_without_sft_and_a_frozen_reward_backbone(outputs, tiny, tmp_path):
+    """The smol profile's code path on local assets: HH-RLHF-format dialogues (one malformed),
+    no SFT, the reward model's lower backbone frozen, a LoRA policy."""
+    data = tmp_path / "hh.jsonl"
+    rows = [{"chosen": f"\n\nHuman: hello {i}\n\nAssistant: hi\n\nHuman: add {i} and 2\n\nAssistant: It is {i + 2}.",
+             "rejected": f"\n\nHuman: hello {i}\n\nAssistant: hi\n\nHuman: add {i} and 2\n\nAssistant: no no no"}
+            for i in range(40)]
+    rows.insert(5, {"chosen": "\n\nHuman: a\n\nAssistant: b", "rejected": "\n\nHuman: c\n\nAssistant: d"})
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = _run(outputs, "reinforce_rm", "--profile", "ci", "-p", "base_model", str(tiny[2]),
+                  "-p", "preference_data", str(data), "-p", "skip_malformed", "true",
+                  "-p", "context_turns", "1", "-p", "sft_epochs", "0", "-p", "rm_init", "base",
+                  "-p", "rm_trainable_layers", "1", "-p", "lora", "true", "-p", "methods", "[rloo_kl]",
+                  "-p", "n_test", "8")
+    assert result.returncode == 0, result.stderr[-3000:]
+    (folder,) = (outputs / "reinforce_rm").iterdir()
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["data"] == {"train_pairs": 32, "test_pairs": 8, "skipped_malformed": 1}
+    assert metrics["reward_model"]["accuracy"]["n"] == 8
+    assert set(metrics["policies"]) == {"sft", "rloo_kl"} and "gold" not in metrics["policies"]["sft"]
+    assert not (folder / "checkpoints" / "sft-model").exists()  # no SFT: the base is the policy

@@ -152,16 +152,23 @@ def load_preferences(path_or_id: str, split: str = "test", limit: int | None = N
 
 
 def preference_data(source: str, n_train: int, n_test: int, seed: int = 0,
-                    label_noise: float = 0.0) -> tuple[list[dict], list[dict], object]:
+                    label_noise: float = 0.0, context_turns: int = 0, skip_malformed: bool = False,
+                    stats: dict | None = None) -> tuple[list[dict], list[dict], object]:
     """(train pairs, test pairs, gold_fn): the offline world when `source` is empty (gold_fn =
     `gold_scores`, the hidden truth), else a file or Hub id shuffled by `seed` and cut into
-    disjoint train and test pairs (gold_fn = None: real data has no known gold reward)."""
+    disjoint train and test pairs (gold_fn = None: real data has no known gold reward).
+
+    `context_turns > 0` keeps only the last that many prompt messages of each dialogue (the turns
+    the final reply answers); `skip_malformed` drops unparsable rows, counted in `stats["skipped"]`.
+    """
     if not source:
         splits = preference_splits(n_train, 1, n_test, seed=seed, label_noise=label_noise)
         return splits["train"], splits["test"], gold_scores
-    rows = load_preferences(source, "train")
+    rows = load_preferences(source, "train", skip_malformed=skip_malformed, stats=stats)
     if len(rows) < n_train + n_test:
         raise DataError(f"{source}: {len(rows)} pairs, fewer than n_train + n_test = "
                         f"{n_train + n_test}")
+    if context_turns:
+        rows = [{**r, "prompt": r["prompt"][-context_turns:]} for r in rows]
     random.Random(seed).shuffle(rows)
     return rows[n_test:n_test + n_train], rows[:n_test], None

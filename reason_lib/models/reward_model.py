@@ -31,6 +31,28 @@ def load_reward_model(name_or_path: str, level: int = 1, dtype: str = "float32",
     return model.to(resolve_device(device))
 
 
+def freeze_backbone(model, trainable_layers: int):
+    """Train only the top `trainable_layers` transformer blocks of a sequence-classification model,
+    its final norm and its head (-1: leave everything trainable). Returns the model."""
+    if trainable_layers < 0:
+        return model
+    backbone = model.base_model
+    blocks = next((m for m in backbone.modules() if isinstance(m, torch.nn.ModuleList)), None)
+    if blocks is None or trainable_layers > len(blocks):
+        raise ValueError(f"rm_trainable_layers={trainable_layers}: the backbone has "
+                         f"{0 if blocks is None else len(blocks)} transformer blocks")
+    model.requires_grad_(False)
+    for block in list(blocks)[len(blocks) - trainable_layers:]:
+        block.requires_grad_(True)
+    for child in backbone.children():  # the final norm: neither the blocks nor the embeddings
+        if child is not blocks and not isinstance(child, torch.nn.Embedding):
+            child.requires_grad_(True)
+    for name, p in model.named_parameters():  # the head: everything outside the backbone
+        if not name.startswith(model.base_model_prefix + "."):
+            p.requires_grad_(True)
+    return model
+
+
 def reward_rows(rows: list[dict]) -> list[dict]:
     """TRL's conversational preference rows (prompt, chosen, rejected as messages)."""
     return [{"prompt": r["prompt"], "chosen": [{"role": "assistant", "content": r["chosen"]}],
