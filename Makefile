@@ -8,7 +8,7 @@ PROFILE ?= cpu
 ARGS ?=
 RUN := $(PY) -m reason_lib.run
 
-.PHONY: help setup test smol-model base-model pause-warmup pause-warmup-grid pause-star star-mmlu perplexity-grpo reinforce-rm reinforce-rm-1 reinforce-rm-2 summary bench reproduce clean
+.PHONY: help setup test smol-model base-model pause-warmup pause-warmup-grid pause-star pause-star-sampled star-mmlu perplexity-grpo reinforce-rm reinforce-rm-1 reinforce-rm-2 summary bench reproduce clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -40,6 +40,9 @@ pause-warmup-grid: setup ## notebook 01 for all 20 configurations of params/paus
 
 pause-star: setup ## notebook 02: offline STaR and reward conditioning, with and without pauses
 	$(RUN) pause_star --profile $(PROFILE) $(ARGS)
+
+pause-star-sampled: setup ## notebook 02 at the sizes where STaR moves sampled accuracy (params/pause_star/grids/sampled.yaml; ~90 min)
+	$(RUN) pause_star --profile $(PROFILE) --grid params/pause_star/grids/sampled.yaml $(ARGS)
 
 star-mmlu: setup ## notebook 03: STaR on English / Yoruba multiple choice, translate, DPO
 	$(RUN) star_mmlu --profile $(PROFILE) $(ARGS)

@@ -281,7 +281,10 @@ class StarMMLUParams:
     mmlu_english: str = param("", "English MMLU CSV (path) or Hub id (cais/mmlu); empty with "
                               "mmlu_yoruba empty: the offline world.", path=True)
     mmlu_yoruba: str = param("", "Yoruba MMMLU CSV (path) or Hub id (openai/MMMLU, config YO_NG), "
-                             "the same questions in the same order.", path=True)
+                             "the same questions in the same order; empty with mmlu_english "
+                             "set: English alone (runs in Yoruba are then refused).", path=True)
+    mmlu_subjects: list[str] = param([], "Real MMLU subjects kept before the 80/10/10 split (e.g. "
+                                     "[marketing, miscellaneous]); empty: all 57.")
     runs: list[str] = param(["english", "yoruba", "translate_en_yo", "translate_yo_en",
                              "yoruba_dpo"],
                             "Runs, each from `model`: english / yoruba train and evaluate in one "

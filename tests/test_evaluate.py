@@ -123,3 +123,23 @@ def test_mmmlu_csv_fixture_loads_splits_and_evaluates_end_to_end(tiny, tmp_path)
                                            progress=False)
         assert summary["accuracy"]["n"] == 2 and summary["no_answer"]["n"] == 2
         assert [r["gold"] for r in records] == [r["Answer"] for r in data["test"][lang]]
+
+
+def test_real_mmlu_english_alone_keeps_the_chosen_subjects(tmp_path):
+    from reason_lib.data.files import DataError
+    from reason_lib.data.mmlu import mmlu_data
+
+    header = ",Question,A,B,C,D,Answer,Subject\n"
+    rows = [f'{i},"Q{i}?",a,b,c,d,{"ABCD"[i % 4]},{"law" if i % 3 else "marketing"}\n' for i in range(60)]
+    (tmp_path / "en.csv").write_text(header + "".join(rows))
+    data = mmlu_data(str(tmp_path / "en.csv"), "", 16, 2, 2, seed=0, subjects=["marketing"])
+    assert all(set(split) == {"en"} for split in data.values())  # English alone
+    kept = [r for split in data.values() for r in split["en"]]
+    assert len(kept) == 20 and {r["Subject"] for r in kept} == {"marketing"}
+    assert len({r["Question"] for r in kept}) == 20
+    with pytest.raises(DataError, match="fewer than n_train = 17"):
+        mmlu_data(str(tmp_path / "en.csv"), "", 17, 2, 2, subjects=["marketing"])
+    with pytest.raises(DataError, match="'Subject' has no rows for \\['physics'\\]"):
+        mmlu_data(str(tmp_path / "en.csv"), "", 4, 1, 1, subjects=["physics"])
+    with pytest.raises(DataError, match="mmlu_english is empty"):
+        mmlu_data("", str(tmp_path / "en.csv"), 4, 1, 1)

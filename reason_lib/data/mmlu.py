@@ -82,25 +82,45 @@ def split_indices(n: int, shares=(0.8, 0.1, 0.1), seed: int = 0) -> dict[str, li
 
 
 def mmlu_data(english: str, yoruba: str, n_train: int, n_validation: int, n_test: int,
-              seed: int = 0) -> dict[str, dict[str, list[dict]]]:
+              seed: int = 0, subjects: list[str] | tuple = ()) -> dict[str, dict[str, list[dict]]]:
     """{split: {"en": rows, "yo": rows}} with the two languages aligned item by item.
 
     Both sources empty: the offline world. Otherwise real CSVs / Hub ids (MMMLU files share the
     MMLU row order, so index i is the same question in both), cut 80/10/10 by a seeded shuffle
-    (as in the study) and truncated to the requested sizes.
+    (as in the study) and truncated to the requested sizes. English alone (`yoruba` empty) gives
+    {split: {"en": rows}}. `subjects` keeps only those MMLU subjects (before the split).
     """
     from reason_lib.data.multichoice import mmlu_splits
 
     if not english and not yoruba:
+        if subjects:
+            raise DataError(f"mmlu_subjects {list(subjects)} needs a real MMLU source "
+                            "(mmlu_english); the offline world has its own subjects")
         return mmlu_splits(n_train, n_validation, n_test, seed=seed)
-    if not (english and yoruba):
-        raise DataError("mmlu_english and mmlu_yoruba must both be set (or both empty for the "
-                        f"offline world); got {english!r} and {yoruba!r}")
-    en, yo = load_mmlu(english, "EN_US"), load_mmlu(yoruba, "YO_NG")
-    if len(en) != len(yo):
-        raise DataError(f"{yoruba}: {len(yo)} rows, but {english} has {len(en)}: the files must "
-                        "hold the same questions in the same order")
-    idx = split_indices(len(en), seed=seed)
+    if not english:
+        raise DataError(f"mmlu_yoruba is set ({yoruba!r}) but mmlu_english is empty: the Yoruba "
+                        "items are aligned with the English ones, which must be given too")
+    sources = {"en": load_mmlu(english, "EN_US")}
+    if yoruba:
+        sources["yo"] = load_mmlu(yoruba, "YO_NG")
+        if len(sources["yo"]) != len(sources["en"]):
+            raise DataError(f"{yoruba}: {len(sources['yo'])} rows, but {english} has "
+                            f"{len(sources['en'])}: the files must hold the same questions in the "
+                            "same order")
+    keep = range(len(sources["en"]))
+    if subjects:
+        known = {r["Subject"] for r in sources["en"]}
+        unknown = sorted(set(subjects) - known)
+        if unknown:
+            raise DataError(f"{english}: field 'Subject' has no rows for {unknown}; subjects there "
+                            f"include {sorted(known)[:8]}")
+        keep = [i for i, r in enumerate(sources["en"]) if r["Subject"] in set(subjects)]
+    sources = {lg: [rows[i] for i in keep] for lg, rows in sources.items()}
+    idx = split_indices(len(sources["en"]), seed=seed)
     sizes = {"train": n_train, "validation": n_validation, "test": n_test}
-    return {split: {"en": [en[i] for i in idx[split][:sizes[split]]],
-                    "yo": [yo[i] for i in idx[split][:sizes[split]]]} for split in sizes}
+    for split, n in sizes.items():
+        if n > len(idx[split]):
+            raise DataError(f"{english}: the {split} split has {len(idx[split])} questions "
+                            f"(80/10/10 of {len(sources['en'])}), fewer than n_{split} = {n}")
+    return {split: {lg: [rows[i] for i in idx[split][:sizes[split]]] for lg, rows in sources.items()}
+            for split in sizes}

@@ -31,8 +31,9 @@ def star_mmlu_run(name: str, params, data: dict, load_model_fn, tokenizer, outpu
                   progress: bool = True) -> dict:
     """One STaR (or DPO) run on multiple choice from a fresh copy of the start model.
 
-    `data` = {split: {"en": rows, "yo": rows}}; `load_model_fn()` loads the start model. Returns
-    {"spec", "history" (per loop: validation accuracy in both languages), "best_loop", "model"}.
+    `data` = {split: {"en": rows, "yo": rows}} (or English alone); `load_model_fn()` loads the start
+    model. Returns {"spec", "history" (per loop: validation accuracy in each language),
+    "best_loop", "model"}.
     """
     from reason_lib.models.load import lora_config
 
@@ -83,7 +84,7 @@ def star_mmlu_run(name: str, params, data: dict, load_model_fn, tokenizer, outpu
 
     def validate(model):
         out = {}
-        for lg in ("en", "yo"):
+        for lg in val:  # every language the data has
             summary, _ = evaluate_choice(model, tokenizer, val[lg], lg, **gen)
             out[lg] = summary["accuracy"]
         out["accuracy"] = out[spec["eval_lang"]]["value"]
