@@ -6,6 +6,7 @@ PY := $(VENV)/bin/python
 PROFILE ?= cpu
 # Extra papermill parameters, e.g. ARGS='-p seed 1 -p init_model HuggingFaceTB/SmolLM2-135M-Instruct'
 ARGS ?=
+GRID ?= warmup
 RUN := $(PY) -m reason_lib.run
 
 .PHONY: help setup test smol-model base-model pause-warmup pause-warmup-grid pause-star pause-star-sampled star-mmlu perplexity-grpo reinforce-rm reinforce-rm-1 reinforce-rm-2 summary bench reproduce clean
@@ -35,8 +36,8 @@ base-model: setup ## notebook 00: train the base model every experiment starts f
 pause-warmup: setup ## notebook 01: warm up a pause LM (one configuration of the grid)
 	$(RUN) pause_warmup --profile $(PROFILE) $(ARGS)
 
-pause-warmup-grid: setup ## notebook 01 for all 20 configurations of params/pause_warmup/grids/warmup.yaml
-	$(RUN) pause_warmup --profile $(PROFILE) --grid params/pause_warmup/grids/warmup.yaml $(ARGS)
+pause-warmup-grid: setup ## notebook 01 for every configuration of params/pause_warmup/grids/$(GRID).yaml (the study's 20; GRID=smol: 5)
+	$(RUN) pause_warmup --profile $(PROFILE) --grid params/pause_warmup/grids/$(GRID).yaml $(ARGS)
 
 pause-star: setup ## notebook 02: offline STaR and reward conditioning, with and without pauses
 	$(RUN) pause_star --profile $(PROFILE) $(ARGS)
