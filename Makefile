@@ -42,7 +42,7 @@ pause-warmup-grid: setup ## notebook 01 for every configuration of params/pause_
 pause-star: setup ## notebook 02: offline STaR and reward conditioning, with and without pauses
 	$(RUN) pause_star --profile $(PROFILE) $(ARGS)
 
-pause-star-sampled: setup ## notebook 02 at the sizes where STaR moves sampled accuracy (params/pause_star/grids/sampled.yaml; ~90 min)
+pause-star-sampled: setup ## notebook 02 at the sizes where STaR moves sampled accuracy (params/pause_star/grids/sampled.yaml; 2 h 22 min)
 	$(RUN) pause_star --profile $(PROFILE) --grid params/pause_star/grids/sampled.yaml $(ARGS)
 
 star-mmlu: setup ## notebook 03: STaR on English / Yoruba multiple choice, translate, DPO
