@@ -1,5 +1,6 @@
 """Shared fixtures: a temp outputs root, no Hub access, and a tiny model built in the test."""
 
+import json
 import os
 
 import pytest
@@ -32,3 +33,15 @@ def tiny(tmp_path_factory):
     model.save_pretrained(path)
     tok.save_pretrained(path)
     return model, tok, path
+
+
+def write_hh_pairs(path, n: int, malformed_at: int):
+    """An HH-RLHF-format jsonl of `n` two-turn dialogues (last user turn `r{i}`, replies `good` /
+    `bad`) with one malformed row (chosen and rejected prompts differ) inserted at `malformed_at`."""
+    rows = [{"chosen": f"\n\nHuman: q{i}\n\nAssistant: a{i}\n\nHuman: r{i}\n\nAssistant: good",
+             "rejected": f"\n\nHuman: q{i}\n\nAssistant: a{i}\n\nHuman: r{i}\n\nAssistant: bad"}
+            for i in range(n)]
+    rows.insert(malformed_at, {"chosen": "\n\nHuman: x\n\nAssistant: a",
+                               "rejected": "\n\nHuman: y\n\nAssistant: b"})
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path

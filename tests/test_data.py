@@ -141,14 +141,11 @@ def test_hh_rlhf_parsing(tmp_path):
 
 
 def test_preference_data_keeps_last_turns_and_skips_malformed(tmp_path):
+    from conftest import write_hh_pairs
+
     from reason_lib.data.preferences import preference_data
 
-    path = tmp_path / "hh.jsonl"
-    rows = [{"chosen": f"\n\nHuman: q{i}\n\nAssistant: a{i}\n\nHuman: r{i}\n\nAssistant: good",
-             "rejected": f"\n\nHuman: q{i}\n\nAssistant: a{i}\n\nHuman: r{i}\n\nAssistant: bad"}
-            for i in range(6)]
-    rows.insert(3, {"chosen": "\n\nHuman: x\n\nAssistant: a", "rejected": "\n\nHuman: y\n\nAssistant: b"})
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    path = write_hh_pairs(tmp_path / "hh.jsonl", 6, malformed_at=3)
     with pytest.raises(DataError, match="row 4"):
         preference_data(str(path), 4, 2)
     stats = {}

@@ -120,12 +120,9 @@ def test_a_killed_run_is_marked_failed(outputs):
 def test_reinforce_on_hh_dialogues_without_sft_and_a_frozen_reward_backbone(outputs, tiny, tmp_path):
     """The smol profile's code path on local assets: HH-RLHF-format dialogues (one malformed),
     no SFT, the reward model's lower backbone frozen, a LoRA policy."""
-    data = tmp_path / "hh.jsonl"
-    rows = [{"chosen": f"\n\nHuman: hello {i}\n\nAssistant: hi\n\nHuman: add {i} and 2\n\nAssistant: It is {i + 2}.",
-             "rejected": f"\n\nHuman: hello {i}\n\nAssistant: hi\n\nHuman: add {i} and 2\n\nAssistant: no no no"}
-            for i in range(40)]
-    rows.insert(5, {"chosen": "\n\nHuman: a\n\nAssistant: b", "rejected": "\n\nHuman: c\n\nAssistant: d"})
-    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    from conftest import write_hh_pairs
+
+    data = write_hh_pairs(tmp_path / "hh.jsonl", 40, malformed_at=5)
     result = _run(outputs, "reinforce_rm", "--profile", "ci", "-p", "base_model", str(tiny[2]),
                   "-p", "preference_data", str(data), "-p", "skip_malformed", "true",
                   "-p", "context_turns", "1", "-p", "sft_epochs", "0", "-p", "rm_init", "base",

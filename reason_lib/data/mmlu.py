@@ -110,11 +110,12 @@ def mmlu_data(english: str, yoruba: str, n_train: int, n_validation: int, n_test
     keep = range(len(sources["en"]))
     if subjects:
         known = {r["Subject"] for r in sources["en"]}
-        unknown = sorted(set(subjects) - known)
+        wanted = set(subjects)
+        unknown = sorted(wanted - known)
         if unknown:
             raise DataError(f"{english}: field 'Subject' has no rows for {unknown}; subjects there "
                             f"include {sorted(known)[:8]}")
-        keep = [i for i, r in enumerate(sources["en"]) if r["Subject"] in set(subjects)]
+        keep = [i for i, r in enumerate(sources["en"]) if r["Subject"] in wanted]
     sources = {lg: [rows[i] for i in keep] for lg, rows in sources.items()}
     idx = split_indices(len(sources["en"]), seed=seed)
     sizes = {"train": n_train, "validation": n_validation, "test": n_test}
