@@ -25,7 +25,8 @@ def test_reward_model_loss_falls_and_scores(tiny, tmp_path, pairs, level):
     losses = [h["loss"] for h in history if "loss" in h]
     assert losses[-1] < losses[0]
     scorer = RewardModelScorer(model, tok, batch_size=4)
-    rows = pairs["test"][:6]
+    # longest first: the scorer batches by length, so its order differs from the input's
+    rows = sorted(pairs["test"][:6], key=lambda r: -len(r["chosen"]))
     prompts, replies = [r["prompt"] for r in rows], [r["chosen"] for r in rows]
     batched = scorer(prompts, replies)
     single = [scorer([p], [c])[0] for p, c in zip(prompts, replies)]

@@ -137,15 +137,20 @@ class RewardModelScorer:
     def logits(self, prompts, completions) -> torch.Tensor:
         """(n, n_classes) head outputs for each (prompt, completion)."""
         texts = self.texts(prompts, completions)
+        if not texts:
+            return torch.zeros(0, self.n_classes)
         device = next(self.model.parameters()).device
-        out = []
+        # batches of similar length: a batch pads to its longest text, not to the longest overall
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = torch.zeros(len(texts), self.n_classes)
         for start in range(0, len(texts), self.batch_size):
+            idx = order[start:start + self.batch_size]
             # right padding, as the RewardTrainer's collator: real tokens keep positions 0..n-1
-            enc = self.tokenizer(texts[start:start + self.batch_size], return_tensors="pt",
-                                 padding=True, truncation=True, max_length=self.max_length,
+            enc = self.tokenizer([texts[i] for i in idx], return_tensors="pt", padding=True,
+                                 truncation=True, max_length=self.max_length,
                                  add_special_tokens=False, padding_side="right").to(device)
-            out.append(self.model(**enc).logits.float().cpu())
-        return torch.cat(out) if out else torch.zeros(0, self.n_classes)
+            out[idx] = self.model(**enc).logits.float().cpu()
+        return out
 
     def rewards(self, logits: torch.Tensor) -> torch.Tensor:
         return logits[:, 0] if self.n_classes == 1 else expected_class(logits)
