@@ -43,14 +43,16 @@ def succeeded(runs: list[dict], experiment: str) -> list[dict]:
 
 
 def seed_groups(runs: list[dict]) -> list[list[dict]]:
-    """Runs grouped by configuration: same experiment, profile and params but for the seed."""
-    groups: dict[str, list[dict]] = {}
-    for r in runs:
+    """Runs grouped by configuration: same experiment, profile and params but for the seed.
+    A seed run again (a rerun, e.g. a second `make reproduce`) counts once, by its newest run:
+    a repeat is not another seed."""
+    groups: dict[str, dict] = {}
+    for r in sorted(runs, key=lambda r: r.get("started") or "", reverse=True):
         key = json.dumps([r["experiment"], r["profile"],
                           {k: v for k, v in r["params"].items() if k != "seed"}], sort_keys=True,
                          default=str)
-        groups.setdefault(key, []).append(r)
-    return list(groups.values())
+        groups.setdefault(key, {}).setdefault(r["params"].get("seed"), r)
+    return [list(by_seed.values()) for by_seed in groups.values()]
 
 
 def combine(metrics: list[dict | None]) -> dict | None:
@@ -119,9 +121,11 @@ def base_model_table(runs):
 
 
 def pause_warmup_table(runs):
-    """The warm-up grid: accuracy, pauses per reply (all / correct / incorrect), eval loss."""
+    """The warm-up grid: accuracy before and after the warm-up and its paired change, pauses per
+    reply (all / correct / incorrect), eval loss."""
     return _rows(runs, "pause_warmup",
-                 {"test accuracy": "accuracy", "pauses / reply": "pauses",
+                 {"before warm-up": "before", "test accuracy": "accuracy",
+                  "Δ vs before": "difference", "pauses / reply": "pauses",
                   "pauses (correct)": "pauses_correct", "pauses (incorrect)": "pauses_incorrect",
                   "eval loss": "eval_loss.loss"},
                  label=lambda r, _: r["params"].get("config_name", "?"))

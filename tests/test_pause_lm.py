@@ -133,3 +133,31 @@ def test_pause_star_samples_k_replies_per_problem_and_checkpoints_them(pause_lm,
     assert len(samples) == 3 * 3  # three replies for each of the three problems
     assert [s["question"] for s in samples] == [r["question"] for r in rows["train"] for _ in range(3)]
     assert out["history"][1]["kept"] == sum(s["correct"] for s in samples)
+
+
+def test_no_pause_baseline_is_a_plain_lm_fine_tune(tiny):
+    """use_pauses=False: the pause parts stay frozen and the pause head cannot steer LoRA."""
+    _, _, path = tiny
+    tok = load_tokenizer(path)
+    pid = add_pause_token(tok)
+    rows = _rows(16, pauses=0)
+    adapters, heads = [], []
+    for head_seed in (1, 2):  # two pause heads that differ; both runs otherwise identical
+        model = PauseLM(load_model(path), pid)
+        torch.manual_seed(head_seed)
+        torch.nn.init.normal_(model.pause_head.weight, std=1.0)
+        torch.manual_seed(0)
+        counts = model.set_trainable(pause_embedding=True, pause_head=True, lora={"r": 4, "alpha": 8},
+                                     use_pauses=False)
+        assert counts["pause_embedding"] == counts["pause_head"] == 0 and counts["lora"] > 0
+        head = model.pause_head.weight.detach().clone()
+        history = train_pause_lm(model, tok, rows, epochs=2, batch_size=8, learning_rate=1e-2,
+                                 logging_steps=1, progress=False)
+        assert torch.equal(model.pause_head.weight, head)
+        assert all(h["loss"] == pytest.approx(h["lm_loss"]) for h in history)
+        adapters.append({n: p.detach().clone() for n, p in model.named_parameters() if "lora_" in n})
+        heads.append(head)
+    assert not torch.equal(heads[0], heads[1])
+    assert adapters[0].keys() == adapters[1].keys()
+    for name in adapters[0]:
+        assert torch.allclose(adapters[0][name], adapters[1][name], atol=1e-6), name

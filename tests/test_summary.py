@@ -95,3 +95,11 @@ def test_pause_star_table_reports_greedy_and_sampled_changes(tmp_path):
     assert new["test accuracy (sampled)"] == "0.400 [0.350, 0.450]"
     assert new["Δ sampled vs warm-up"] == "0.060 [0.040, 0.080]"
     assert old["test accuracy (sampled)"] == "-" and old["Δ greedy vs warm-up"] == "0.000 [-0.020, 0.020]"
+
+
+def test_a_seed_run_again_counts_once_by_its_newest_run(root):
+    grid = {"config_name": "pe+ph, LoRA", "lora": True}
+    _run(root, "pause_warmup", "r09", "succeeded", {**grid, "seed": 1}, acc(0.8))  # seed 1 again
+    rows = {r["configuration"]: r for r in summary.pause_warmup_table(summary.collect(root))}
+    two = rows["pe+ph, LoRA"]["test accuracy"]
+    assert two.startswith("0.600 [") and "(2 seeds)" in two  # seeds 0 (0.4) and 1 (newest: 0.8)

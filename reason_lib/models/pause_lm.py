@@ -67,9 +67,16 @@ class PauseLM(nn.Module):
 
     def set_trainable(self, pause_embedding: bool = True, pause_head: bool = True,
                       lm_head: bool = False, lm_embeddings: bool = False,
-                      lora: dict | None = None) -> dict:
+                      lora: dict | None = None, use_pauses: bool = True) -> dict:
         """Freeze everything, then unfreeze the flagged parts (and add LoRA adapters when `lora`
-        gives their settings); returns the trainable parameter counts by part."""
+        gives their settings); returns the trainable parameter counts by part.
+
+        `use_pauses=False` makes the no-pause baseline a plain fine-tune of the LM: the pause
+        embedding and head stay frozen whatever their flags, and the pause head's loss is off
+        (weight 0), so it cannot shape the shared hidden states through LoRA."""
+        if not use_pauses:
+            pause_embedding = pause_head = False
+            self.pause_weight = 0.0
         self.base.requires_grad_(False)
         if lora is not None:
             from peft import get_peft_model
