@@ -73,6 +73,21 @@ def paired_proportion_difference(after, before) -> dict:
             "gained": b, "lost": c, "paired": True}
 
 
+def interval_text(m: dict | None, digits: int = 3, signed: bool = False) -> str:
+    """`value [low, high]` of a metric with its interval, "-" when it is missing; `signed` writes
+    the sign of each number (a change)."""
+    if m is None:
+        return "-"
+    f = f"+.{digits}f" if signed else f".{digits}f"
+    return f"{m['value']:{f}} [{m['low']:{f}}, {m['high']:{f}}]"
+
+
+def change_text(d: dict) -> str:
+    """A paired change of proportions (`paired_proportion_difference`): the signed interval and
+    the items gained / lost."""
+    return f"{interval_text(d, signed=True)} ({d['gained']} / {d['lost']})"
+
+
 def degeneration(tokens: list, n: int = 3) -> dict:
     """Repetition in one reply (a list of tokens or words).
 

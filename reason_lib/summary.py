@@ -13,7 +13,7 @@ from pathlib import Path
 
 
 from reason_lib import config
-from reason_lib.evaluate import mean_interval
+from reason_lib.evaluate import interval_text, mean_interval
 
 
 def collect(root: Path | None = None) -> list[dict]:
@@ -69,7 +69,7 @@ def cell(m: dict | None, digits: int = 3) -> str:
     if m is None:
         return "-"
     seeds = f" ({m['seeds']} seeds)" if m.get("seeds", 1) > 1 else ""
-    return f"{m['value']:.{digits}f} [{m['low']:.{digits}f}, {m['high']:.{digits}f}]{seeds}"
+    return interval_text(m, digits) + seeds
 
 
 def _get(metrics: dict, path: str):

@@ -2,9 +2,9 @@ import pytest
 
 import random
 
-from reason_lib.evaluate import (degeneration, difference, evaluate_choice, evaluate_gsm8k,
-                                 paired_difference, paired_proportion_difference, proportion,
-                                 summarize, wilson)
+from reason_lib.evaluate import (change_text, degeneration, difference, evaluate_choice,
+                                 evaluate_gsm8k, interval_text, paired_difference,
+                                 paired_proportion_difference, proportion, summarize, wilson)
 
 
 def test_wilson_matches_known_values():
@@ -143,3 +143,14 @@ def test_real_mmlu_english_alone_keeps_the_chosen_subjects(tmp_path):
         mmlu_data(str(tmp_path / "en.csv"), "", 4, 1, 1, subjects=["physics"])
     with pytest.raises(DataError, match="mmlu_english is empty"):
         mmlu_data("", str(tmp_path / "en.csv"), 4, 1, 1)
+
+
+def test_interval_and_change_texts():
+    m = {"value": 0.5, "low": 0.25, "high": 0.75}
+    assert interval_text(m) == "0.500 [0.250, 0.750]"
+    assert interval_text(m, digits=2) == "0.50 [0.25, 0.75]"
+    assert interval_text(None) == "-"
+    d = paired_proportion_difference([True, True, False, True], [False, True, True, False])
+    assert d["gained"] == 2 and d["lost"] == 1
+    text = change_text(d)
+    assert text.startswith("+0.250 [-") and text.endswith(f"{d['high']:+.3f}] (2 / 1)")
