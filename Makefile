@@ -9,7 +9,7 @@ ARGS ?=
 GRID ?= warmup
 RUN := $(PY) -m reason_lib.run
 
-.PHONY: help setup test smol-model base-model pause-warmup pause-warmup-grid pause-star pause-star-sampled star-mmlu perplexity-grpo reinforce-rm reinforce-rm-1 reinforce-rm-2 summary bench reproduce clean
+.PHONY: help setup test readme reference check-reproduction ci-reference smol-model base-model pause-warmup pause-warmup-grid pause-star pause-star-sampled star-mmlu perplexity-grpo reinforce-rm reinforce-rm-1 reinforce-rm-2 summary bench reproduce clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -72,10 +72,29 @@ CORES := $(shell nproc 2>/dev/null || echo 2)
 THREADS := $(shell echo $$(( $(CORES) / $(REPRODUCE_JOBS) > 0 ? $(CORES) / $(REPRODUCE_JOBS) : 1 )))
 EXPERIMENTS := pause-warmup-grid star-mmlu pause-star reinforce-rm-1 reinforce-rm-2 perplexity-grpo
 
-reproduce: setup ## every experiment on the cpu profile: base model, then the experiments (2 at a time), then the summary
+# One id per reproduction (outputs/reproduce/<id>/: its results.json and the check against results/cpu.json).
+ifndef REPRO_ID
+REPRO_ID := $(shell date -u +%Y%m%d-%H%M%S)
+endif
+
+reproduce: setup ## every experiment on the cpu profile, the summary, then the check against results/cpu.json
+	$(PY) -m reason_lib.results begin $(REPRO_ID)
 	$(RUN) base_model --profile cpu --reuse
-	OMP_NUM_THREADS=$(THREADS) $(MAKE) -j$(REPRODUCE_JOBS) --keep-going $(EXPERIMENTS) PROFILE=cpu ARGS=
-	$(MAKE) summary PROFILE=cpu ARGS=
+	-OMP_NUM_THREADS=$(THREADS) $(MAKE) -j$(REPRODUCE_JOBS) --keep-going $(EXPERIMENTS) PROFILE=cpu ARGS=
+	-$(MAKE) summary PROFILE=cpu ARGS=
+	$(PY) -m reason_lib.results finish $(REPRO_ID) --profile cpu
+
+check-reproduction: setup ## compare RUN (a reproduction id under outputs/reproduce, or a results file) with results/$(PROFILE).json
+	$(PY) -m reason_lib.results check $(RUN) --reference results/$(PROFILE).json
+
+reference: setup ## commit-ready reference: RUN's results (or, without RUN, the newest $(PROFILE) runs) -> results/$(PROFILE).json/.md and the README
+	$(PY) -m reason_lib.results reference --profile $(PROFILE) $(if $(RUN),--run $(RUN))
+
+readme: setup ## regenerate the README's result tables from results/*.json
+	$(PY) -m reason_lib.results readme
+
+ci-reference: setup ## rerun the notebook tests and rewrite results/ci.json, the golden metrics `make test` compares exactly
+	REASON_LIB_UPDATE_GOLDEN=1 $(PY) -m pytest -q tests/test_notebooks.py
 
 clean: ## remove the venv and caches (outputs/ stays: runs are never deleted by make)
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -62,12 +62,16 @@ def execute(experiment: str, profile: str = "cpu", overrides: dict | None = None
 
 
 def find_identical(experiment: str, params) -> runs.Run | None:
-    """The newest succeeded run of `experiment` with exactly these parameters, if any."""
+    """The newest succeeded run of `experiment` with exactly these parameters made by this very
+    code (the same `runs.code_hash`), if any: the same parameters on other code may give another
+    model."""
+    code = runs.code_hash()
     base = config.outputs_root() / experiment
     for manifest in sorted(base.glob("*/manifest.json"), reverse=True):
         run = runs.Run(manifest.parent)
         try:
-            if run.status == "succeeded" and run.params() == params:
+            if (run.status == "succeeded" and run.manifest.get("code_hash") == code
+                    and run.params() == params):
                 return run
         except (config.ParamError, OSError, ValueError):
             continue  # an older run whose parameters no longer validate is not a match
@@ -147,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
             previous = find_identical(args.experiment, params)
             saved = getattr(params, "save_to", "")
             if previous is not None and (not saved or config.resolve_path(saved).is_dir()):
-                print(f"{args.experiment}: reusing run {previous.id} (succeeded, same parameters"
+                print(f"{args.experiment}: reusing run {previous.id} (succeeded, same parameters and code"
                       f"{', model at ' + saved if saved else ''}); not running it again")
                 return 0
         run = execute(args.experiment, args.profile, overrides, args.resume)

@@ -43,6 +43,19 @@ def _git_commit() -> str:
         return "unknown"
 
 
+def code_hash() -> str:
+    """sha256 of the library and the notebooks (every file's path and bytes): what, beside the
+    parameters, decides a run's numbers. Unlike the git commit it also covers uncommitted edits."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    root = config.PROJ_ROOT
+    files = sorted([*root.glob("reason_lib/**/*.py"), *config.NOTEBOOKS_DIR.glob("*.ipynb")])
+    for path in files:
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def _device() -> str:
     import torch
 
@@ -90,7 +103,8 @@ class Run:
                                                           allow_unicode=True))
         manifest = {"experiment": experiment, "run_id": run_id, "profile": profile,
                     "status": "running", "seed": getattr(params, "seed", None),
-                    "git_commit": _git_commit(), "device": _device(), "packages": _versions(),
+                    "git_commit": _git_commit(), "code_hash": code_hash(), "device": _device(),
+                    "packages": _versions(),
                     "started": _now(), "ended": None}
         atomic_write(path / "manifest.json", json.dumps(manifest, indent=2))
         return cls(path)

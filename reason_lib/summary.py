@@ -80,47 +80,52 @@ def _get(metrics: dict, path: str):
     return metrics
 
 
-def _column(values: list) -> str | float:
-    """One table cell from the same metric of every seed: intervals as `cell`, plain numbers
-    (e.g. a loss) as their mean."""
+def _column(values: list, raw: bool = False) -> str | float | dict | None:
+    """One table cell from the same metric of every seed: intervals as `cell` (`raw`: the
+    combined {value, low, high, ...} dict), plain numbers (e.g. a loss) as their mean."""
     values = [v for v in values if v is not None]
     if values and all(isinstance(v, (int, float)) for v in values):
         return round(sum(values) / len(values), 4)
-    return cell(combine(values))
+    return combine(values) if raw else cell(combine(values))
 
 
 def _rows(runs: list[dict], experiment: str, columns: dict[str, str], items=None,
-          label=None, run_columns: dict[str, str] | None = None) -> list[dict]:
+          label=None, run_columns: dict[str, str] | None = None, raw: bool = False) -> list[dict]:
     """One row per configuration and item of its metrics.json (variants, methods, ... ;
     `items(metrics) -> {name: metrics}`, by default the whole file as one item).
 
     `columns` maps a column name to the dotted path of a metric inside an item, `run_columns` to
-    one of the whole run; `label(run, item)` names the row (default: the item's name)."""
+    one of the whole run; `label(run, item)` names the row (default: the item's name). Each row
+    also lists its runs (`run_ids`); `raw` keeps cells as numbers and interval dicts."""
     items = items or (lambda m: {"": m})
     label = label or (lambda run, item: item)
     rows = []
     for group in seed_groups(succeeded(runs, experiment)):
         for item in items(group[0]["metrics"]):
             row = {"configuration": label(group[0], item), "profile": group[0]["profile"]}
+            if raw:
+                row["run_ids"] = [r["run_id"] for r in group]
             for name, path in (run_columns or {}).items():
-                row[name] = _column([_get(r["metrics"], path) for r in group])
+                row[name] = _column([_get(r["metrics"], path) for r in group], raw)
             for name, path in columns.items():
                 row[name] = _column([_get(items(r["metrics"]).get(item, {}), path)
-                                     for r in group])
+                                     for r in group], raw)
             rows.append(row)
     return rows
 
 
-def base_model_table(runs):
+def base_model_table(runs, raw=False):
     return _rows(runs, "base_model",
-                 {"GSM8K-format": "GSM8K-format.accuracy", "MC English": "MC English.accuracy",
+                 {"GSM8K-format": "GSM8K-format.accuracy",
+                  "GSM8K-format paraphrase": "GSM8K-format paraphrase.accuracy",
+                  "MC English": "MC English.accuracy",
                   "MC Yoruba": "MC Yoruba.accuracy", "GSM8K (real)": "GSM8K (real).accuracy",
                   "MMLU (letter log-prob)": "MMLU (real, letter log-prob).accuracy",
                   "MMLU (generated)": "MMLU (real, generated).accuracy"},
-                 label=lambda r, _: r["params"].get("init_model") or "tiny (offline)")
+                 label=lambda r, _: r["params"].get("init_model") or "tiny (offline)", raw=raw)
 
 
-def pause_warmup_table(runs):
+def pause_warmup_table(runs, raw=False):
     """The warm-up grid: accuracy before and after the warm-up and its paired change, pauses per
     reply (all / correct / incorrect), eval loss."""
     return _rows(runs, "pause_warmup",
@@ -128,40 +133,48 @@ def pause_warmup_table(runs):
                   "Δ vs before": "difference", "pauses / reply": "pauses",
                   "pauses (correct)": "pauses_correct", "pauses (incorrect)": "pauses_incorrect",
                   "eval loss": "eval_loss.loss"},
-                 label=lambda r, _: r["params"].get("config_name", "?"))
+                 label=lambda r, _: r["params"].get("config_name", "?"), raw=raw)
 
 
-def pause_star_table(runs):
+def pause_star_table(runs, raw=False):
     return _rows(runs, "pause_star",
                  {"test accuracy (greedy)": "test.accuracy", "Δ greedy vs warm-up": "difference",
                   "test accuracy (sampled)": "test_sampled.accuracy",
                   "Δ sampled vs warm-up": "difference_sampled", "pauses / reply": "test.pauses"},
-                 items=lambda m: m.get("variants", {}))
+                 items=lambda m: m.get("variants", {}), raw=raw)
 
 
-def star_mmlu_table(runs):
+def star_mmlu_table(runs, raw=False):
     return _rows(runs, "star_mmlu",
                  {"test accuracy (eval language)": "test_eval.accuracy",
                   "Δ vs start": "difference", "English": "test.en.accuracy",
-                  "Yoruba": "test.yo.accuracy"}, items=lambda m: m.get("runs", {}))
+                  "Yoruba": "test.yo.accuracy"}, items=lambda m: m.get("runs", {}), raw=raw)
 
 
-def perplexity_grpo_table(runs):
+def perplexity_grpo_table(runs, raw=False):
     """One row per reward type (and the starting policy's row has no differences)."""
     return _rows(runs, "perplexity_grpo",
                  {"accuracy": "accuracy", "gold-answer perplexity": "gold_perplexity",
                   "Δ accuracy": "accuracy_difference", "Δ gold NLL": "gold_nll_difference"},
                  items=lambda m: {k: v for k, v in m.items()
-                                  if isinstance(v, dict) and "gold_perplexity" in v})
+                                  if isinstance(v, dict) and "gold_perplexity" in v}, raw=raw)
 
 
-def reinforce_table(runs, level: int):
+def reinforce_table(runs, level: int, raw=False):
     """One row per policy (SFT and each method) of the runs at reward-model `level`."""
     return _rows([r for r in runs if r["params"].get("level") == level], "reinforce_rm",
                  {"RM score": "reward", "gold score": "gold", "KL to SFT": "kl",
                   "repeated 3-grams": "repeated_ngrams"},
                  items=lambda m: m.get("policies", {}),
-                 run_columns={"RM accuracy": "reward_model.accuracy"})
+                 run_columns={"RM accuracy": "reward_model.accuracy"}, raw=raw)
+
+
+# Every experiment's table, in the order of the summary and the reference results.
+TABLES = {"base_model": base_model_table, "pause_warmup": pause_warmup_table,
+          "pause_star": pause_star_table, "star_mmlu": star_mmlu_table,
+          "perplexity_grpo": perplexity_grpo_table,
+          "reinforce_rm_level1": lambda runs, raw=False: reinforce_table(runs, 1, raw),
+          "reinforce_rm_level2": lambda runs, raw=False: reinforce_table(runs, 2, raw)}
 
 
 def headline(run: dict) -> str:

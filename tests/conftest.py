@@ -4,6 +4,7 @@ import json
 import os
 
 import pytest
+import yaml
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # a Hub lookup fails at once instead of waiting on the network
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -45,3 +46,20 @@ def write_hh_pairs(path, n: int, malformed_at: int):
                                "rejected": "\n\nHuman: y\n\nAssistant: b"})
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path
+
+
+def write_run(root, experiment, run_id, status, params, metrics, profile="cpu", started=None):
+    """A run folder as the runner leaves it (manifest, params, metrics, report), without running;
+    by default started at second `run_id[-2:]` of one minute."""
+    folder = root / experiment / run_id
+    folder.mkdir(parents=True)
+    started = started or f"2026-11-26T00:00:{run_id[-2:]}+00:00"
+    (folder / "manifest.json").write_text(json.dumps(
+        {"experiment": experiment, "run_id": run_id, "profile": profile, "status": status,
+         "started": started, "ended": started if status == "succeeded" else None,
+         "git_commit": "abc", "device": "cpu: 2 cores, torch threads 1"}))
+    (folder / "params.yaml").write_text(yaml.safe_dump(params))
+    if metrics is not None:
+        (folder / "metrics.json").write_text(json.dumps(metrics))
+    (folder / "report.html").write_text("<html></html>")
+    return folder

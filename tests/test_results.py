@@ -1,0 +1,108 @@
+"""reason_lib.results: the reference file from run folders, the reproduction check, the README."""
+
+import json
+
+import pytest
+
+from reason_lib import results, summary
+
+from conftest import write_run
+
+
+def metric(v, half=0.05):
+    return {"value": v, "low": v - half, "high": v + half, "k": 1, "n": 100}
+
+
+def base_metrics(gsm):
+    return {"GSM8K-format": {"accuracy": metric(gsm)},
+            "GSM8K-format paraphrase": {"accuracy": metric(gsm - 0.1)},
+            "MC English": {"accuracy": metric(0.4)}, "MC Yoruba": {"accuracy": metric(0.3)}}
+
+
+@pytest.fixture
+def root(tmp_path):
+    write_run(tmp_path, "base_model", "b01", "succeeded", {"seed": 0}, base_metrics(0.6))
+    write_run(tmp_path, "pause_warmup", "w10", "succeeded", {"config_name": "pe, LoRA"},
+              {"accuracy": metric(0.5), "before": metric(0.6), "eval_loss": {"loss": 0.51234567}})
+    write_run(tmp_path, "pause_warmup", "w11", "failed", {"config_name": "ph, LoRA"}, None)
+    write_run(tmp_path, "base_model", "s12", "succeeded", {"seed": 0}, base_metrics(0.2),
+              profile="smol")
+    return tmp_path
+
+
+def test_gather_names_each_metric_by_table_configuration_and_column(root):
+    got = results.gather(results.select(summary.collect(root), "cpu"))
+    m = got["metrics"]
+    assert m["base_model | tiny (offline) | GSM8K-format"] == {
+        "value": 0.6, "low": 0.55, "high": 0.65, "n": 100, "seeds": 1}
+    assert m["base_model | tiny (offline) | GSM8K-format paraphrase"]["value"] == 0.5
+    assert m["pause_warmup | pe, LoRA | eval loss"] == 0.5123  # plain numbers rounded to 4 places
+    assert got["runs"]["pause_warmup | pe, LoRA"] == ["w10"]
+    assert got["failed"] == ["w11"]
+    assert not any("smol" in k or v == 0.2 for k, v in m.items())  # another profile's run
+
+
+def test_select_since_keeps_a_reused_base_model(root):
+    write_run(root, "pause_warmup", "w30", "succeeded", {"config_name": "pe, LoRA"},
+              {"accuracy": metric(0.7)})
+    chosen = results.select(summary.collect(root), "cpu", since="2026-11-26T00:00:20+00:00")
+    assert {r["run_id"]: r.get("reused", False) for r in chosen} == {"w30": False, "b01": True}
+    got = results.gather(chosen)
+    assert got["metrics"]["pause_warmup | pe, LoRA | test accuracy"]["value"] == 0.7
+    assert got["reused"] == ["b01"] and "base_model" not in got["wall_s"]
+
+
+def test_dumps_round_trips_with_one_metric_per_line(root):
+    got = {"profile": "cpu", **results.gather(results.select(summary.collect(root), "cpu"))}
+    text = results.dumps(got)
+    assert json.loads(text) == got
+    line = [l for l in text.splitlines() if "| GSM8K-format\"" in l]
+    assert len(line) == 1 and '"value": 0.6' in line[0]
+
+
+def test_compare_says_identical_inside_outside_missing_new():
+    ref = {"metrics": {"a": metric(0.5), "b": metric(0.5), "c": metric(0.5), "d": metric(0.5),
+                       "e": 1.5}}
+    this = {"metrics": {"a": metric(0.5), "b": metric(0.53), "c": metric(0.6), "e": 1.5,
+                        "f": metric(0.1)}}
+    verdicts = {r["metric"]: r["verdict"] for r in results.compare(this, ref)}
+    assert verdicts == {"a": "identical", "b": "inside", "c": "outside", "d": "missing",
+                        "e": "identical", "f": "new"}
+    rows = results.compare(this, ref)
+    assert not results.passed(rows)
+    assert results.passed(results.compare(ref, ref))
+    table = results.check_table(rows, this, ref)
+    assert "1 identical" not in table and "2 identical, 1 inside, 1 outside, 1 missing, 1 new" in table
+    assert "| c | 0.5000 [0.4500, 0.5500] | 0.6000 [0.5500, 0.6500] | **outside** |" in table
+
+
+def test_check_cli_fails_when_a_metric_moves(root, tmp_path, capsys):
+    got = {"profile": "cpu", **results.gather(results.select(summary.collect(root), "cpu"))}
+    ref = results.write_result(got, tmp_path / "ref", "cpu")
+    assert results.main(["check", str(ref), "--reference", str(ref)]) == 0
+    got["metrics"]["base_model | tiny (offline) | MC Yoruba"] = metric(0.9)
+    moved = results.write_result(got, tmp_path / "moved", "cpu")
+    assert results.main(["check", str(moved), "--reference", str(ref)]) == 1
+    assert "MC Yoruba | 0.3000 [0.2500, 0.3500] | 0.9000 [0.8500, 0.9500] | **outside**" in \
+        capsys.readouterr().out
+    assert results.main(["check", str(tmp_path / "none.json"), "--reference", str(ref)]) == 2
+
+
+def test_readme_blocks_are_regenerated_and_a_hand_edit_is_caught(root, tmp_path):
+    got = {"profile": "cpu", **results.gather(results.select(summary.collect(root), "cpu"))}
+    results.write_result(got, tmp_path, "cpu")
+    text = "# Title\n<!-- results:cpu begin (generated) -->\nold\n<!-- results:cpu end -->\nafter\n"
+    new = results.readme_text(text, tmp_path)
+    assert "| tiny (offline) | 0.600 [0.550, 0.650] | 0.500 [0.450, 0.550] |" in new
+    assert new.endswith("<!-- results:cpu end -->\nafter\n") and "old" not in new
+    assert results.readme_text(new, tmp_path) == new  # regenerating is stable
+    edited = new.replace("0.600 [0.550", "0.610 [0.550")
+    assert results.readme_text(edited, tmp_path) == new  # a hand edit is undone, so it is seen
+
+
+def test_the_readme_numbers_equal_the_committed_references():
+    """README.md's result blocks are exactly what results/*.json render to (`make readme`)."""
+    text = results.README.read_text()
+    assert results.BLOCK.search(text), "README.md has no generated results block"
+    assert results.readme_text(text) == text, "README.md's results differ from results/*.json: " \
+                                              "run `make readme` (never edit those tables by hand)"
