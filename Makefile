@@ -57,7 +57,7 @@ reinforce-rm: reinforce-rm-1 reinforce-rm-2 ## notebook 05: reward models + REIN
 reinforce-rm-1 reinforce-rm-2: setup
 	$(RUN) reinforce_rm --profile $(PROFILE) -p level $(subst reinforce-rm-,,$@) $(ARGS)
 
-bench: setup ## the benchmarks (ratios against TRL / transformers) -> outputs/bench/<run_id>/bench.json
+bench: setup ## the benchmarks (ratios against TRL / transformers) -> outputs/bench/<run_id>/bench.json and results.json
 	cd benchmarks && ../$(PY) run_all.py $(ARGS)
 
 summary: setup ## notebook 99: every experiment's table from outputs/, and outputs/index.html

@@ -279,7 +279,9 @@ class StarMMLUParams:
     seed: int = param(0, "Seed for splits, sampling and training.", min=0)
     model: str = param("outputs/models/base-cpu", "Model every run starts from (path or Hub id).")
     mmlu_english: str = param("", "English MMLU CSV (path) or Hub id (cais/mmlu); empty with "
-                              "mmlu_yoruba empty: the offline world.", path=True)
+                              "mmlu_yoruba empty: the offline world. With mmlu_yoruba it must "
+                              "hold the same questions in the same order (MMMLU's: simple-evals' "
+                              "mmlu.csv, not cais/mmlu), checked row by row.", path=True)
     mmlu_yoruba: str = param("", "Yoruba MMMLU CSV (path) or Hub id (openai/MMMLU, config YO_NG), "
                              "the same questions in the same order; empty with mmlu_english "
                              "set: English alone (runs in Yoruba are then refused).", path=True)

@@ -169,10 +169,13 @@ def markdown(result: dict) -> str:
     for name, m in result["metrics"].items():
         table, configuration, column = name.split(SEP)
         tables.setdefault(table, {}).setdefault(configuration, {})[column] = m
+    intervals = any(isinstance(m, dict) for m in result["metrics"].values())
     out = [f"Profile `{result.get('profile', '?')}`; commit "
            f"{', '.join(c[:12] for c in result.get('commits', []))}; "
-           f"{', '.join(result.get('devices', []))}. 95 % intervals; Δ are paired changes "
-           "(gained / lost items in the run reports)."]
+           f"{', '.join(result.get('devices', []))}"
+           + (f"; reproduction {result['reproduction']}" if result.get("reproduction") else "")
+           + (". 95 % intervals; Δ are paired changes (gained / lost items in the run reports)."
+              if intervals else ".")]
     if result.get("wall_s"):
         out += ["", "Wall time: " + ", ".join(f"{k} {_duration(v)}" for k, v in result["wall_s"].items())
                 + (" (runs side by side share the cores)" if "reproduce" in result["wall_s"] else "")

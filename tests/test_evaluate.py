@@ -125,6 +125,29 @@ def test_mmmlu_csv_fixture_loads_splits_and_evaluates_end_to_end(tiny, tmp_path)
         assert [r["gold"] for r in records] == [r["Answer"] for r in data["test"][lang]]
 
 
+def test_english_and_yoruba_rows_in_another_order_are_refused_naming_the_row(tmp_path):
+    """Same length but another order (cais/mmlu by subject vs MMMLU's simple-evals order): the
+    first row whose subject or answer differs stops the load, before any model loads."""
+    from reason_lib.data.files import DataError
+    from reason_lib.data.mmlu import mmlu_data
+
+    header = ",Question,A,B,C,D,Answer,Subject\n"
+    rows = [(f"Question {i}?", "ABCD"[i % 4], ["anatomy", "marketing"][i // 10]) for i in range(20)]
+    en = [f'{i},"{q}",a,b,c,d,{ans},{subj}\n' for i, (q, ans, subj) in enumerate(rows)]
+    (tmp_path / "en.csv").write_text(header + "".join(en))
+    by_subject_desc = sorted(rows, key=lambda r: r[2], reverse=True)
+    yo = [f'{i},"Ìbéèrè {i}?",a,b,c,d,{ans},{subj}\n' for i, (_, ans, subj) in enumerate(by_subject_desc)]
+    (tmp_path / "yo.csv").write_text(header + "".join(yo))
+    with pytest.raises(DataError, match=r"yo.csv, row 1: field 'Subject' is 'marketing', but row 1 "
+                                        r"of .*en.csv has 'anatomy'"):
+        mmlu_data(str(tmp_path / "en.csv"), str(tmp_path / "yo.csv"), 16, 2, 2)
+    shifted = rows[1:] + rows[:1]  # same subjects row by row at first, answers one off
+    yo = [f'{i},"Ìbéèrè {i}?",a,b,c,d,{ans},\n' for i, (_, ans, _s) in enumerate(shifted)]
+    (tmp_path / "yo.csv").write_text(header + "".join(yo))
+    with pytest.raises(DataError, match=r"row 1: field 'Answer' is 'B', but .* has 'A'"):
+        mmlu_data(str(tmp_path / "en.csv"), str(tmp_path / "yo.csv"), 16, 2, 2)
+
+
 def test_real_mmlu_english_alone_keeps_the_chosen_subjects(tmp_path):
     from reason_lib.data.files import DataError
     from reason_lib.data.mmlu import mmlu_data

@@ -1,4 +1,5 @@
 import pytest
+from transformers import AutoTokenizer
 import torch
 
 from reason_lib.generate import generate
@@ -153,3 +154,90 @@ def test_gguf_conversion_gives_the_gguf_models_logits_and_greedy_replies(tiny, t
     prompts = [[{"role": "user", "content": q}] for q in ("2 + 3?", "Which day comes after Monday?")]
     assert generate(src, dst_tok, prompts, max_new_tokens=8, progress=False) == \
         generate(dst, dst_tok, prompts, max_new_tokens=8, progress=False)
+
+
+# Published chat templates (tokenizer_config.json of the models) that refuse a system turn.
+GEMMA_TEMPLATE = (
+    "{{ bos_token }}{% if messages[0]['role'] == 'system' %}"
+    "{{ raise_exception('System role not supported') }}{% endif %}"
+    "{% for message in messages %}{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}"
+    "{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}"
+    "{% endif %}{% if (message['role'] == 'assistant') %}{% set role = 'model' %}"
+    "{% else %}{% set role = message['role'] %}{% endif %}"
+    "{{ '<start_of_turn>' + role + '\n' + message['content'] | trim + '<end_of_turn>\n' }}"
+    "{% endfor %}{% if add_generation_prompt %}{{'<start_of_turn>model\n'}}{% endif %}")
+MISTRAL_INSTRUCT_V01_TEMPLATE = (
+    "{{ bos_token }}{% for message in messages %}"
+    "{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}"
+    "{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}"
+    "{% endif %}{% if message['role'] == 'user' %}{{ '[INST] ' + message['content'] + ' [/INST]' }}"
+    "{% elif message['role'] == 'assistant' %}{{ message['content'] + eos_token + ' ' }}"
+    "{% else %}{{ raise_exception('Only user and assistant roles are supported!') }}{% endif %}"
+    "{% endfor %}")
+
+
+def _tokenizer_with_template(tok, template, path):
+    import copy
+
+    other = copy.deepcopy(tok)
+    other.chat_template = template
+    other.save_pretrained(path)
+    return path
+
+
+def test_a_base_model_without_chat_template_gets_plain_question_answer_prompts(tiny, tmp_path):
+    from reason_lib.data import gsm8k_prompt
+    from reason_lib.data.gsm8k import SYSTEM
+    from reason_lib.generate import render_prompts
+    from reason_lib.train.sft import sft
+
+    model, tok, _ = tiny
+    path = _tokenizer_with_template(tok, None, tmp_path / "base")
+    plain = load_tokenizer(path)
+    row = {"question": "Ada has 3 apples and buys 2 more. How many now?"}
+    assert render_prompts(plain, [gsm8k_prompt(row)]) == [
+        f"{plain.bos_token or ''}{SYSTEM}\n\nQuestion: {row['question']}\nAnswer:"]
+    full = plain.apply_chat_template(gsm8k_prompt(row) + [{"role": "assistant", "content": "5"}],
+                                     tokenize=False)
+    assert full.startswith(render_prompts(plain, [gsm8k_prompt(row)])[0])  # completion masking
+    assert full.endswith(f"Answer: 5{plain.eos_token}\n")
+    # TRL's SFT trains on these prompts (it renders them itself) and the loss falls
+    import copy
+
+    rows = [{"prompt": gsm8k_prompt({"question": f"What is {i} plus 1?"}),
+             "completion": [{"role": "assistant", "content": f"{i}+1=<<{i}+1={i + 1}>>{i + 1}\n#### {i + 1}"}]}
+            for i in range(8)]
+    _, history = sft(copy.deepcopy(model), plain, rows, tmp_path / "sft", epochs=6, batch_size=8,
+                     learning_rate=5e-3, max_length=96, logging_steps=1, save_steps=1000)
+    losses = [h["loss"] for h in history if "loss" in h]
+    assert losses[-1] < losses[0]
+
+
+@pytest.mark.parametrize("template,user_turn", [
+    (GEMMA_TEMPLATE, "<start_of_turn>user\n{system}\n\n{user}<end_of_turn>\n<start_of_turn>model\n"),
+    (MISTRAL_INSTRUCT_V01_TEMPLATE, "[INST] {system}\n\n{user} [/INST]")], ids=["gemma", "mistral-v0.1"])
+def test_a_template_that_refuses_a_system_turn_gets_it_folded_into_the_user_turn(
+        tiny, tmp_path, template, user_turn):
+    from jinja2 import TemplateError
+
+    from reason_lib.data import gsm8k_prompt
+    from reason_lib.data.gsm8k import SYSTEM
+    from reason_lib.generate import render_prompts
+
+    _, tok, _ = tiny
+    path = _tokenizer_with_template(tok, template, tmp_path / "instruct")
+    row = {"question": "How many apples?"}
+    with pytest.raises(TemplateError):  # as published, the library's prompts do not render
+        AutoTokenizer.from_pretrained(path).apply_chat_template(gsm8k_prompt(row), tokenize=False)
+    loaded = load_tokenizer(path)
+    (text,) = render_prompts(loaded, [gsm8k_prompt(row)])
+    assert text.endswith(user_turn.format(system=SYSTEM, user=row["question"]))
+    assert text.count(SYSTEM) == 1
+
+
+def test_a_template_with_a_system_turn_is_left_as_it_is(tiny):
+    from reason_lib.models.load import adapt_chat_template
+
+    _, tok, path = tiny
+    assert adapt_chat_template(load_tokenizer(path)) == ""
+    assert load_tokenizer(path).chat_template == tok.chat_template

@@ -106,3 +106,20 @@ def test_the_readme_numbers_equal_the_committed_references():
     assert results.BLOCK.search(text), "README.md has no generated results block"
     assert results.readme_text(text) == text, "README.md's results differ from results/*.json: " \
                                               "run `make readme` (never edit those tables by hand)"
+
+
+def test_benchmark_ratios_become_a_results_file_and_a_readme_table(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(results.config.PROJ_ROOT / "benchmarks"))
+    import run_all
+
+    measured = {"trl_overhead": {"device": "cpu", "ratio": 0.9312},
+                "pause_decode": {"device": "cpu", "ratio": 1.018},
+                "rollouts": {"device": "cpu", "ratio_vs_direct": 1.066, "ratio_vs_one_at_a_time": 5.61}}
+    got = run_all.as_reference(measured, "2026-12-01T00:00:00+00:00")
+    assert got["profile"] == "bench" and got["devices"] == ["cpu"]
+    assert sorted(got["metrics"].values()) == [0.93, 1.02, 1.07, 5.61]
+    results.write_result(got, tmp_path, "bench")
+    text = "<!-- results:bench begin -->\n<!-- results:bench end -->\n"
+    table = results.readme_text(text, tmp_path)
+    assert "| rollouts: tokens/s of batched / one question at a time | 5.61 |" in table
+    assert "95 % intervals" not in table  # ratios carry no interval

@@ -81,6 +81,20 @@ def split_indices(n: int, shares=(0.8, 0.1, 0.1), seed: int = 0) -> dict[str, li
     return {"train": order[:a], "validation": order[a:b], "test": order[b:]}
 
 
+def check_aligned(english_rows: list[dict], other_rows: list[dict], english: str, other: str):
+    """Row i of both sources must be the same question: its answer letter and (where both name
+    one) its subject agree. A translation keeps both, so a source in another order (cais/mmlu is
+    sorted by subject; openai/MMMLU follows the simple-evals English file) fails at the first row
+    that differs, named, instead of pairing unrelated questions."""
+    for i, (en, other_row) in enumerate(zip(english_rows, other_rows)):
+        for field in ("Subject", "Answer"):
+            a, b = en.get(field, ""), other_row.get(field, "")
+            if a and b and a != b:
+                raise DataError(f"{other}, row {i + 1}: field {field!r} is {b!r}, but row {i + 1} "
+                                f"of {english} has {a!r}: the two sources must hold the same "
+                                "questions in the same order")
+
+
 def mmlu_data(english: str, yoruba: str, n_train: int, n_validation: int, n_test: int,
               seed: int = 0, subjects: list[str] | tuple = ()) -> dict[str, dict[str, list[dict]]]:
     """{split: {"en": rows, "yo": rows}} with the two languages aligned item by item.
@@ -107,6 +121,7 @@ def mmlu_data(english: str, yoruba: str, n_train: int, n_validation: int, n_test
             raise DataError(f"{yoruba}: {len(sources['yo'])} rows, but {english} has "
                             f"{len(sources['en'])}: the files must hold the same questions in the "
                             "same order")
+        check_aligned(sources["en"], sources["yo"], english, yoruba)
     keep = range(len(sources["en"]))
     if subjects:
         known = {r["Subject"] for r in sources["en"]}

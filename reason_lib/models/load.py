@@ -18,8 +18,64 @@ def resolve_device(device: str = "auto") -> str:
     return device
 
 
+# A base model (e.g. Mistral-7B-v0.1) has no chat template: prompts take the plain GSM8K-paper
+# format, the system text (the instruction) first, then "Question: ...", the reply after "Answer:".
+PLAIN_CHAT_TEMPLATE = (
+    "{{- bos_token if bos_token else '' -}}"
+    "{%- for message in messages -%}"
+    "{%- if message['role'] == 'system' -%}{{ message['content'] ~ '\\n\\n' }}"
+    "{%- elif message['role'] == 'user' -%}{{ 'Question: ' ~ message['content'] ~ '\\n' }}"
+    "{%- else -%}{{ 'Answer: ' ~ message['content'] ~ eos_token ~ '\\n' }}"
+    "{%- endif -%}"
+    "{%- endfor -%}"
+    "{%- if add_generation_prompt -%}{{ 'Answer:' }}{%- endif -%}"
+)
+# Put before a template that refuses a system turn (Gemma, Mistral-Instruct v0.1-v0.3): a leading
+# system message is folded into the first user message, as those models' cards advise.
+FOLD_SYSTEM = (
+    "{%- if messages and messages[0]['role'] == 'system' -%}"
+    "{%- if messages | length > 1 and messages[1]['role'] == 'user' -%}"
+    "{%- set messages = [{'role': 'user', 'content': messages[0]['content'] ~ '\n\n' ~ "
+    "messages[1]['content']}] + messages[2:] -%}"
+    "{%- else -%}"
+    "{%- set messages = [{'role': 'user', 'content': messages[0]['content']}] + messages[1:] -%}"
+    "{%- endif -%}"
+    "{%- endif -%}"
+)
+_PROBE = [{"role": "system", "content": "<probe: system>"}, {"role": "user", "content": "<probe: user>"}]
+
+
+def _renders_system(tok) -> bool:
+    from jinja2 import TemplateError
+
+    try:
+        text = tok.apply_chat_template(_PROBE, tokenize=False, add_generation_prompt=True)
+    except TemplateError:  # raise_exception('System role not supported') and the like
+        return False
+    return _PROBE[0]["content"] in text and _PROBE[1]["content"] in text
+
+
+def adapt_chat_template(tok, name: str = "tokenizer") -> str:
+    """Make every prompt this library builds (a system instruction, then the user turn) render:
+    a tokenizer without a chat template gets PLAIN_CHAT_TEMPLATE, one whose template refuses or
+    drops a system turn gets FOLD_SYSTEM in front of it. Returns what was done ('' if nothing)."""
+    if isinstance(tok.chat_template, dict):
+        return ""  # several named templates: the caller picks one
+    if not tok.chat_template:
+        tok.chat_template = PLAIN_CHAT_TEMPLATE
+        return f"{name}: no chat template (a base model): plain 'Question: ... Answer:' prompts"
+    if _renders_system(tok):
+        return ""
+    tok.chat_template = FOLD_SYSTEM + tok.chat_template
+    if not _renders_system(tok):
+        raise ValueError(f"{name}: its chat template renders neither a system turn nor one folded "
+                         "into the first user turn")
+    return f"{name}: its chat template refuses a system turn: the system text opens the user turn"
+
+
 def load_tokenizer(name_or_path: str, trust_remote_code: bool = False, **kwargs):
-    """The tokenizer, padding on the left (for batched generation) and with a pad token."""
+    """The tokenizer, padding on the left (for batched generation), with a pad token and a chat
+    template that renders a system turn (`adapt_chat_template`; what it changed is printed)."""
     from transformers import AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(str(name_or_path), trust_remote_code=trust_remote_code,
@@ -27,6 +83,9 @@ def load_tokenizer(name_or_path: str, trust_remote_code: bool = False, **kwargs)
     tok.padding_side = "left"
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
+    note = adapt_chat_template(tok, str(name_or_path))
+    if note:
+        print(note)
     return tok
 
 
