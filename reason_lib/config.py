@@ -54,11 +54,26 @@ def resolve_path(value: str) -> Path:
     return path if path.is_absolute() else PROJ_ROOT / path
 
 
+def hub_mirror(repo_id: str) -> Path | None:
+    """`$REASON_LIB_HUB_MIRROR/<owner>/<name>/` when that folder exists: a pre-fetched copy of a
+    Hub repo in the repo's own layout (a dataset's README `configs:` block and data files, or a
+    model's `save_pretrained` files), for machines such as cluster compute nodes with no internet."""
+    mirror = os.environ.get("REASON_LIB_HUB_MIRROR", "")
+    if not mirror or repo_id.count("/") != 1 or repo_id.startswith((".", "/", "~", "$")):
+        return None
+    folder = Path(mirror).expanduser() / repo_id
+    return folder if folder.is_dir() else None
+
+
 def resolve_source(value: str) -> str:
-    """A model or dataset source: the local path when `value` resolves to one, else `value` itself
-    (a Hub id such as `HuggingFaceTB/SmolLM2-135M-Instruct`)."""
+    """A model or dataset source: the local path when `value` resolves to one, else the Hub id's
+    copy in the mirror (`hub_mirror`) when there is one, else `value` itself (a Hub id such as
+    `HuggingFaceTB/SmolLM2-135M-Instruct`, read from the network or the standard Hub cache)."""
     path = resolve_path(value)
-    return str(path) if path.exists() else value
+    if path.exists():
+        return str(path)
+    mirrored = hub_mirror(value)
+    return str(mirrored) if mirrored else value
 
 
 @dataclass

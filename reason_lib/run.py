@@ -14,6 +14,8 @@ import sys
 import traceback
 
 from reason_lib import config, runs
+from reason_lib.data.check import check_data
+from reason_lib.data.files import DataError
 
 
 def render_html(notebook, html) -> None:
@@ -32,6 +34,7 @@ def execute(experiment: str, profile: str = "cpu", overrides: dict | None = None
 
     overrides = overrides or {}
     params = config.load_params(experiment, profile, overrides)  # fails before any heavy work
+    check_data(experiment, params)  # so does a malformed row in a data file it names
     if resume:
         run = runs.find_run(experiment, resume)
         run.reopen()
@@ -155,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"{', model at ' + saved if saved else ''}); not running it again")
                 return 0
         run = execute(args.experiment, args.profile, overrides, args.resume)
-    except config.ParamError as e:
+    except (config.ParamError, DataError) as e:  # bad parameters or data: no run was started
         print(f"error: {e}", file=sys.stderr)
         return 2
     except FileNotFoundError as e:

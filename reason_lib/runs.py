@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from reason_lib import config
+from reason_lib.data.check import check_data
 
 PACKAGES = ["torch", "transformers", "trl", "peft", "datasets", "accelerate", "tokenizers"]
 
@@ -193,4 +194,5 @@ def start(experiment: str, profile: str = "cpu", overrides: dict | None = None,
         return run.params(), run
     profile = os.environ.get("REASON_LIB_PROFILE", profile)
     params = config.load_params(experiment, profile, overrides)
+    check_data(experiment, params)  # a malformed data row stops the run here, not hours later
     return params, Run.create(experiment, params, profile)

@@ -227,3 +227,67 @@ def test_gsm8k_problems_vary_and_some_carry_a_distractor():
                                              "The", "Soon", "At", "Sunday", "To", "How", "So",
                                              "Tell", "Meanwhile", "Next"}) > 1]
     assert 0.2 < len(with_other) / len(rows) < 0.4
+
+
+def test_check_data_reads_every_source_a_run_names_with_the_runs_own_settings(tmp_path):
+    from conftest import write_hh_pairs
+
+    from reason_lib.config import EXPERIMENTS, load_params
+    from reason_lib.data.check import check_data
+
+    for experiment in set(EXPERIMENTS) - {"base_model"}:  # offline: no data file to read
+        assert check_data(experiment, load_params(experiment, "ci")) == {}
+    if (REAL / "gsm8k" / "test.jsonl").exists():  # the ci base model also scores real files
+        assert check_data("base_model", load_params("base_model", "ci")) == {
+            "real_gsm8k_test $REASON_LIB_DATA/gsm8k/test.jsonl": 4,
+            "real_mmlu $REASON_LIB_DATA/mmlu/test.csv": 14042}
+    path = write_hh_pairs(tmp_path / "hh.jsonl", 18, malformed_at=5)
+    strict = load_params("reinforce_rm", "ci", {"preference_data": str(path), "n_train": 10,
+                                                "n_test": 10})
+    with pytest.raises(DataError, match=rf"{path}, row 6: field 'chosen'/'rejected'"):
+        check_data("reinforce_rm", strict)
+    lenient = load_params("reinforce_rm", "ci", {"preference_data": str(path), "n_train": 10,
+                                                 "n_test": 10, "skip_malformed": True})
+    with pytest.raises(DataError, match="18 pairs, fewer than n_train \\+ n_test = 20"):
+        check_data("reinforce_rm", lenient)
+    enough = load_params("reinforce_rm", "ci", {"preference_data": str(path), "n_train": 10,
+                                                "n_test": 8, "skip_malformed": True})
+    assert check_data("reinforce_rm", enough) == {f"preference_data {path}": 18}
+
+
+def test_hub_ids_load_from_a_local_mirror_in_the_hub_layout(tmp_path, monkeypatch, tiny):
+    from reason_lib.config import resolve_source
+    from reason_lib.data.gsm8k import gsm8k_data
+    from reason_lib.data.mirror import write_dataset
+    from reason_lib.models import load_model
+
+    mirror = tmp_path / "mirror"
+    gsm = [{"question": f"q{i}?", "answer": f"{i}+1=<<{i}+1={i + 1}>>{i + 1}\n#### {i + 1}"}
+           for i in range(5)]
+    write_dataset(mirror / "openai/gsm8k", {"main": {"train": gsm[:3], "test": gsm[3:]}})
+    cais = [{"question": "2+2?", "subject": "math", "choices": ["1", "2", "3", "4"], "answer": 3}]
+    write_dataset(mirror / "cais/mmlu", {"all": {"test": cais}})
+    mmmlu = [{"Unnamed: 0": 0, "Question": "2+2?", "A": "ookan", "B": "eeji", "C": "eeta",
+              "D": "eerin", "Answer": "D", "Subject": "math"}]
+    write_dataset(mirror / "openai/MMMLU", {"YO_NG": {"test": mmmlu}})
+    write_dataset(mirror / "openai/MMMLU", {"FR_FR": {"test": mmmlu}})  # a second config kept
+    hh = [{"chosen": "\n\nHuman: hi\n\nAssistant: hello", "rejected": "\n\nHuman: hi\n\nAssistant: go"}]
+    write_dataset(mirror / "Anthropic/hh-rlhf", {"default": {"train": hh}})
+    tiny[0].save_pretrained(mirror / "someorg/tiny-model")
+    monkeypatch.setenv("REASON_LIB_HUB_MIRROR", str(mirror))
+
+    assert resolve_source("openai/gsm8k") == str(mirror / "openai/gsm8k")
+    assert resolve_source("nobody/absent") == "nobody/absent"  # not mirrored: the Hub id itself
+    assert [r["question"] for r in load_gsm8k("openai/gsm8k", "test")] == ["q3?", "q4?"]
+    data = gsm8k_data("openai/gsm8k", "openai/gsm8k", 2, 1, 2)
+    assert [r["question"] for r in data["train"] + data["validation"] + data["test"]] == \
+        ["q0?", "q1?", "q2?", "q3?", "q4?"]
+    (row,) = load_mmlu(resolve_source("cais/mmlu"))  # integer answer and choices list mapped
+    assert (row["Answer"], row["D"], row["Subject"]) == ("D", "4", "math")
+    (yo,) = load_mmlu(resolve_source("openai/MMMLU"), "YO_NG")
+    assert (yo["Answer"], yo["B"]) == ("D", "eeji")
+    assert len(load_mmlu("openai/MMMLU", "FR_FR")) == 1
+    (pair,) = load_preferences("Anthropic/hh-rlhf", "train")
+    assert (pair["chosen"], pair["rejected"]) == ("hello", "go")
+    model = load_model(resolve_source("someorg/tiny-model"))
+    assert model.config.hidden_size == tiny[0].config.hidden_size

@@ -31,6 +31,18 @@ def test_bad_parameters_fail_before_any_run(outputs, args, words):
     assert not (outputs / "base_model").exists()  # no run folder, so none marked succeeded
 
 
+def test_a_malformed_row_in_a_named_data_file_stops_the_run_before_it_starts(outputs, tmp_path):
+    # notebook 00 reads real_gsm8k_test after training: the check must read it before
+    bad = tmp_path / "gsm8k_test.jsonl"
+    bad.write_text(json.dumps({"question": "1+1?", "answer": "1+1=2\n#### 2"}) + "\n"
+                   + json.dumps({"question": "2+2?"}) + "\n")
+    result = _run(outputs, "base_model", "--profile", "ci", "-p", "real_gsm8k_test", str(bad))
+    assert result.returncode == 2, result.stderr[-2000:]
+    err = result.stderr.strip()
+    assert err.startswith("error: ") and f"{bad}, line 2" in err and "'answer'" in err
+    assert not (outputs / "base_model").exists()  # no run folder, no model trained
+
+
 def test_two_runs_leave_two_complete_run_folders(outputs):
     for _ in range(2):
         result = _run(outputs, "base_model", "--profile", "ci")

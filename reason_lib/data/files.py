@@ -15,6 +15,18 @@ class DataError(ValueError):
     """A data file is missing or malformed; the message names the file, line and field."""
 
 
+def is_file(path_or_id: str) -> bool:
+    """True for a local data file; False for a Hub id or a folder in a Hub dataset's layout (both
+    load through `load_hub`)."""
+    return is_local(path_or_id) and not Path(path_or_id).expanduser().is_dir()
+
+
+def hub_name(path_or_id: str) -> str:
+    """`owner/name` of a Hub id or of its folder in a mirror (`.../cais/mmlu` -> `cais/mmlu`): the
+    name tells which schema and configs a Hub dataset has."""
+    return "/".join(Path(path_or_id).parts[-2:]) if is_local(path_or_id) else path_or_id
+
+
 def is_local(path_or_id: str) -> bool:
     """True when the string names a local file (it exists, or looks like a path, not a Hub id)."""
     return os.path.exists(path_or_id) or path_or_id.endswith(FILE_SUFFIXES) or \
@@ -68,7 +80,11 @@ def read_rows(path: str | Path, required: tuple[str, ...], skip_malformed: bool 
 
 
 def load_hub(name: str, split: str, config: str | None = None, cache_dir: str | None = None) -> list[dict]:
-    """A Hub dataset split as a list of dicts (needs the network or a warm cache)."""
+    """A Hub dataset split as a list of dicts: from its mirror folder (`config.hub_mirror`) or a
+    folder in the Hub layout, else from the Hub (the network or a warm datasets cache)."""
     from datasets import load_dataset
 
-    return [dict(r) for r in load_dataset(name, config, split=split, cache_dir=cache_dir)]
+    from reason_lib.config import hub_mirror
+
+    source = str(hub_mirror(name) or name)
+    return [dict(r) for r in load_dataset(source, config, split=split, cache_dir=cache_dir)]

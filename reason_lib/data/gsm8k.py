@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reason_lib.data.files import DataError, is_local, load_hub, read_rows
+from reason_lib.data.files import DataError, is_file, load_hub, read_rows
 from reason_lib.rewards import extract_gsm8k
 
 SYSTEM = "Solve the problem step by step. End with a line '#### N' giving the final number."
@@ -11,7 +11,7 @@ SYSTEM = "Solve the problem step by step. End with a line '#### N' giving the fi
 def load_gsm8k(path_or_id: str, split: str = "test", limit: int | None = None,
                skip_malformed: bool = False, stats: dict | None = None) -> list[dict]:
     """Rows from a GSM8K jsonl file, or from the Hub (`openai/gsm8k`, config `main`)."""
-    if is_local(path_or_id):
+    if is_file(path_or_id):
         rows = read_rows(path_or_id, ("question", "answer"), skip_malformed, stats)
     else:
         rows = load_hub(path_or_id, split, "main")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reason_lib.data.files import DataError, is_local, load_hub, read_rows
+from reason_lib.data.files import DataError, hub_name, is_file, load_hub, read_rows
 from reason_lib.data.multichoice import LETTERS, TEXT
 
 COLUMNS = ("Question", "A", "B", "C", "D", "Answer")
@@ -16,9 +16,9 @@ def load_mmlu(path_or_id: str, language: str | None = None, split: str = "test",
     Hub ids: `cais/mmlu` (config `all`, integer answers, `choices` list) and `openai/MMMLU`
     (config = `language`, e.g. `YO_NG`, already in the CSV schema).
     """
-    if is_local(path_or_id):
+    if is_file(path_or_id):
         rows = read_rows(path_or_id, COLUMNS, skip_malformed, stats)
-    elif path_or_id.startswith("cais/"):
+    elif hub_name(path_or_id).startswith("cais/"):
         rows = [{"Question": r["question"], **dict(zip(LETTERS, r["choices"])),
                  "Answer": LETTERS[r["answer"]], "Subject": r["subject"]}
                 for r in load_hub(path_or_id, split, "all")]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import random
 import re
 
-from reason_lib.data.files import DataError, is_local, load_hub, read_rows
+from reason_lib.data.files import DataError, is_file, load_hub, read_rows
 from reason_lib.data.synthetic import split_of
 
 FACTS = {
@@ -124,7 +124,7 @@ def parse_hh(dialogue: str) -> tuple[list[dict], str]:
 def load_preferences(path_or_id: str, split: str = "test", limit: int | None = None,
                      skip_malformed: bool = False, stats: dict | None = None) -> list[dict]:
     """Pairs as `prompt` (messages), `chosen`, `rejected` from jsonl (HH-RLHF or explicit prompt) or Hub."""
-    if is_local(path_or_id):
+    if is_file(path_or_id):
         rows = read_rows(path_or_id, ("chosen", "rejected"), skip_malformed, stats)
     else:
         rows = load_hub(path_or_id, split)
