@@ -16,6 +16,7 @@ import traceback
 from reason_lib import config, runs
 from reason_lib.data.check import check_data
 from reason_lib.data.files import DataError
+from reason_lib.rehearsal import shrink
 
 
 def render_html(notebook, html) -> None:
@@ -28,11 +29,15 @@ def render_html(notebook, html) -> None:
 
 
 def execute(experiment: str, profile: str = "cpu", overrides: dict | None = None,
-            resume: str = "", progress: bool = True) -> runs.Run:
-    """Validate, create (or reopen) the run folder, execute the notebook, render it; the Run."""
+            resume: str = "", progress: bool = True, rehearse: bool = False) -> runs.Run:
+    """Validate, create (or reopen) the run folder, execute the notebook, render it; the Run.
+    `rehearse`: the profile's sizes cut by `rehearsal.shrink`, on CPU, labelled
+    `<profile>-rehearsal` (never taken for a result of the profile)."""
     import papermill as pm
 
     overrides = overrides or {}
+    if rehearse:
+        overrides = {**shrink(config.load_params(experiment, profile, overrides)), **overrides}
     params = config.load_params(experiment, profile, overrides)  # fails before any heavy work
     check_data(experiment, params)  # so does a malformed row in a data file it names
     if resume:
@@ -43,7 +48,7 @@ def execute(experiment: str, profile: str = "cpu", overrides: dict | None = None
             attempt = len(list(run.dir.glob("notebook.attempt*.ipynb"))) + 1
             previous.rename(run.dir / f"notebook.attempt{attempt}.ipynb")
     else:
-        run = runs.Run.create(experiment, params, profile)
+        run = runs.Run.create(experiment, params, profile + ("-rehearsal" if rehearse else ""))
     print(f"run folder: {run.dir}", flush=True)
     notebook = run.dir / "notebook.ipynb"
     try:
@@ -97,14 +102,15 @@ def load_grid(path: str, experiment: str, profile: str, overrides: dict) -> list
     return [{**entry, **overrides} for entry in entries]
 
 
-def run_grid(experiment: str, profile: str, entries: list[dict]) -> list[tuple[dict, str]]:
+def run_grid(experiment: str, profile: str, entries: list[dict],
+             rehearse: bool = False) -> list[tuple[dict, str]]:
     """Every entry as its own run, in order; a failed entry is marked failed and the grid goes
     on. Returns (entry, "succeeded" | error) per entry."""
     outcomes = []
     for i, entry in enumerate(entries, start=1):
         print(f"[grid {i}/{len(entries)}] {entry}", flush=True)
         try:
-            run = execute(experiment, profile, entry)
+            run = execute(experiment, profile, entry, rehearse=rehearse)
             outcomes.append((entry, "succeeded"))
             print(f"[grid {i}/{len(entries)}] succeeded: {run.dir}", flush=True)
         except Exception as e:  # noqa: BLE001 - one failed configuration must not stop the grid
@@ -136,6 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reuse", action="store_true",
                         help="skip the run when a succeeded one with the same parameters exists "
                              "(and the model it saved is still there)")
+    parser.add_argument("--rehearse", action="store_true",
+                        help="rehearse the profile on CPU: its values with sizes cut to a few "
+                             "(reason_lib.rehearsal), labelled <profile>-rehearsal")
     parser.add_argument("--grid", default="", metavar="YAML",
                         help="run every configuration of a grid file (a list of overrides)")
     args = parser.parse_args(argv)
@@ -143,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.grid:
             outcomes = run_grid(args.experiment, args.profile,
-                                load_grid(args.grid, args.experiment, args.profile, overrides))
+                                load_grid(args.grid, args.experiment, args.profile, overrides),
+                                rehearse=args.rehearse)
             failed = [(e, o) for e, o in outcomes if o != "succeeded"]
             print(f"grid: {len(outcomes) - len(failed)} of {len(outcomes)} runs succeeded")
             for entry, outcome in failed:
@@ -157,7 +167,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{args.experiment}: reusing run {previous.id} (succeeded, same parameters and code"
                       f"{', model at ' + saved if saved else ''}); not running it again")
                 return 0
-        run = execute(args.experiment, args.profile, overrides, args.resume)
+        run = execute(args.experiment, args.profile, overrides, args.resume,
+                      rehearse=args.rehearse)
     except (config.ParamError, DataError) as e:  # bad parameters or data: no run was started
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -287,6 +287,8 @@ def test_hub_ids_load_from_a_local_mirror_in_the_hub_layout(tmp_path, monkeypatc
     (yo,) = load_mmlu(resolve_source("openai/MMMLU"), "YO_NG")
     assert (yo["Answer"], yo["B"]) == ("D", "eeji")
     assert len(load_mmlu("openai/MMMLU", "FR_FR")) == 1
+    write_dataset(mirror / "openai/gsm8k", {"main": {"train": gsm[:1], "test": gsm[1:]}})
+    assert len(load_gsm8k("openai/gsm8k", "test")) == 4  # a refreshed mirror is read afresh
     (pair,) = load_preferences("Anthropic/hh-rlhf", "train")
     assert (pair["chosen"], pair["rejected"]) == ("hello", "go")
     model = load_model(resolve_source("someorg/tiny-model"))

@@ -6,6 +6,7 @@ import csv
 import gzip
 import json
 import os
+import tempfile
 from pathlib import Path
 
 FILE_SUFFIXES = (".jsonl", ".json", ".csv", ".gz", ".parquet", ".txt")
@@ -87,4 +88,9 @@ def load_hub(name: str, split: str, config: str | None = None, cache_dir: str | 
     from reason_lib.config import hub_mirror
 
     source = str(hub_mirror(name) or name)
-    return [dict(r) for r in load_dataset(source, config, split=split, cache_dir=cache_dir)]
+    if not Path(source).is_dir():
+        return [dict(r) for r in load_dataset(source, config, split=split, cache_dir=cache_dir)]
+    # A folder's datasets cache is keyed by its README and file names, not by what the files
+    # hold: a refreshed mirror would load the stale copy. A cache of its own, each time.
+    with tempfile.TemporaryDirectory() as fresh:
+        return [dict(r) for r in load_dataset(source, config, split=split, cache_dir=fresh)]
