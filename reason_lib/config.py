@@ -76,6 +76,24 @@ def resolve_source(value: str) -> str:
     return str(mirrored) if mirrored else value
 
 
+def micro_batch_size():
+    """The memory knob every training experiment has (a field factory, one help text)."""
+    return param(0, "Examples (sequences) per forward/backward pass; a step's batch goes through "
+                 "in parts of this size, the gradients accumulated (0: the whole batch at once). "
+                 "Must divide batch_size. Lower it when a step runs out of memory.", min=0)
+
+
+def gradient_checkpointing():
+    return param(False, "Recompute activations in the backward pass instead of keeping them: "
+                 "far less activation memory for about a third more compute.")
+
+
+def memory(params) -> dict:
+    """The memory knobs of a training experiment's params, as every trainer takes them."""
+    return {"micro_batch_size": params.micro_batch_size,
+            "gradient_checkpointing": params.gradient_checkpointing}
+
+
 @dataclass
 class BaseModelParams:
     """Notebook 00: train (or load) the base model and measure where it starts."""
@@ -105,6 +123,8 @@ class BaseModelParams:
     # Training.
     epochs: float = param(3.0, "Passes over the training mix.", min=0.0)
     batch_size: int = param(16, "Training batch size.", min=1)
+    micro_batch_size: int = micro_batch_size()
+    gradient_checkpointing: bool = gradient_checkpointing()
     learning_rate: float = param(2e-3, "Peak learning rate (cosine decay, short warm-up).", min=0.0)
     # Evaluation.
     n_eval: int = param(400, "Held-out GSM8K-format problems.", min=1)
@@ -113,6 +133,9 @@ class BaseModelParams:
                            min=1)
     eval_batch_size: int = param(64, "Generation batch size.", min=1)
     max_new_tokens: int = param(160, "Generation budget per reply.", min=1)
+    offline_eval: bool = param(True, "Score the offline world too (GSM8K-format test and "
+                               "paraphrase, multiple choice in English and Yoruba); off at paper "
+                               "scale, where the real test sets are what counts.")
     real_gsm8k_test: str = param("", "Real GSM8K test file (jsonl) or Hub id; empty skips it. "
                                  "E.g. $REASON_LIB_DATA/gsm8k/test.jsonl.", path=True)
     n_real_gsm8k: int = param(200, "Questions evaluated from the real GSM8K test set.", min=1)
@@ -158,6 +181,8 @@ class PerplexityGRPOParams:
     steps: int = param(40, "GRPO optimiser steps per reward type.", min=1)
     batch_size: int = param(32, "Completions per step (batch_size / num_generations prompts).",
                             min=2)
+    micro_batch_size: int = micro_batch_size()
+    gradient_checkpointing: bool = gradient_checkpointing()
     num_generations: int = param(8, "Completions sampled per prompt (the GRPO group).", min=2)
     temperature: float = param(1.0, "Sampling temperature of the rollouts.", min=0.01)
     beta: float = param(0.0, "KL coefficient to the starting policy (0: no reference model).",
@@ -212,6 +237,8 @@ class PauseWarmupParams:
     epochs: float = param(1.0, "Training epochs.", min=0.0)
     learning_rate: float = param(1e-3, "Peak learning rate (warm-up, cosine decay).", min=0.0)
     batch_size: int = param(16, "Training batch size.", min=1)
+    micro_batch_size: int = micro_batch_size()
+    gradient_checkpointing: bool = gradient_checkpointing()
     max_length: int = param(320, "Longest training sequence (tokens).", min=32)
     temperature: float = param(0.0, "Test decoding temperature; 0 = greedy (argmax token, pause "
                                "when the head's probability > 0.5).", min=0.0)
@@ -271,6 +298,8 @@ class PauseStarParams:
     epochs: float = param(1.0, "Fine-tuning epochs per outer loop.", min=0.0)
     learning_rate: float = param(1e-3, "Learning rate (warm-up and STaR).", min=0.0)
     batch_size: int = param(16, "Training batch size.", min=1)
+    micro_batch_size: int = micro_batch_size()
+    gradient_checkpointing: bool = gradient_checkpointing()
     max_length: int = param(320, "Longest training sequence (tokens).", min=32)
     greedy_eval: bool = param(True, "Greedy decoding at validation, which picks the best loop "
                               "(the study found greedy better); false samples at the variant's "
@@ -322,6 +351,8 @@ class StarMMLUParams:
     epochs: float = param(1.0, "Fine-tuning epochs per outer loop.", min=0.0)
     learning_rate: float = param(3e-4, "Fine-tuning learning rate (SFT).", min=0.0)
     batch_size: int = param(16, "Fine-tuning batch size.", min=1)
+    micro_batch_size: int = micro_batch_size()
+    gradient_checkpointing: bool = gradient_checkpointing()
     dpo_beta: float = param(0.1, "DPO beta (strength of the tie to the reference).", min=0.0)
     dpo_learning_rate: float = param(5e-5, "DPO learning rate.", min=0.0)
     dpo_sft_first: bool = param(False, "Before DPO, SFT on the winners (the study considered it).")
@@ -378,6 +409,8 @@ class ReinforceRMParams:
                                      "the top (with the final norm and the head); -1 = all, 0 = "
                                      "the head only. Frozen blocks cost no backward pass.", min=-1)
     batch_size: int = param(32, "SFT and reward-model batch size.", min=1)
+    micro_batch_size: int = micro_batch_size()
+    gradient_checkpointing: bool = gradient_checkpointing()
     max_length: int = param(256, "Longest training sequence (tokens).", min=16)
     # Policy gradient.
     methods: list[str] = param(["reinforce", "reinforce_rep_penalty", "rloo_kl"],
@@ -468,6 +501,10 @@ def validate(cls: type, values: dict, source: str):
         if meta.get("choices") and any(v not in meta["choices"] for v in items):
             raise ParamError(f"{where}: must be one of {meta['choices']}")
     params = cls(**values)
+    micro, batch = getattr(params, "micro_batch_size", 0), getattr(params, "batch_size", 0)
+    if micro and batch % micro:
+        raise ParamError(f"{source}: key 'micro_batch_size' (value {micro!r}): must divide "
+                         f"batch_size ({batch})")
     for name, f in fields.items():
         value = getattr(params, name)
         if f.metadata.get("path") and value:

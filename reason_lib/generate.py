@@ -82,6 +82,21 @@ class Rollout:
     prompt_len: int
     texts: list[str]
 
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def rows(self, part: slice) -> "Rollout":
+        """The samples in `part` (a micro-batch), as a Rollout of their own."""
+        if part.indices(len(self)) == (0, len(self), 1):
+            return self
+        return Rollout(self.ids[part], self.attention_mask[part], self.completion_mask[part],
+                       self.prompt_len, self.texts[part])
+
+    def parts(self, size: int) -> list[slice]:
+        """Consecutive micro-batches of at most `size` samples (0: one, of all)."""
+        size = size or len(self)
+        return [slice(i, i + size) for i in range(0, len(self), size)]
+
 
 @torch.no_grad()  # not inference_mode: the ids feed a forward pass that is differentiated
 def rollout(model, tokenizer, prompts, k: int = 1, max_new_tokens: int = 64,
@@ -114,8 +129,11 @@ def sequence_logprobs(model, r: Rollout) -> torch.Tensor:
     """Sum of log pi(token | context) over each completion's tokens: (n,). Carries gradients
     when called outside inference mode; positions follow the left padding, as in `generate`."""
     position_ids = (r.attention_mask.cumsum(-1) - 1).clamp(min=0)
-    logits = model(input_ids=r.ids, attention_mask=r.attention_mask,
-                   position_ids=position_ids).logits[:, r.prompt_len - 1:-1].float()
+    # the LM head only where a completion token is predicted (not over the prompt): at a
+    # 150k-token vocabulary the logits are the largest tensor of the step
+    keep = r.ids.shape[1] - r.prompt_len + 1
+    logits = model(input_ids=r.ids, attention_mask=r.attention_mask, position_ids=position_ids,
+                   logits_to_keep=keep).logits[:, :-1].float()
     targets = r.ids[:, r.prompt_len:]
     # gather minus logsumexp: one vocabulary-sized tensor instead of a full log_softmax copy
     logp = logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1) - logits.logsumexp(-1)

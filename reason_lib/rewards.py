@@ -113,10 +113,15 @@ class PerplexityReward:
             for i, (c, t) in enumerate(batch):  # right padding: real tokens keep positions 0..n-1
                 ids[i, :len(c) + len(t)] = torch.tensor(c + t)
                 mask[i, :len(c) + len(t)] = 1
+            # the LM head only over the positions that predict a target token (the span from
+            # the shortest context to the longest context + target), not the whole context
+            lo = min(len(c) for c, _ in batch) - 1
+            hi = max(len(c) + len(t) for c, t in batch) - 1
             with torch.inference_mode():
-                logits = self.model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
+                logits = self.model(input_ids=ids.to(device), attention_mask=mask.to(device),
+                                    logits_to_keep=torch.arange(lo, hi, device=device)).logits
                 for i, (c, t) in enumerate(batch):  # normalise only the target positions
-                    logp = logits[i, len(c) - 1:len(c) + len(t) - 1].float().log_softmax(-1)
+                    logp = logits[i, len(c) - 1 - lo:len(c) + len(t) - 1 - lo].float().log_softmax(-1)
                     out.append(logp[torch.arange(len(t), device=device),
                                     torch.tensor(t, device=device)].mean().item())
         return out

@@ -161,3 +161,32 @@ def test_no_pause_baseline_is_a_plain_lm_fine_tune(tiny):
     assert adapters[0].keys() == adapters[1].keys()
     for name in adapters[0]:
         assert torch.allclose(adapters[0][name], adapters[1][name], atol=1e-6), name
+
+
+def test_trained_parts_of_a_bfloat16_pause_lm_are_float32_and_take_small_updates(tiny):
+    _, _, path = tiny
+    tok = load_tokenizer(path)
+    model = PauseLM(load_model(path, dtype="bfloat16"), add_pause_token(tok))
+    model.set_trainable(pause_embedding=True, pause_head=True, lm_head=True, lm_embeddings=False)
+    trained = {"pause_embedding": model.pause_embedding, "pause_head": model.pause_head.weight,
+               "lm_head": model.causal.get_output_embeddings().weight}
+    assert {n: p.dtype for n, p in trained.items()} == dict.fromkeys(trained, torch.float32)
+    assert next(model.causal.get_decoder().parameters()).dtype == torch.bfloat16  # frozen: bf16
+    before = {n: p.detach().clone() for n, p in trained.items()}
+    # an update of ~1e-5 is below bfloat16's resolution at these weights: in bf16 it would vanish
+    train_pause_lm(model, tok, _rows(8), epochs=2, batch_size=4, learning_rate=1e-5, progress=False)
+    for name, p in trained.items():
+        assert not torch.equal(before[name], p.detach()), name
+
+
+def test_micro_batched_pause_training_takes_the_same_step(pause_lm):
+    model, tok = pause_lm
+    model.set_trainable(pause_embedding=True, pause_head=True, lm_head=True)
+    twin = copy.deepcopy(model)
+    whole = train_pause_lm(model, tok, _rows(8), epochs=2, batch_size=8, learning_rate=1e-3,
+                           progress=False, logging_steps=1)
+    parts = train_pause_lm(twin, tok, _rows(8), epochs=2, batch_size=8, learning_rate=1e-3,
+                           progress=False, logging_steps=1, micro_batch_size=2,
+                           gradient_checkpointing=True)
+    assert parts[0]["loss"] == pytest.approx(whole[0]["loss"], rel=0.05)  # per-part token means
+    torch.testing.assert_close(twin.pause_head.weight, model.pause_head.weight, rtol=0, atol=2e-3)

@@ -21,11 +21,12 @@ class CopyLM(torch.nn.Module):
         self.dummy = torch.nn.Parameter(torch.zeros(1))
         self.seen: list[torch.Tensor] = []
 
-    def forward(self, input_ids, attention_mask=None):
+    def forward(self, input_ids, attention_mask=None, logits_to_keep=0):
         self.seen.append(input_ids.clone())
         one_hot = torch.nn.functional.one_hot(input_ids, self.vocab_size).float()
         counts = one_hot.cumsum(dim=1)  # tokens seen up to and including each position
-        return SimpleNamespace(logits=4.0 * (counts > 0).float())
+        keep = slice(-logits_to_keep, None) if isinstance(logits_to_keep, int) else logits_to_keep
+        return SimpleNamespace(logits=4.0 * (counts[:, keep] > 0).float())  # as transformers does
 
 
 ROW = {"question": "Ada has 3 apples. She buys 4 more. How many apples does Ada have now?",

@@ -120,3 +120,68 @@ def test_distinct_n():
     assert distinct_n(["a b a b"], 1) == 0.5
     assert distinct_n(["a b c", "a b d"], 2) == 0.75
     assert distinct_n([""], 2) == 0.0
+
+
+class SavedTensors:
+    """Bytes of the tensors autograd keeps for the backward pass: now and at the peak."""
+
+    def __init__(self):
+        self.now = self.peak = 0
+
+    def pack(self, t):
+        size = t.numel() * t.element_size()
+        self.now += size
+        self.peak = max(self.peak, self.now)
+        return _Held(t, size, self)
+
+    @staticmethod
+    def unpack(held):
+        return held.tensor
+
+
+class _Held:
+    def __init__(self, tensor, size, counter):
+        self.tensor, self.size, self.counter = tensor, size, counter
+
+    def __del__(self):
+        self.counter.now -= self.size
+
+
+def _one_step_gradients(model, tok, r, advantages, micro):
+    from reason_lib.train.reinforce import policy_loss_backward
+
+    model.zero_grad(set_to_none=True)
+    saved = SavedTensors()
+    with torch.autograd.graph.saved_tensors_hooks(saved.pack, saved.unpack):
+        loss = policy_loss_backward(model, r, advantages, micro_batch_size=micro)
+    return loss, {n: p.grad.clone() for n, p in model.named_parameters()}, saved.peak
+
+
+def test_a_micro_batched_reinforce_step_has_the_same_gradient_and_a_peak_memory_of_one_part(tiny):
+    model, tok, _ = tiny
+    model = copy.deepcopy(model).requires_grad_(True).train()
+    torch.manual_seed(0)
+    r = rollout(model, tok, [row["prompt"] for row in _rows(8)], k=4, max_new_tokens=12)
+    advantages = torch.linspace(-1, 1, len(r))
+    loss, grads, peak = _one_step_gradients(model, tok, r, advantages, 0)
+    loss_4, grads_4, peak_4 = _one_step_gradients(model, tok, r, advantages, 4)
+    assert loss_4 == pytest.approx(loss, abs=1e-5)
+    for name, g in grads.items():
+        torch.testing.assert_close(grads_4[name], g, rtol=1e-4, atol=1e-6)
+    # 32 sequences at once against 4 at a time: what autograd keeps shrinks with the part
+    assert peak_4 < peak / 4, (peak_4, peak)
+
+
+def test_log_probs_apply_the_lm_head_only_where_a_completion_token_is_predicted(tiny):
+    model, tok, _ = tiny
+    torch.manual_seed(0)
+    r = rollout(model, tok, [row["prompt"] for row in _rows(3)], k=2, max_new_tokens=12)
+    shapes = []
+    hook = model.get_output_embeddings().register_forward_hook(
+        lambda module, args, out: shapes.append(tuple(args[0].shape)))
+    try:
+        sequence_logprobs(model, r)
+    finally:
+        hook.remove()
+    new = r.ids.shape[1] - r.prompt_len
+    assert r.prompt_len > 10 and shapes == [(6, new + 1, model.config.hidden_size)]

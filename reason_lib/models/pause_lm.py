@@ -51,9 +51,12 @@ class PauseLM(nn.Module):
             if hasattr(causal.config, "get_text_config"):
                 causal.config.get_text_config().tie_word_embeddings = False
         hidden = emb.weight.shape[1]
-        # a new token starts at the mean embedding: in distribution, and neutral
-        self.pause_embedding = nn.Parameter(emb.weight.detach().float().mean(0).to(emb.weight.dtype))
-        self.pause_head = nn.Linear(hidden, 1, dtype=emb.weight.dtype, device=emb.weight.device)
+        self.compute_dtype = emb.weight.dtype  # the decoder's: what the embeddings must feed it
+        # The pause parts are trained: float32 whatever the model's dtype (in bfloat16 an update
+        # below 2^-8 of a weight is rounded away). A new token starts at the mean embedding: in
+        # distribution, and neutral.
+        self.pause_embedding = nn.Parameter(emb.weight.detach().float().mean(0))
+        self.pause_head = nn.Linear(hidden, 1, dtype=torch.float32, device=emb.weight.device)
 
     # -- structure -------------------------------------------------------------------------------
     @property
@@ -85,8 +88,11 @@ class PauseLM(nn.Module):
 
             self.base = get_peft_model(self.base, lora_config(**lora))
         causal = self.causal
-        causal.get_output_embeddings().weight.requires_grad_(lm_head)
-        causal.get_input_embeddings().weight.requires_grad_(lm_embeddings)
+        for module, flag in ((causal.get_output_embeddings(), lm_head),
+                             (causal.get_input_embeddings(), lm_embeddings)):
+            if flag and module.weight.dtype != torch.float32:
+                module.float()  # trained weights keep a float32 copy, as the pause parts do
+            module.weight.requires_grad_(flag)
         self.pause_embedding.requires_grad_(pause_embedding)
         self.pause_head.requires_grad_(pause_head)
         return {name: sum(p.numel() for n, p in self.named_parameters()
@@ -100,7 +106,7 @@ class PauseLM(nn.Module):
         """Token embeddings with the pause embedding at pause positions: (batch, seq, hidden)."""
         is_pause = input_ids == self.pause_token_id
         emb = self.causal.get_input_embeddings()
-        x = emb(input_ids.masked_fill(is_pause, 0))
+        x = emb(input_ids.masked_fill(is_pause, 0)).to(self.compute_dtype)
         return torch.where(is_pause.unsqueeze(-1), self.pause_embedding.to(x.dtype), x)
 
     def hidden(self, input_ids, attention_mask=None, past_key_values=None, position_ids=None,
@@ -117,7 +123,8 @@ class PauseLM(nn.Module):
 
     def heads(self, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(LM logits over the base vocabulary, pause logit) from hidden states."""
-        return self.causal.get_output_embeddings()(hidden), self.pause_head(hidden).squeeze(-1)
+        head = self.causal.get_output_embeddings()
+        return head(hidden.to(head.weight.dtype)), self.pause_head(hidden.float()).squeeze(-1)
 
     def forward(self, input_ids, attention_mask=None):
         h, _ = self.hidden(input_ids, attention_mask)

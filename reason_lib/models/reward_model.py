@@ -94,7 +94,8 @@ def _class_trainer():
 def train_reward_model(model, tokenizer, rows: list[dict], output_dir: str | Path, level: int = 1,
                        run=None, epochs: float = 1.0, batch_size: int = 16,
                        learning_rate: float = 1e-4, max_length: int = 256, seed: int = 0,
-                       bf16: bool = False, resume: bool = False, log_prefix: str = "rm/",
+                       bf16: bool = False, resume: bool = False, micro_batch_size: int = 0,
+                       gradient_checkpointing: bool = False, log_prefix: str = "rm/",
                        **config_kwargs):
     """Train a reward model on preference `rows` (`prompt` messages, `chosen`/`rejected` text);
     returns (model, log history). Level 1: TRL's RewardTrainer as is; level 2: the class loss."""
@@ -103,8 +104,9 @@ def train_reward_model(model, tokenizer, rows: list[dict], output_dir: str | Pat
 
     from reason_lib.train.sft import RunLogger, fit, trainer_settings
 
-    settings = dict(trainer_settings(output_dir, seed, bf16), num_train_epochs=epochs,
-                    per_device_train_batch_size=batch_size, learning_rate=learning_rate,
+    settings = dict(trainer_settings(output_dir, seed, bf16, batch_size, micro_batch_size,
+                                     gradient_checkpointing), num_train_epochs=epochs,
+                    learning_rate=learning_rate,
                     max_length=max_length, logging_steps=10, save_strategy="steps", save_steps=200,
                     save_total_limit=1, data_seed=seed, lr_scheduler_type="cosine",
                     warmup_steps=0.05)

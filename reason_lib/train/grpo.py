@@ -34,17 +34,19 @@ def grpo(model, tokenizer, rows: list[dict], reward_funcs: list, output_dir, run
          num_generations: int = 8, temperature: float = 1.0, beta: float = 0.0,
          learning_rate: float = 1e-5, max_completion_length: int = 128, seed: int = 0,
          peft_config=None, bf16: bool = False, save_steps: int = 50, resume: bool = False,
+         micro_batch_size: int = 0, gradient_checkpointing: bool = False,
          callbacks: list | None = None, log_prefix: str = "", **config_kwargs):
     """Train `model` with GRPO on `rows` (`prompt` messages plus reward columns such as `answer`);
     returns (trained model, log history). `batch_size` counts completions per step, so each step
-    sees batch_size / num_generations prompts. Reward components are logged per function by TRL
+    sees batch_size / num_generations prompts, generated together, their loss taken
+    `micro_batch_size` completions at a time (`trainer_settings`). Reward components are logged per function by TRL
     (`rewards/<name>/mean`) and copied into the run's metrics.jsonl."""
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
 
     settings = dict(
-        trainer_settings(output_dir, seed, bf16), max_steps=steps,
-        per_device_train_batch_size=batch_size, num_generations=num_generations,
+        trainer_settings(output_dir, seed, bf16, batch_size, micro_batch_size,
+                         gradient_checkpointing), max_steps=steps, num_generations=num_generations,
         temperature=temperature, beta=beta, learning_rate=learning_rate,
         max_completion_length=max_completion_length, reward_weights=reward_weights,
         logging_steps=1, save_strategy="steps", save_steps=save_steps, save_total_limit=1, top_k=0)

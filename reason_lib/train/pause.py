@@ -40,12 +40,20 @@ def _batch(items, pad_id: int, device):
 def train_pause_lm(model, tokenizer, rows: list[dict], epochs: float = 1.0, batch_size: int = 16,
                    learning_rate: float = 1e-4, max_length: int = 512, warmup: float = 0.05,
                    max_grad_norm: float = 1.0, seed: int = 0, run=None, log_prefix: str = "",
-                   logging_steps: int = 10, progress: bool = True) -> list[dict]:
+                   logging_steps: int = 10, progress: bool = True, micro_batch_size: int = 0,
+                   gradient_checkpointing: bool = False) -> list[dict]:
     """AdamW with warm-up and cosine decay on the trainable parameters; returns the log history
-    (loss, lm_loss, pause_loss every `logging_steps` steps), also written to `run`."""
+    (loss, lm_loss, pause_loss every `logging_steps` steps), also written to `run`.
+
+    Each step's `batch_size` rows go through forward and backward `micro_batch_size` at a time
+    (0: all at once), each part's loss weighted by its share of the rows, the gradients summed;
+    `gradient_checkpointing` recomputes the decoder's activations in the backward pass."""
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise ValueError("nothing to train: every part of the pause LM is frozen")
+    micro = micro_batch_size or batch_size
+    if gradient_checkpointing:
+        model.causal.gradient_checkpointing_enable({"use_reentrant": False})
     data = encode(tokenizer, rows, max_length)
     rng = random.Random(seed)
     steps_per_epoch = math.ceil(len(data) / batch_size)
@@ -61,13 +69,19 @@ def train_pause_lm(model, tokenizer, rows: list[dict], epochs: float = 1.0, batc
         if len(order) < batch_size:
             order += rng.sample(range(len(data)), len(data))
         batch, order = [data[i] for i in order[:batch_size]], order[batch_size:]
-        out = model.losses(*_batch(batch, tokenizer.pad_token_id, model.device))
         optimizer.zero_grad(set_to_none=True)
-        out["loss"].backward()
+        parts = [batch[i:i + micro] for i in range(0, len(batch), micro)]
+        totals = {}
+        for part in parts:
+            out = model.losses(*_batch(part, tokenizer.pad_token_id, model.device))
+            share = len(part) / len(batch)
+            (out["loss"] * share if len(parts) > 1 else out["loss"]).backward()
+            for k, v in out.items():
+                totals[k] = totals.get(k, 0.0) + v.item() * share
         torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
         optimizer.step()
         schedule.step()
-        window.append({k: v.item() for k, v in out.items()})
+        window.append(totals)
         if (step + 1) % logging_steps == 0 or step + 1 == total:
             entry = {k: sum(w[k] for w in window) / len(window) for k in window[0]}
             entry["learning_rate"] = schedule.get_last_lr()[0]

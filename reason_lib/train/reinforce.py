@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
+from reason_lib.config import memory
 from reason_lib.generate import rollout, sequence_logprobs
 from reason_lib.losses import reinforce_loss, rloo_baseline
 
@@ -31,13 +32,38 @@ def _columns(rows: list[dict]) -> dict[str, list]:
 
 
 @torch.no_grad()
-def reference_logprobs(policy, ref_model, r) -> torch.Tensor:
+def reference_logprobs(policy, ref_model, r, micro_batch_size: int = 0) -> torch.Tensor:
     """Sequence log-probabilities under the reference: `ref_model`, or, for a peft policy with no
-    separate reference, the policy with its adapters disabled."""
+    separate reference, the policy with its adapters disabled; `micro_batch_size` samples at a
+    time (0: all)."""
     if ref_model is not None:
-        return sequence_logprobs(ref_model, r)
+        return _chunked_logprobs(ref_model, r, micro_batch_size)
     with policy.disable_adapter():
-        return sequence_logprobs(policy, r)
+        return _chunked_logprobs(policy, r, micro_batch_size)
+
+
+@torch.no_grad()
+def _chunked_logprobs(model, r, micro_batch_size: int) -> torch.Tensor:
+    return torch.cat([sequence_logprobs(model, r.rows(p)) for p in r.parts(micro_batch_size)])
+
+
+def policy_loss_backward(policy, r, advantages: torch.Tensor, logp=None,
+                         micro_batch_size: int = 0) -> float:
+    """Backpropagate the REINFORCE surrogate of rollout `r`, `micro_batch_size` samples at a time
+    (0: all at once, reusing `logp` when given), each part weighted by its share of the samples,
+    so that only one part's activations are alive at a time; returns the loss."""
+    parts = r.parts(micro_batch_size)
+    if len(parts) == 1:
+        loss = reinforce_loss(sequence_logprobs(policy, r) if logp is None else logp, advantages)
+        loss.backward()
+        return loss.item()
+    total = 0.0
+    for part in parts:
+        share = len(r.texts[part]) / len(r)
+        loss = reinforce_loss(sequence_logprobs(policy, r.rows(part)), advantages[part]) * share
+        loss.backward()
+        total += loss.item()
+    return total
 
 
 def _trainable(policy) -> dict[str, torch.nn.Parameter]:
@@ -88,7 +114,8 @@ def policy_gradient(policy, tokenizer, rows: list[dict], reward_fn, output_dir, 
                     repetition_penalty: float = 1.0, max_new_tokens: int = 64,
                     max_grad_norm: float = 1.0, seed: int = 0, run=None, log_prefix: str = "",
                     diagnostics=None, on_step=None, every: int = 10, save_every: int = 20,
-                    resume: bool = False, progress: bool = True):
+                    resume: bool = False, progress: bool = True, micro_batch_size: int = 0,
+                    gradient_checkpointing: bool = False):
     """Optimise `policy` on `rows` (`prompt` messages plus reward columns) against
     `reward_fn(prompts, completions, **columns) -> list[float]`; returns (policy, history).
 
@@ -98,6 +125,8 @@ def policy_gradient(policy, tokenizer, rows: list[dict], reward_fn, output_dir, 
     `method="rloo"`: advantage = R - (mean R of the prompt's other samples). `diagnostics(rows,
     texts) -> dict` adds per-step metrics (e.g. the gold score); `on_step(policy, step)` runs every
     `every` steps. A checkpoint every `save_every` steps; `resume=True` continues from the last.
+    Log-probabilities and the backward pass take `micro_batch_size` samples at a time (0: all
+    prompts_per_step * k at once); `gradient_checkpointing` recomputes activations in backward.
     """
     if method not in METHODS:
         raise ValueError(f"policy-gradient method {method!r}: expected one of {METHODS}")
@@ -108,6 +137,8 @@ def policy_gradient(policy, tokenizer, rows: list[dict], reward_fn, output_dir, 
     need_ref = kl_coef > 0 or ref_model is not None
     params = list(_trainable(policy).values())
     optimizer = torch.optim.AdamW(params, lr=learning_rate, weight_decay=0.0)
+    if gradient_checkpointing:
+        policy.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     start, moving = 0, None
     output_dir = Path(output_dir)
     if resume and (ckpt := last_checkpoint(output_dir)) is not None:
@@ -130,9 +161,13 @@ def policy_gradient(policy, tokenizer, rows: list[dict], reward_fn, output_dir, 
         rows_k = [b for b in batch for _ in range(k)]
         rewards = torch.tensor(reward_fn([b["prompt"] for b in rows_k], r.texts,
                                          **_columns(rows_k)), dtype=torch.float32)
-        logp = sequence_logprobs(policy, r)
-        kl = (logp.detach() - reference_logprobs(policy, ref_model, r)).float().cpu() \
-            if need_ref else torch.zeros_like(rewards)
+        whole = len(r.parts(micro_batch_size)) == 1  # else the graph is built part by part
+        logp = sequence_logprobs(policy, r) if whole else None
+        if need_ref:
+            current = logp.detach() if whole else _chunked_logprobs(policy, r, micro_batch_size)
+            kl = (current - reference_logprobs(policy, ref_model, r, micro_batch_size)).float().cpu()
+        else:
+            kl = torch.zeros_like(rewards)
         total = rewards - kl_coef * kl
         if method == "rloo":
             grouped = total.view(-1, k)
@@ -143,13 +178,12 @@ def policy_gradient(policy, tokenizer, rows: list[dict], reward_fn, output_dir, 
             if baseline == "moving_average":
                 mean = total.mean().item()
                 moving = mean if moving is None else baseline_decay * moving + (1 - baseline_decay) * mean
-        loss = reinforce_loss(logp, advantages.to(logp.device))
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        loss = policy_loss_backward(policy, r, advantages.to(r.ids.device), logp, micro_batch_size)
         grad_norm = torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
         optimizer.step()
         entry = {"reward": rewards.mean().item(), "kl": kl.mean().item(),
-                 "total_reward": total.mean().item(), "loss": loss.item(),
+                 "total_reward": total.mean().item(), "loss": loss,
                  "grad_norm": grad_norm.item(),
                  "length": r.completion_mask.sum(-1).float().mean().item()}
         if diagnostics is not None:
@@ -175,7 +209,7 @@ def method_settings(name: str, params) -> dict:
     common = dict(steps=params.steps, prompts_per_step=params.prompts_per_step, k=params.k,
                   learning_rate=params.pg_learning_rate, temperature=params.temperature,
                   max_new_tokens=params.max_new_tokens, seed=params.seed,
-                  baseline=params.baseline)
+                  baseline=params.baseline, **memory(params))
     methods = {"reinforce": dict(method="reinforce", kl_coef=0.0),
                "reinforce_rep_penalty": dict(method="reinforce", kl_coef=0.0,
                                              repetition_penalty=params.repetition_penalty),

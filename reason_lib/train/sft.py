@@ -33,13 +33,22 @@ def trained_model(trainer):
     return model
 
 
-def trainer_settings(output_dir, seed: int = 0, bf16: bool = False) -> dict:
+def trainer_settings(output_dir, seed: int = 0, bf16: bool = False, batch_size: int = 8,
+                     micro_batch_size: int = 0, gradient_checkpointing: bool = False) -> dict:
     """Trainer arguments every reason_lib trainer shares: the output folder and seed, logs kept
-    local (the run's metrics.jsonl), the CPU when no GPU is present, no dataloader workers, and no
-    activation checkpointing (TRL's default is on: slower for small models)."""
+    local (the run's metrics.jsonl), the CPU when no GPU is present, no dataloader workers, and
+    `batch_size` examples per optimiser step taken `micro_batch_size` at a time (0: all at once),
+    the gradients accumulated. Activation checkpointing only when asked (TRL's default is on:
+    slower for small models); non-reentrant, so frozen inputs and LoRA need no extra hook."""
+    micro = micro_batch_size or batch_size
+    if batch_size % micro:
+        raise ValueError(f"micro_batch_size {micro} must divide batch_size {batch_size}")
     return dict(output_dir=str(output_dir), seed=seed, bf16=bf16, report_to="none",
                 use_cpu=not torch.cuda.is_available(), dataloader_num_workers=0,
-                gradient_checkpointing=False)
+                per_device_train_batch_size=micro, gradient_accumulation_steps=batch_size // micro,
+                gradient_checkpointing=gradient_checkpointing,
+                gradient_checkpointing_kwargs={"use_reentrant": False} if gradient_checkpointing
+                else None)
 
 
 def fit(trainer, output_dir, resume: bool = False):
@@ -60,22 +69,24 @@ def sft(model, tokenizer, rows: list[dict], output_dir: str | Path, run=None, ep
         batch_size: int = 16, learning_rate: float = 1e-4, max_length: int = 512,
         warmup_ratio: float = 0.05, scheduler: str = "cosine", seed: int = 0,
         eval_rows: list[dict] | None = None, resume: bool = False, peft_config=None,
-        bf16: bool = False, save_steps: int = 200, gradient_checkpointing: bool = False, log_prefix: str = "", **config_kwargs):
+        bf16: bool = False, save_steps: int = 200, micro_batch_size: int = 0,
+        gradient_checkpointing: bool = False, log_prefix: str = "", **config_kwargs):
     """Fine-tune `model` on conversational prompt-completion `rows`; returns the trained model
     (the peft model when `peft_config` is given) and the Trainer's log history.
 
     Checkpoints go to `output_dir` every `save_steps`; `resume=True` continues from the last one.
+    `micro_batch_size` and `gradient_checkpointing`: see `trainer_settings`.
     """
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
     settings = dict(
-        trainer_settings(output_dir, seed, bf16), num_train_epochs=epochs,
-        per_device_train_batch_size=batch_size, per_device_eval_batch_size=batch_size,
+        trainer_settings(output_dir, seed, bf16, batch_size, micro_batch_size,
+                         gradient_checkpointing), num_train_epochs=epochs,
+        per_device_eval_batch_size=micro_batch_size or batch_size,
         learning_rate=learning_rate, lr_scheduler_type=scheduler, warmup_steps=warmup_ratio,
         max_length=max_length, completion_only_loss=True, logging_steps=10,
         save_strategy="steps", save_steps=save_steps, save_total_limit=1, data_seed=seed,
-        gradient_checkpointing=gradient_checkpointing,
         eval_strategy="epoch" if eval_rows else "no")
     args = SFTConfig(**{**settings, **config_kwargs})
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows),

@@ -4,6 +4,7 @@ GSM8K with pause LMs (experiment A), STaR or constant textual reward conditionin
 
 from __future__ import annotations
 
+from reason_lib.config import memory
 from reason_lib.data.mmlu import mc_prompt
 from reason_lib.evaluate import evaluate_choice
 from reason_lib.generate import sample_groups
@@ -60,7 +61,8 @@ def star_mmlu_run(name: str, params, data: dict, load_model_fn, tokenizer, outpu
         kept = correct_rows(rows_, samples, flags, params.one_per_question, seed=params.seed + loop)
         common = dict(batch_size=params.batch_size, max_length=params.max_length,
                       seed=params.seed, run=run, peft_config=peft,
-                      bf16=params.dtype == "bfloat16", log_prefix=f"{name}/loop{loop}/")
+                      bf16=params.dtype == "bfloat16", log_prefix=f"{name}/loop{loop}/",
+                      **memory(params))
         if spec["strategy"] == "star" or params.dpo_sft_first:
             if kept:
                 model, _ = sft(model, tokenizer, conversation_rows(
@@ -173,7 +175,8 @@ def pause_star_run(variant: str, params, rows: list[dict], validation: list[dict
             train_pause_lm(model, tokenizer, data, epochs=params.epochs,
                            batch_size=params.batch_size, learning_rate=params.learning_rate,
                            max_length=params.max_length, seed=params.seed + loop, run=run,
-                           log_prefix=f"{variant}/loop{loop}/", progress=progress)
+                           log_prefix=f"{variant}/loop{loop}/", progress=progress,
+                           **memory(params))
         return model
 
     def validate(model):
