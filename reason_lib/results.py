@@ -201,9 +201,13 @@ BLOCK = re.compile(r"(<!-- results:(\w+) begin[^>]*-->\n)(.*?)(<!-- results:\2 e
 
 def readme_text(text: str, results_dir: Path = RESULTS_DIR) -> str:
     """The README with every `<!-- results:<profile> begin -->` block regenerated from
-    `results/<profile>.json`."""
+    `results/<profile>.json`, and the `results:estimate` block from `reason_lib.estimate`."""
+    from reason_lib import estimate
+
     def block(m):
-        return m.group(1) + markdown(load(results_dir / f"{m.group(2)}.json")) + m.group(4)
+        body = estimate.table() if m.group(2) == "estimate" else \
+            markdown(load(results_dir / f"{m.group(2)}.json"))
+        return m.group(1) + body + m.group(4)
 
     return BLOCK.sub(block, text)
 

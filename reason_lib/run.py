@@ -16,6 +16,7 @@ import traceback
 from reason_lib import config, runs
 from reason_lib.data.check import check_data
 from reason_lib.data.files import DataError
+from reason_lib.estimate import check_fits
 from reason_lib.rehearsal import shrink
 
 
@@ -40,6 +41,7 @@ def execute(experiment: str, profile: str = "cpu", overrides: dict | None = None
         overrides = {**shrink(config.load_params(experiment, profile, overrides)), **overrides}
     params = config.load_params(experiment, profile, overrides)  # fails before any heavy work
     check_data(experiment, params)  # so does a malformed row in a data file it names
+    check_fits(experiment, params)  # and, on a GPU, a run that cannot fit its memory
     if resume:
         run = runs.find_run(experiment, resume)
         run.reopen()
@@ -169,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 0
         run = execute(args.experiment, args.profile, overrides, args.resume,
                       rehearse=args.rehearse)
-    except (config.ParamError, DataError) as e:  # bad parameters or data: no run was started
+    except (config.ParamError, DataError, MemoryError) as e:  # no run was started
         print(f"error: {e}", file=sys.stderr)
         return 2
     except FileNotFoundError as e:

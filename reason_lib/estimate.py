@@ -1,0 +1,250 @@
+"""Peak GPU memory and disk of a run, estimated from its parameters before anything loads.
+
+    python -m reason_lib.estimate <experiment> --profile gpu [--gpu-gib 80]
+
+A gpu run prints this first and stops when the estimate exceeds the device's memory. The model is
+described by its architecture (layers, widths, heads, vocabulary): known Hub ids from the table
+below (each model's config.json), anything else read with `AutoConfig`. Rules of thumb, stated so
+they can be checked against a measured run:
+- weights: parameters x bytes of `dtype`; trained weights (LoRA adapters, pause parts) in float32
+  with their gradient and AdamW's two moments: 16 bytes each;
+- activations kept for backward, per token of a micro-batch and per block: 34 x hidden bytes in
+  bfloat16 with a fused (flash / SDPA) attention (Korthikanti et al., 2022, without the attention
+  matrix); with gradient checkpointing only each block's input (2 x hidden bytes) plus one block
+  recomputed; plus the float32 logits and their gradient at the scored positions;
+- generation: the KV cache of every sequence generated together, 2 x layers x kv_heads x head_dim
+  x bytes per token, plus a 10 % allowance for the allocator;
+- disk: every model the run saves in full (STaR loops, warm-ups, SFT policies) plus trainer
+  checkpoints (trained weights and optimiser state).
+Prompt lengths are not parameters; the estimate assumes PROMPT_TOKENS per task.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+
+GIB = 2 ** 30
+BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
+PROMPT_TOKENS = {"gsm8k": 256, "mmlu": 512, "hh": 512}  # rendered prompt, chat template included
+ALLOCATOR = 1.10
+
+
+@dataclass(frozen=True)
+class Architecture:
+    layers: int
+    hidden: int
+    intermediate: int
+    heads: int
+    kv_heads: int
+    vocab: int
+    tied: bool
+    qkv_bias: bool = False
+
+    @property
+    def head_dim(self) -> int:
+        return self.hidden // self.heads
+
+    @property
+    def block_params(self) -> int:
+        """Attention (q, k, v, o), gated MLP (gate, up, down) and the two RMS norms."""
+        kv = self.kv_heads * self.head_dim
+        bias = (self.hidden + 2 * kv) if self.qkv_bias else 0
+        return (2 * self.hidden * self.hidden + 2 * self.hidden * kv + bias
+                + 3 * self.hidden * self.intermediate + 2 * self.hidden)
+
+    @property
+    def params(self) -> int:
+        embeddings = self.vocab * self.hidden * (1 if self.tied else 2)
+        return embeddings + self.layers * self.block_params + self.hidden  # + the final norm
+
+    def lora_params(self, r: int) -> int:
+        """LoRA on every linear layer of the blocks ("all-linear"): r x (in + out) each."""
+        kv = self.kv_heads * self.head_dim
+        shapes = [(self.hidden, self.hidden), (self.hidden, kv), (self.hidden, kv),
+                  (self.hidden, self.hidden), (self.hidden, self.intermediate),
+                  (self.hidden, self.intermediate), (self.intermediate, self.hidden)]
+        return self.layers * sum(r * (a + b) for a, b in shapes)
+
+    def kv_bytes_per_token(self, dtype_bytes: int) -> int:
+        return 2 * self.layers * self.kv_heads * self.head_dim * dtype_bytes
+
+
+# From each model's config.json on the Hub (num_hidden_layers, hidden_size, intermediate_size,
+# num_attention_heads, num_key_value_heads, vocab_size, tie_word_embeddings).
+ARCHITECTURES = {
+    "mistralai/Mistral-7B-v0.1": Architecture(32, 4096, 14336, 32, 8, 32000, False),
+    "meta-llama/Llama-3.1-8B-Instruct": Architecture(32, 4096, 14336, 32, 8, 128256, False),
+    "Qwen/Qwen2.5-1.5B-Instruct": Architecture(28, 1536, 8960, 12, 2, 151936, True, qkv_bias=True),
+    "HuggingFaceTB/SmolLM2-360M-Instruct": Architecture(32, 960, 2560, 15, 5, 49152, True),
+    "HuggingFaceTB/SmolLM2-135M-Instruct": Architecture(30, 576, 1536, 9, 3, 49152, True),
+}
+
+
+def architecture(source: str) -> Architecture:
+    """The architecture of a Hub id from the table, else from its config (path or Hub id)."""
+    if source in ARCHITECTURES:
+        return ARCHITECTURES[source]
+    from transformers import AutoConfig
+
+    from reason_lib.config import resolve_source
+
+    c = AutoConfig.from_pretrained(resolve_source(source))
+    return Architecture(c.num_hidden_layers, c.hidden_size, c.intermediate_size,
+                        c.num_attention_heads, getattr(c, "num_key_value_heads", None)
+                        or c.num_attention_heads, c.vocab_size,
+                        bool(getattr(c, "tie_word_embeddings", False)),
+                        qkv_bias=bool(getattr(c, "attention_bias", c.model_type == "qwen2")))
+
+
+def activations(arch: Architecture, sequences: int, tokens: int, checkpointing: bool,
+                scored_tokens: int | None = None) -> float:
+    """Bytes kept for backward by `sequences` x `tokens` (bfloat16 blocks, float32 logits)."""
+    per_token_block = 34 * arch.hidden
+    if checkpointing:
+        blocks = sequences * tokens * (2 * arch.hidden * arch.layers + per_token_block)
+    else:
+        blocks = sequences * tokens * per_token_block * arch.layers
+    logits = sequences * (scored_tokens or tokens) * arch.vocab * 4 * 2
+    return blocks + logits
+
+
+def kv_cache(arch: Architecture, sequences: int, tokens: int, dtype_bytes: int) -> float:
+    return sequences * tokens * arch.kv_bytes_per_token(dtype_bytes)
+
+
+@dataclass
+class Estimate:
+    """Peak GPU memory by component (bytes), the phase it peaks in, and disk (bytes)."""
+
+    experiment: str
+    model: str
+    components: dict
+    phase: str
+    disk: float
+
+    @property
+    def peak(self) -> float:
+        return sum(self.components.values()) * ALLOCATOR
+
+    def text(self) -> str:
+        parts = ", ".join(f"{k} {v / GIB:.1f}" for k, v in self.components.items())
+        return (f"{self.experiment} ({self.model}): peak GPU memory ~{self.peak / GIB:.1f} GiB "
+                f"in {self.phase} ({parts}; x{ALLOCATOR} allocator), disk ~{self.disk / GIB:.1f} GiB")
+
+
+def _phases(experiment: str, p) -> tuple[str, dict[str, dict], float]:
+    """(model id, {phase: {component: bytes}}, disk bytes) for one experiment's params."""
+    source = {"base_model": "init_model", "perplexity_grpo": "policy_model",
+              "reinforce_rm": "base_model"}.get(experiment, "model")
+    model = getattr(p, source)
+    arch = architecture(model)
+    b = BYTES[p.dtype]
+    weights = arch.params * b
+    ckpt = getattr(p, "gradient_checkpointing", False)
+    micro = getattr(p, "micro_batch_size", 0) or getattr(p, "batch_size", 1)
+    lora = arch.lora_params(p.lora_r) if getattr(p, "lora", True) and hasattr(p, "lora_r") else 0
+    full = weights  # one saved model, in its dtype
+
+    if experiment == "base_model":
+        gen = kv_cache(arch, p.eval_batch_size, PROMPT_TOKENS["gsm8k"] + p.max_new_tokens, b)
+        return model, {"evaluation": {"weights": weights, "KV cache": gen}}, \
+            full if p.save_to else 0.0
+    if experiment in ("pause_warmup", "pause_star"):
+        trained = lora * 16 + (arch.hidden + 1) * 16 \
+            + arch.vocab * arch.hidden * 16 * (getattr(p, "lm_head", False) + getattr(p, "lm_embeddings", False))
+        train = {"weights": weights, "trained weights + AdamW": trained,
+                 "activations": activations(arch, micro, p.max_length, ckpt)}
+        sampled = p.eval_batch_size
+        gen = {"weights": weights, "KV cache": kv_cache(arch, sampled, PROMPT_TOKENS["gsm8k"] + p.max_new_tokens, b)}
+        if experiment == "pause_warmup":
+            disk = full if p.save_model else 0.0
+        else:  # two warm-ups, then every loop of every variant saved in full
+            disk = full * (2 + len(p.variants) * (p.outer_loops + 1))
+        return model, {"training": train, "rollouts": gen}, disk + trained
+    if experiment == "star_mmlu":
+        tokens = PROMPT_TOKENS["mmlu"] + p.max_new_tokens
+        train = {"weights": weights, "LoRA + AdamW": lora * 16,
+                 "activations (DPO: chosen + rejected)": activations(arch, 2 * micro, p.max_length, ckpt)}
+        sampled = p.eval_batch_size * p.samples_per_question  # prompts x samples per generate call
+        gen = {"weights": weights, "KV cache": kv_cache(arch, sampled, tokens, b)}
+        return model, {"training": train, "rollouts": gen}, \
+            full * len(p.runs) * (p.outer_loops + 1) + lora * 16
+    if experiment == "perplexity_grpo":
+        tokens = PROMPT_TOKENS["gsm8k"] + p.max_completion_length
+        scorer = architecture(p.scorer_model) if p.scorer_model else arch
+        step = {"policy weights": weights, "scorer weights": scorer.params * b,
+                "LoRA + AdamW": lora * 16 if p.lora else arch.params * 16,
+                "KV cache (the step's completions)": kv_cache(arch, p.batch_size, tokens, b),
+                "activations": activations(arch, micro, tokens, ckpt, p.max_completion_length),
+                "scorer logits": p.eval_batch_size * p.max_completion_length * scorer.vocab * 4}
+        disk = len(p.reward_types) * (lora * 12 if p.lora else arch.params * 12)
+        return model, {"GRPO step": step}, disk
+    if experiment == "reinforce_rm":
+        tokens = PROMPT_TOKENS["hh"] + p.max_new_tokens
+        sampled = p.prompts_per_step * p.k
+        step = {"policy, reference and reward model": 3 * weights,
+                "LoRA + AdamW": lora * 16 if p.lora else arch.params * 16,
+                "KV cache (the step's samples)": kv_cache(arch, sampled, tokens, b),
+                "activations": activations(arch, micro, tokens, ckpt, p.max_new_tokens)}
+        rm = {"SFT policy and reward model": 2 * weights,
+              "LoRA + AdamW": lora * 16 if p.lora else arch.params * 16,
+              "activations (chosen + rejected)": activations(arch, 2 * micro, p.max_length, ckpt, 1)}
+        disk = 2 * full + len(p.methods) * (lora * 12 if p.lora else arch.params * 12)
+        return model, {"REINFORCE step": step, "reward-model training": rm}, disk
+    raise ValueError(f"no estimate for experiment {experiment!r}")
+
+
+def estimate(experiment: str, params) -> Estimate:
+    """The run's peak GPU memory (its heaviest phase) and disk, from its parameters."""
+    model, phases, disk = _phases(experiment, params)
+    phase = max(phases, key=lambda k: sum(phases[k].values()))
+    return Estimate(experiment, model, phases[phase], phase, disk)
+
+
+def check_fits(experiment: str, params, device_bytes: float | None = None) -> Estimate | None:
+    """Print the estimate of a run on a CUDA device and raise MemoryError, before anything loads,
+    when it exceeds the device's memory (`device_bytes`, default: the current CUDA device's)."""
+    import torch
+
+    if params.device not in ("cuda", "auto") or (device_bytes is None and not torch.cuda.is_available()):
+        return None
+    est = estimate(experiment, params)
+    total = device_bytes or torch.cuda.get_device_properties(0).total_memory
+    print(f"estimate: {est.text()}; device {total / GIB:.0f} GiB", flush=True)
+    if est.peak > total:
+        raise MemoryError(
+            f"{experiment}: estimated peak GPU memory {est.peak / GIB:.1f} GiB exceeds the "
+            f"device's {total / GIB:.1f} GiB (in {est.phase}). Lower micro_batch_size or "
+            "eval_batch_size, turn on gradient_checkpointing, or use a larger GPU.")
+    return est
+
+
+def table(profile: str = "gpu", gpu_gib: float = 80.0, experiments: list[str] | None = None) -> str:
+    """The estimate of every experiment's `profile` as a markdown table (README: `make readme`)."""
+    from reason_lib import config
+
+    names = experiments or [e for e in config.EXPERIMENTS if e != "summary"]
+    lines = [f"| experiment | model | peak GPU memory (GiB) | heaviest phase | fits {gpu_gib:.0f} GiB "
+             "| disk (GiB) |", "|---|---|---|---|---|---|"]
+    for name in names:
+        est = estimate(name, config.load_params(name, profile))
+        lines.append(f"| {name} | {est.model} | {est.peak / GIB:.1f} | {est.phase} | "
+                     f"{'yes' if est.peak <= gpu_gib * GIB else 'no'} | {est.disk / GIB:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m reason_lib.estimate", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("experiments", nargs="*", default=[])
+    parser.add_argument("--profile", default="gpu")
+    parser.add_argument("--gpu-gib", type=float, default=80.0)
+    args = parser.parse_args(argv)
+    print(table(args.profile, args.gpu_gib, args.experiments), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
