@@ -130,3 +130,13 @@ def test_every_gpu_profile_runs_rehearsed_on_cpu(world, tmp_path, experiment, ar
     kept = {k: v for k, v in config.to_dict(gpu).items() if k not in shrink(gpu)}
     assert {k: ran[k] for k in kept} == kept  # ids, dtype, LoRA, batches: all as in gpu.yaml
     assert ran["device"] == "cpu" and ran["dtype"] == "bfloat16"
+    metrics = json.loads((run / "metrics.json").read_text())
+    if experiment == "base_model":  # a 7B model is scored on real GSM8K, not the offline world
+        assert set(metrics) == {"GSM8K (real)"} and metrics["GSM8K (real)"]["accuracy"]["n"] == 8
+
+
+def test_the_conda_environment_installs_the_cuda_torch():
+    """environment.yml is the GPU / cluster install: no CPU-only wheel index in it."""
+    active = [line for line in (config.PROJ_ROOT / "environment.yml").read_text().splitlines()
+              if not line.lstrip().startswith("#")]
+    assert "      - torch==2.13.0" in active and not any("whl/cpu" in line for line in active)
