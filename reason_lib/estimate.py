@@ -160,8 +160,8 @@ def _phases(experiment: str, p) -> tuple[str, dict[str, dict], float]:
         gen = {"weights": weights, "KV cache": kv_cache(arch, sampled, PROMPT_TOKENS["gsm8k"] + p.max_new_tokens, b)}
         if experiment == "pause_warmup":
             disk = full if p.save_model else 0.0
-        else:  # two warm-ups, then every loop of every variant saved in full
-            disk = full * (2 + len(p.variants) * (p.outer_loops + 1))
+        else:  # two warm-ups, then each variant's best and last loop (`train.star`), in full
+            disk = full * (2 + len(p.variants) * min(2, p.outer_loops))
         return model, {"training": train, "rollouts": gen}, disk + trained
     if experiment == "star_mmlu":
         tokens = PROMPT_TOKENS["mmlu"] + p.max_new_tokens
@@ -170,7 +170,7 @@ def _phases(experiment: str, p) -> tuple[str, dict[str, dict], float]:
         sampled = p.eval_batch_size * p.samples_per_question  # prompts x samples per generate call
         gen = {"weights": weights, "KV cache": kv_cache(arch, sampled, tokens, b)}
         return model, {"training": train, "rollouts": gen}, \
-            full * len(p.runs) * (p.outer_loops + 1) + lora * 16
+            full * len(p.runs) * min(2, p.outer_loops) + lora * 16
     if experiment == "perplexity_grpo":
         tokens = PROMPT_TOKENS["gsm8k"] + p.max_completion_length
         scorer = architecture(p.scorer_model) if p.scorer_model else arch

@@ -82,6 +82,26 @@ def test_star_runs_its_loops_picks_the_best_and_resumes(tiny, tmp_path):
     assert [h["loop"] for h in out["history"]] == [0, 1, 2] and out["best_loop"] == 2
 
 
+def test_only_the_best_and_the_last_loop_keep_a_model_on_disk(tiny, tmp_path):
+    _, tok, path = tiny
+    rec = Recorder([0.3, 0.6, 0.5, 0.4])
+    out = star(load_model(path), tok, ROWS, sample=rec.sample, is_correct=rec.is_correct,
+               finetune=rec.finetune, validate=rec.validate, output_dir=tmp_path, outer_loops=3,
+               load=load_model, reload_start=lambda: load_model(path), progress=False)
+    has_model = {p.name: (p / "model.safetensors").is_file() for p in tmp_path.glob("loop-*")}
+    assert has_model == {"loop-0": False, "loop-1": True, "loop-2": False, "loop-3": True}
+    assert all((tmp_path / f"loop-{i}" / "metrics.json").is_file() for i in range(4))
+    assert out["best_loop"] == 1 and out["model"].lm_head.weight[0, 0].item() == 1.0
+    # the starting model stays the best: it comes back from where it was loaded
+    rec = Recorder([0.9, 0.1])
+    out = star(load_model(path), tok, ROWS, sample=rec.sample, is_correct=rec.is_correct,
+               finetune=rec.finetune, validate=rec.validate, output_dir=tmp_path / "again",
+               outer_loops=1, load=load_model, reload_start=lambda: load_model(path),
+               progress=False)
+    assert out["best_loop"] == 0 and torch.equal(out["model"].lm_head.weight,
+                                                 load_model(path).lm_head.weight)
+
+
 def _reply_nll(model, tok, rows, replies):
     """Mean per-token NLL of each reply given its multiple-choice prompt (chat template)."""
     from reason_lib.data.mmlu import mc_prompt

@@ -12,7 +12,9 @@ conditioning (A) and multiple choice in two languages (B) all run through this o
   carries it under "accuracy", beside anything else worth logging per loop).
 
 Every finished outer loop is checkpointed (`loop-<i>/`: the model, the kept samples, the
-metrics); a killed run resumes after its last finished loop.
+metrics); a killed run resumes after its last finished loop. Only two models stay on disk, the
+best loop's and the last one's (at 7B each is ~15 GB); the starting model is not saved again
+when the caller can reload it (`reload_start`).
 """
 
 from __future__ import annotations
@@ -61,28 +63,36 @@ def _finished_loops(output_dir: Path) -> list[Path]:
 
 
 def star(model, tokenizer, rows: list[dict], *, sample, is_correct, finetune, validate,
-         output_dir, outer_loops: int = 3, load=None, run=None, log_prefix: str = "",
-         resume: bool = False, progress: bool = True) -> dict:
+         output_dir, outer_loops: int = 3, load=None, reload_start=None, run=None,
+         log_prefix: str = "", resume: bool = False, progress: bool = True) -> dict:
     """Run `outer_loops` STaR iterations from `model`; returns {"model": best model, "best_loop",
     "history": per-loop metrics (loop 0 = the starting model's validation accuracy)}.
 
     `load(path) -> model` reloads a checkpointed loop (for resume and for the best loop); it
-    defaults to the model class's `from_pretrained`. Checkpoints go to `output_dir/loop-<i>/`.
+    defaults to the model class's `from_pretrained`. `reload_start() -> model` gives the starting
+    model again (from where it was loaded): then loop 0 keeps no copy of it. Checkpoints go to
+    `output_dir/loop-<i>/`; models of loops that are neither the best so far nor the last are
+    deleted (their samples and metrics stay).
     """
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     load = load or (lambda path: type(model).from_pretrained(path))
+
+    def reload(loop: int):
+        return reload_start() if loop == 0 and reload_start else load(output_dir / f"loop-{loop}")
+
     history: list[dict] = []
     finished = _finished_loops(output_dir) if resume else []
     if finished:
         history = [json.loads((p / "metrics.json").read_text()) for p in finished]
-        model = load(finished[-1])
+        model = reload(history[-1]["loop"])
     else:
         # loop 0 is the starting model, checkpointed too: fine-tuning changes the model in place,
         # and it may remain the best
         history = [{"loop": 0, **_validation(validate, model), "kept": None}]
         _log(run, log_prefix, history[0])
-        _checkpoint(output_dir / "loop-0", model, tokenizer, [], [], [], history[0])
+        _checkpoint(output_dir / "loop-0", None if reload_start else model, tokenizer, [], [], [],
+                    history[0])
     for loop in tqdm(range(len(history), outer_loops + 1), desc=f"{log_prefix}STaR outer loops",
                      disable=not progress):
         samples = sample(model, rows)
@@ -97,10 +107,31 @@ def star(model, tokenizer, rows: list[dict], *, sample, is_correct, finetune, va
         history.append(entry)
         _log(run, log_prefix, entry)
         _checkpoint(output_dir / f"loop-{loop}", model, tokenizer, rows, samples, flags, entry)
-    best = max(history, key=lambda h: (h["validation_accuracy"], -h["loop"]))
+        _prune(output_dir, history)
+    best = _best(history)
     if best["loop"] != history[-1]["loop"]:
-        model = load(output_dir / f"loop-{best['loop']}")
+        model = reload(best["loop"])
     return {"model": model, "best_loop": best["loop"], "history": history}
+
+
+def _best(history: list[dict]) -> dict:
+    """The loop with the highest validation accuracy; the earliest among equals."""
+    return max(history, key=lambda h: (h["validation_accuracy"], -h["loop"]))
+
+
+KEEP = ("samples.jsonl", "metrics.json")
+
+
+def _prune(output_dir: Path, history: list[dict]) -> None:
+    """Delete the model files of every loop but the best so far and the last: a loop that is not
+    the best now never becomes it (a later loop must beat it, and then is the best)."""
+    keep = {_best(history)["loop"], history[-1]["loop"]}
+    for h in history:
+        if h["loop"] not in keep:
+            folder = output_dir / f"loop-{h['loop']}"
+            for path in folder.iterdir() if folder.is_dir() else []:
+                if path.name not in KEEP:
+                    shutil.rmtree(path) if path.is_dir() else path.unlink()
 
 
 def _validation(validate, model) -> dict:
@@ -117,11 +148,14 @@ def _log(run, prefix: str, entry: dict) -> None:
 
 
 def _checkpoint(path: Path, model, tokenizer, rows, samples, flags, entry) -> None:
-    """Model, kept samples and metrics of one finished loop; metrics.json last marks it complete."""
+    """Model (unless None), kept samples and metrics of one finished loop; metrics.json last
+    marks it complete."""
     tmp = path.with_name(path.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
+    tmp.mkdir(parents=True)
+    if model is not None:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
     atomic_write(tmp / "samples.jsonl", "".join(
         json.dumps({"question": r.get("question", r.get("Question")), "reply": s, "correct": f},
                    ensure_ascii=False) + "\n"

@@ -94,7 +94,7 @@ def star_mmlu_run(name: str, params, data: dict, load_model_fn, tokenizer, outpu
 
     result = star(load_model_fn(), tokenizer, rows, sample=sample, is_correct=is_correct,
                   finetune=finetune, validate=validate, output_dir=output_dir,
-                  outer_loops=params.outer_loops, load=load_model_fn,
+                  outer_loops=params.outer_loops, load=load_model_fn, reload_start=load_model_fn,
                   run=run, log_prefix=f"{name}/", resume=True, progress=progress)
     return {"spec": spec, **result}
 
@@ -188,6 +188,6 @@ def pause_star_run(variant: str, params, rows: list[dict], validation: list[dict
 
     result = star(load_warm(), tokenizer, rows, sample=sample, is_correct=is_correct,
                   finetune=finetune, validate=validate, output_dir=output_dir,
-                  outer_loops=params.outer_loops, load=load_warm, run=run,
+                  outer_loops=params.outer_loops, load=load_warm, reload_start=load_warm, run=run,
                   log_prefix=f"{variant}/", resume=True, progress=progress)
     return {"spec": spec, **result}
