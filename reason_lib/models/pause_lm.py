@@ -203,8 +203,11 @@ class PauseLM(nn.Module):
         from safetensors.torch import save_file
 
         path = Path(path)
-        causal = copy.deepcopy(self.base).merge_and_unload() if self.base is not self.causal \
-            else self.causal
+        causal = self.causal
+        if self.base is not causal:  # LoRA: merged in a copy made on the CPU, not beside the model
+            device = self.device
+            causal = copy.deepcopy(self.base.to("cpu")).merge_and_unload()
+            self.base.to(device)
         causal.save_pretrained(path)
         if tokenizer is not None:
             tokenizer.save_pretrained(path)
