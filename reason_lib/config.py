@@ -344,6 +344,9 @@ class StarMMLUParams:
     outer_loops: int = param(2, "STaR outer loops (sample, filter, fine-tune, validate).", min=1)
     samples_per_question: int = param(4, "Rationales sampled per training question per loop.",
                                       min=1)
+    sample_batch_size: int = param(0, "Sequences generated together when sampling rationales "
+                                   "(prompts x samples_per_question; what the KV cache holds); "
+                                   "0: eval_batch_size prompts at a time.", min=0)
     one_per_question: bool = param(False, "Keep at most one correct rationale per question.")
     temperature: float = param(1.0, "Sampling temperature of the rollouts.", min=0.01)
     restart_each_loop: bool = param(False, "Fine-tune from `model` every loop (as the STaR paper) "

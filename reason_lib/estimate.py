@@ -167,7 +167,7 @@ def _phases(experiment: str, p) -> tuple[str, dict[str, dict], float]:
         tokens = PROMPT_TOKENS["mmlu"] + p.max_new_tokens
         train = {"weights": weights, "LoRA + AdamW": lora * 16,
                  "activations (DPO: chosen + rejected)": activations(arch, 2 * micro, p.max_length, ckpt)}
-        sampled = p.eval_batch_size * p.samples_per_question  # prompts x samples per generate call
+        sampled = p.sample_batch_size or p.eval_batch_size * p.samples_per_question
         gen = {"weights": weights, "KV cache": kv_cache(arch, sampled, tokens, b)}
         return model, {"training": train, "rollouts": gen}, \
             full * len(p.runs) * min(2, p.outer_loops) + lora * 16

@@ -36,12 +36,12 @@ def test_estimates_follow_the_memory_knobs_and_the_generation_batch():
     assert wide_parts["activations"] == pytest.approx(4 * narrow_parts["activations"])
     assert ckpt.peak < narrow.peak < wide.peak and ckpt.disk == wide.disk
     star = config.load_params("star_mmlu", "gpu")
-    prompts = estimate("star_mmlu", dataclasses.replace(star, eval_batch_size=128))
+    prompts = estimate("star_mmlu", dataclasses.replace(star, sample_batch_size=0))
     assert prompts.phase == "rollouts" and prompts.peak > 80 * GIB > estimate("star_mmlu", star).peak
 
 
 def test_a_run_that_cannot_fit_stops_before_anything_loads(capsys):
-    p = dataclasses.replace(config.load_params("star_mmlu", "gpu"), eval_batch_size=128)
+    p = dataclasses.replace(config.load_params("star_mmlu", "gpu"), sample_batch_size=0)
     with pytest.raises(MemoryError, match=r"star_mmlu: estimated peak GPU memory .* exceeds the "
                                           r"device's 80.0 GiB \(in rollouts\)"):
         check_fits("star_mmlu", p, device_bytes=80 * GIB)

@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from reason_lib.data import gsm8k_splits
@@ -54,3 +55,19 @@ def test_a_copy_of_the_trained_model_trains_itself(tiny, tmp_path):
     frozen = model.requires_grad_(False)
     clone = copy.deepcopy(frozen).requires_grad_(True)
     assert clone(torch.tensor([[1, 2, 3]])).logits.requires_grad
+
+
+def test_a_batch_goes_through_in_micro_batches_with_accumulated_gradients(tmp_path):
+    from reason_lib.config import ParamError, load_params
+    from reason_lib.train.sft import trainer_settings
+
+    s = trainer_settings(tmp_path, batch_size=16, micro_batch_size=4, gradient_checkpointing=True)
+    assert (s["per_device_train_batch_size"], s["gradient_accumulation_steps"]) == (4, 4)
+    assert s["gradient_checkpointing"] and s["gradient_checkpointing_kwargs"] == {"use_reentrant": False}
+    whole = trainer_settings(tmp_path, batch_size=16)
+    assert (whole["per_device_train_batch_size"], whole["gradient_accumulation_steps"]) == (16, 1)
+    assert not whole["gradient_checkpointing"]
+    with pytest.raises(ValueError, match="micro_batch_size 5 must divide batch_size 16"):
+        trainer_settings(tmp_path, batch_size=16, micro_batch_size=5)
+    with pytest.raises(ParamError, match=r"'micro_batch_size' \(value 5\): must divide batch_size \(16\)"):
+        load_params("base_model", "cpu", {"micro_batch_size": 5})

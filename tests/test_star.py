@@ -148,3 +148,27 @@ def test_single_batch_mode_fits_its_batch(tiny, tmp_path, monkeypatch):
     assert out["history"][1]["kept"] == 4  # the correct reply of each question, not the wrong one
     after = _reply_nll(load_model(tmp_path / "loop-1"), tok, batch, targets)
     assert after < 0.3 * before, (before, after)
+
+
+@pytest.mark.parametrize("sample_batch_size, prompts_per_call", [(0, 6), (8, 2)])
+def test_a_sampling_call_holds_sample_batch_size_sequences(tiny, tmp_path, monkeypatch,
+                                                          sample_batch_size, prompts_per_call):
+    import reason_lib.train.star_tasks as star_tasks
+    from reason_lib.config import StarMMLUParams
+    from reason_lib.data import mmlu_splits
+
+    _, tok, path = tiny
+    batch = mmlu_splits(4, 1, 1, seed=0)["train"]["en"][:4]
+    calls = []
+
+    def sample_groups(model, tokenizer, prompts, k, batch_size, **kwargs):
+        calls.append((k, batch_size))
+        return [["A"] * k for _ in prompts]
+
+    monkeypatch.setattr(star_tasks, "sample_groups", sample_groups)
+    params = StarMMLUParams(samples_per_question=4, sample_batch_size=sample_batch_size,
+                            eval_batch_size=6, outer_loops=1, max_new_tokens=4)
+    data = {split: {"en": batch} for split in ("train", "validation", "test")}
+    star_tasks.star_mmlu_run("english", params, data, lambda p=None: load_model(p or path), tok,
+                             tmp_path, progress=False)
+    assert calls == [(4, prompts_per_call)]

@@ -46,10 +46,15 @@ def star_mmlu_run(name: str, params, data: dict, load_model_fn, tokenizer, outpu
     epochs = params.single_batch_epochs if params.single_batch else params.epochs
     peft = lora_config(params.lora_r, 2 * params.lora_r) if params.lora else None
 
+    k = params.samples_per_question
+    # a sampling call holds prompts x k sequences: sample_batch_size counts sequences
+    prompts_per_call = max(1, params.sample_batch_size // k) if params.sample_batch_size \
+        else params.eval_batch_size
+
     def sample(model, rows_):
-        return sample_groups(model, tokenizer, [mc_prompt(r, lang) for r in rows_],
-                             params.samples_per_question, temperature=params.temperature,
-                             desc=f"{name}: rollouts", **gen)
+        return sample_groups(model, tokenizer, [mc_prompt(r, lang) for r in rows_], k,
+                             temperature=params.temperature, desc=f"{name}: rollouts",
+                             **{**gen, "batch_size": prompts_per_call})
 
     def is_correct(row, reply):
         return extract_choice(reply) == row["Answer"]
