@@ -14,9 +14,18 @@ they can be checked against a measured run:
   recomputed; plus the float32 logits and their gradient at the scored positions;
 - generation: the KV cache of every sequence generated together, 2 x layers x kv_heads x head_dim
   x bytes per token, plus a 10 % allowance for the allocator;
-- disk: every model the run saves in full (STaR loops, warm-ups, SFT policies) plus trainer
-  checkpoints (trained weights and optimiser state).
-Prompt lengths are not parameters; the estimate assumes PROMPT_TOKENS per task.
+- disk: every model the run saves in full (SFT policies, STaR loops without LoRA: the best and
+  the last), every delta checkpoint (`models.delta`: LoRA adapters, pause parts and any LM head or
+  embeddings trained outright, in float32) and trainer checkpoints (trained weights and optimiser
+  state).
+- time, on one H100 SXM (`GPU`: NVIDIA's datasheet peak, at the shares of it stated there):
+  training and prefill cost 2 x parameters FLOPs per token forward, as much again backward for
+  the activations, again for the weights when they train in full, and a forward more with
+  gradient checkpointing; a decoding step reads the weights and the batch's KV cache once, or is
+  bound by its FLOPs when the batch is large. Phases add up; every STaR rollout is counted as kept
+  (an upper bound). Unvalidated until a GPU run records a measured time beside it.
+Prompt lengths are not parameters; the estimate assumes PROMPT_TOKENS per task (training
+sequences: half of `max_length` on average).
 """
 
 from __future__ import annotations
@@ -29,6 +38,10 @@ GIB = 2 ** 30
 BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
 PROMPT_TOKENS = {"gsm8k": 256, "mmlu": 512, "hh": 512}  # rendered prompt, chat template included
 ALLOCATOR = 1.10
+# H100 SXM 80 GB: dense bfloat16 FLOP/s and HBM bytes/s, and the shares a run is assumed to reach:
+# 35 % of the FLOPs in training; a fifth of the bandwidth when decoding, since transformers' eager
+# decoding (and the pause decoder) spends most of a small batch's step launching kernels
+GPU = {"flops": 989e12, "bandwidth": 3.35e12, "mfu": 0.35, "bandwidth_share": 0.2}
 
 
 @dataclass(frozen=True)
@@ -134,11 +147,14 @@ class Estimate:
                 f"in {self.phase} ({parts}; x{ALLOCATOR} allocator), disk ~{self.disk / GIB:.1f} GiB")
 
 
+# the parameter naming the model an experiment trains or evaluates (else `model`)
+MODEL_FIELD = {"base_model": "init_model", "perplexity_grpo": "policy_model",
+               "reinforce_rm": "base_model"}
+
+
 def _phases(experiment: str, p) -> tuple[str, dict[str, dict], float]:
     """(model id, {phase: {component: bytes}}, disk bytes) for one experiment's params."""
-    source = {"base_model": "init_model", "perplexity_grpo": "policy_model",
-              "reinforce_rm": "base_model"}.get(experiment, "model")
-    model = getattr(p, source)
+    model = getattr(p, MODEL_FIELD.get(experiment, "model"))
     arch = architecture(model)
     b = BYTES[p.dtype]
     weights = arch.params * b
@@ -152,16 +168,17 @@ def _phases(experiment: str, p) -> tuple[str, dict[str, dict], float]:
         return model, {"evaluation": {"weights": weights, "KV cache": gen}}, \
             full if p.save_to else 0.0
     if experiment in ("pause_warmup", "pause_star"):
-        trained = lora * 16 + (arch.hidden + 1) * 16 \
-            + arch.vocab * arch.hidden * 16 * (getattr(p, "lm_head", False) + getattr(p, "lm_embeddings", False))
+        n_trained = lora + 2 * arch.hidden + 1 \
+            + arch.vocab * arch.hidden * (getattr(p, "lm_head", False) + getattr(p, "lm_embeddings", False))
+        trained, delta = n_trained * 16, n_trained * 4  # in training (AdamW); saved, float32
         train = {"weights": weights, "trained weights + AdamW": trained,
                  "activations": activations(arch, micro, p.max_length, ckpt)}
         sampled = p.eval_batch_size
         gen = {"weights": weights, "KV cache": kv_cache(arch, sampled, PROMPT_TOKENS["gsm8k"] + p.max_new_tokens, b)}
         if experiment == "pause_warmup":
-            disk = full if p.save_model else 0.0
-        else:  # two warm-ups, then each variant's best and last loop (`train.star`), in full
-            disk = full * (2 + len(p.variants) * min(2, p.outer_loops))
+            disk = delta if p.save_model else 0.0
+        else:  # two warm-ups, then each variant's best and last loop (`train.star`), as deltas
+            disk = delta * (2 + len(p.variants) * min(2, p.outer_loops))
         return model, {"training": train, "rollouts": gen}, disk + trained
     if experiment == "star_mmlu":
         tokens = PROMPT_TOKENS["mmlu"] + p.max_new_tokens
@@ -169,8 +186,11 @@ def _phases(experiment: str, p) -> tuple[str, dict[str, dict], float]:
                  "activations (DPO: chosen + rejected)": activations(arch, 2 * micro, p.max_length, ckpt)}
         sampled = p.sample_batch_size or p.eval_batch_size * p.samples_per_question
         gen = {"weights": weights, "KV cache": kv_cache(arch, sampled, tokens, b)}
-        return model, {"training": train, "rollouts": gen}, \
-            full * len(p.runs) * min(2, p.outer_loops) + lora * 16
+        # with LoRA every loop keeps its adapters (each loop's model builds on the one before; an
+        # SFT then a DPO adapter when dpo_sft_first), else the best and the last loop in full
+        per_run = lora * 4 * p.outer_loops * (1 + p.dpo_sft_first) if p.lora \
+            else full * min(2, p.outer_loops)
+        return model, {"training": train, "rollouts": gen}, per_run * len(p.runs) + lora * 16
     if experiment == "perplexity_grpo":
         tokens = PROMPT_TOKENS["gsm8k"] + p.max_completion_length
         scorer = architecture(p.scorer_model) if p.scorer_model else arch
@@ -194,6 +214,93 @@ def _phases(experiment: str, p) -> tuple[str, dict[str, dict], float]:
         disk = 2 * full + len(p.methods) * (lora * 12 if p.lora else arch.params * 12)
         return model, {"REINFORCE step": step, "reward-model training": rm}, disk
     raise ValueError(f"no estimate for experiment {experiment!r}")
+
+
+# -- run time ------------------------------------------------------------------------------------
+def generation_s(arch: Architecture, b: int, sequences: float, batch: int, new_tokens: int,
+                 prompt_tokens: int) -> float:
+    """Seconds to prefill and decode `sequences` replies of `new_tokens`, `batch` at a time."""
+    import math
+
+    weights, flops = arch.params * b, GPU["flops"] * GPU["mfu"]
+    batch = max(1, min(batch, int(sequences) or 1))
+    kv = kv_cache(arch, batch, prompt_tokens + new_tokens // 2, b)
+    step = max((weights + kv) / (GPU["bandwidth"] * GPU["bandwidth_share"]),
+               2 * arch.params * batch / flops)
+    return math.ceil(sequences / batch) * new_tokens * step \
+        + 2 * arch.params * sequences * prompt_tokens / flops
+
+
+def compute_s(arch: Architecture, tokens: float, trains: str = "", checkpointing: bool = False) -> float:
+    """Seconds of forward (`trains` ""), LoRA ("lora") or full ("full") training over `tokens`."""
+    passes = 1 + (trains != "") + (trains == "full") + (checkpointing and trains != "")
+    return 2 * arch.params * passes * tokens / (GPU["flops"] * GPU["mfu"])
+
+
+def _seconds(experiment: str, p) -> dict[str, float]:
+    """{phase: seconds} of one experiment's params on one `GPU` (see the module docstring)."""
+    arch, b = architecture(getattr(p, MODEL_FIELD.get(experiment, "model"))), BYTES[p.dtype]
+    ckpt = getattr(p, "gradient_checkpointing", False)
+    trains = "lora" if getattr(p, "lora", True) else "full"
+
+    def gen(n, new=None, prompt=PROMPT_TOKENS["gsm8k"], batch=None):
+        return generation_s(arch, b, n, batch or p.eval_batch_size, new or p.max_new_tokens, prompt)
+
+    def train(sequences, length=None, how=None):
+        return compute_s(arch, sequences * (length or p.max_length / 2), how or trains, ckpt)
+
+    mc = PROMPT_TOKENS["mmlu"]
+    if experiment == "base_model":
+        t = {"training": train(p.n_gsm8k_train + p.n_mmlu_train, how="full") * p.epochs
+             if p.train else 0.0,
+             "evaluation": (gen(2 * p.n_eval) + gen(2 * p.n_eval_mc, prompt=mc) if p.offline_eval else 0)
+             + (gen(p.n_real_gsm8k) if p.real_gsm8k_test else 0)}
+        if p.real_mmlu:
+            t["evaluation"] += compute_s(arch, p.n_real_mmlu * mc) \
+                + gen(p.n_real_mmlu, p.mmlu_max_new_tokens, mc)
+        return t
+    if experiment == "pause_warmup":
+        return {"training": train(p.n_train * p.n_generated_samples_per_datapoint) * p.epochs,
+                "evaluation": 2 * gen(p.n_test) + compute_s(arch, p.n_test * p.max_length / 2)}
+    if experiment == "pause_star":
+        settings = {v.split("_t")[0].removeprefix("star_").removeprefix("reward_cond_")
+                    for v in p.variants}
+        loops = p.outer_loops
+        per_variant = gen(p.n_validation) * (loops + 1) + 2 * gen(p.n_test) \
+            + loops * (gen(p.n_train * p.samples_per_problem)
+                       + train(p.n_train * p.samples_per_problem) * p.epochs)
+        return {"warm-ups": len(settings) * (train(p.n_train) * p.warmup_epochs + 2 * gen(p.n_test)),
+                "STaR loops": len(p.variants) * per_variant}
+    if experiment == "star_mmlu":
+        langs = 2 if p.mmlu_yoruba else 1
+        k, loops = p.samples_per_question, p.outer_loops
+        kept = p.n_train * (1 if p.one_per_question else k)
+        batch = p.sample_batch_size or p.eval_batch_size * k
+        per_run = gen(langs * p.n_validation, prompt=mc) * (loops + 1) + gen(langs * p.n_test, prompt=mc) \
+            + loops * (gen(p.n_train * k, prompt=mc, batch=batch) + train(kept) * p.epochs)
+        return {"start evaluation": gen(langs * p.n_test, prompt=mc), "STaR runs": len(p.runs) * per_run}
+    if experiment == "perplexity_grpo":
+        length = PROMPT_TOKENS["gsm8k"] + p.max_completion_length
+        step = gen(p.batch_size, p.max_completion_length, batch=p.batch_size) \
+            + train(p.batch_size, length) + compute_s(arch, p.batch_size * length)  # + the scorer
+        evals = gen(p.n_test) * 2 + gen(p.n_curve) * (p.steps // p.eval_every + 1)
+        return {"evaluation": gen(p.n_test) + len(p.reward_types) * evals,
+                "GRPO steps": len(p.reward_types) * p.steps * step}
+    if experiment == "reinforce_rm":
+        hh = PROMPT_TOKENS["hh"]
+        sampled = p.prompts_per_step * p.k
+        step = gen(sampled, prompt=hh, batch=sampled) \
+            + train(sampled, hh + p.max_new_tokens) + 2 * compute_s(arch, sampled * (hh + p.max_new_tokens))
+        evals = gen(p.n_eval_prompts, prompt=hh) * (p.steps // p.eval_every + 1)
+        return {"SFT and reward model": train(p.n_train) * p.sft_epochs + train(2 * p.n_train) * p.rm_epochs
+                + compute_s(arch, 2 * p.n_test * p.max_length / 2),
+                "policies": len(p.methods) * (p.steps * step + evals)}
+    raise ValueError(f"no estimate for experiment {experiment!r}")
+
+
+def hours(experiment: str, params) -> float:
+    """Estimated hours of the whole run on one `GPU`."""
+    return sum(_seconds(experiment, params).values()) / 3600
 
 
 def estimate(experiment: str, params) -> Estimate:
@@ -227,12 +334,18 @@ def table(profile: str = "gpu", gpu_gib: float = 80.0, experiments: list[str] | 
 
     names = experiments or [e for e in config.EXPERIMENTS if e != "summary"]
     lines = [f"| experiment | model | peak GPU memory (GiB) | heaviest phase | fits {gpu_gib:.0f} GiB "
-             "| disk (GiB) |", "|---|---|---|---|---|---|"]
+             "| disk (GiB) | time on one H100 (h) |", "|---|---|---|---|---|---|---|"]
     for name in names:
-        est = estimate(name, config.load_params(name, profile))
+        params = config.load_params(name, profile)
+        est = estimate(name, params)
         lines.append(f"| {name} | {est.model} | {est.peak / GIB:.1f} | {est.phase} | "
-                     f"{'yes' if est.peak <= gpu_gib * GIB else 'no'} | {est.disk / GIB:.0f} |")
+                     f"{'yes' if est.peak <= gpu_gib * GIB else 'no'} | {est.disk / GIB:.1f} | "
+                     f"{_hours_text(hours(name, params))} |")
     return "\n".join(lines) + "\n"
+
+
+def _hours_text(h: float) -> str:
+    return f"{h:.1f}" if h >= 1 else f"{h:.2f}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -48,3 +48,20 @@ def test_a_run_that_cannot_fit_stops_before_anything_loads(capsys):
     est = check_fits("star_mmlu", config.load_params("star_mmlu", "gpu"), device_bytes=80 * GIB)
     assert est.peak < 80 * GIB and "estimate: star_mmlu" in capsys.readouterr().out
     assert check_fits("star_mmlu", config.load_params("star_mmlu", "cpu")) is None  # not a GPU run
+
+
+def test_run_time_follows_the_work_and_decoding_reads_the_weights_each_step():
+    from reason_lib.estimate import GPU, compute_s, generation_s, hours
+
+    mistral = architecture("mistralai/Mistral-7B-v0.1")
+    # one reply at a time, no prompt: each step reads the weights (and a tiny KV cache) once
+    one = generation_s(mistral, 2, 10, 1, 100, 0)
+    weights_read = mistral.params * 2 / (GPU["bandwidth"] * GPU["bandwidth_share"])
+    assert one == pytest.approx(10 * 100 * weights_read, rel=0.01)
+    # batched decoding shares the weight reads: 64 replies together cost far less than 64 alone
+    assert generation_s(mistral, 2, 64, 64, 100, 0) < 0.1 * generation_s(mistral, 2, 64, 1, 100, 0)
+    assert compute_s(mistral, 1e6, "full") > compute_s(mistral, 1e6, "lora") > compute_s(mistral, 1e6)
+    assert compute_s(mistral, 1e6, "lora", True) > compute_s(mistral, 1e6, "lora")
+    p = config.load_params("perplexity_grpo", "gpu")
+    longer = dataclasses.replace(p, steps=2 * p.steps)
+    assert 1.5 * hours("perplexity_grpo", p) < hours("perplexity_grpo", longer) < 2 * hours("perplexity_grpo", p)

@@ -85,9 +85,10 @@ def test_a_head_forced_to_pause_yields_only_pauses_up_to_the_bound(pause_lm):
     assert all(PAUSE not in r for r in never)
 
 
-def test_save_and_load_give_identical_logits(pause_lm, tmp_path):
+@pytest.mark.parametrize("lora", [None, {"r": 4, "alpha": 8}])
+def test_save_and_load_give_identical_logits(pause_lm, tmp_path, lora):
     model, tok = pause_lm
-    model.set_trainable(pause_embedding=True, pause_head=True, lm_head=True)
+    model.set_trainable(pause_embedding=True, pause_head=True, lm_head=True, lora=lora)
     train_pause_lm(model, tok, _rows(), epochs=1, batch_size=8, learning_rate=1e-2, progress=False)
     model.save_pretrained(tmp_path, tok)
     loaded = PauseLM.from_pretrained(tmp_path)
@@ -96,8 +97,43 @@ def test_save_and_load_give_identical_logits(pause_lm, tmp_path):
     assert (ids == model.pause_token_id).any()
     with torch.no_grad():
         for a, b in zip(model(ids, attn), loaded(ids, attn)):
-            assert torch.equal(a, b)
-    assert (tmp_path / "model.safetensors").exists() and (tmp_path / "pause.safetensors").exists()
+            # LoRA in use computes x A B apart from x W: equal to rounding once merged
+            assert torch.equal(a, b) if lora is None else torch.allclose(a, b, atol=1e-5)
+    if lora:  # the loaded weights are exactly the merged ones
+        merged = copy.deepcopy(model.base).merge_and_unload().state_dict()
+        assert all(torch.equal(merged[k], v) for k, v in loaded.causal.state_dict().items())
+    # what trained, not a merged model: the pause parts, the LM head, the adapters when LoRA
+    assert not (tmp_path / "model.safetensors").exists()
+    assert (tmp_path / "pause.safetensors").exists()
+    assert {p.name for p in tmp_path.glob("adapter-*")} == ({"adapter-0"} if lora else set())
+    assert loaded.source == str(tmp_path)
+
+
+def test_a_lora_pause_lm_saves_a_fraction_of_the_model(tiny, tmp_path):
+    """Disk: a LoRA pause LM with the LM frozen saves its adapters and pause parts, well under a
+    tenth of the model it sits on, and keeps loading when the run folder moves."""
+    import shutil
+
+    _, _, tiny_path = tiny
+    path = shutil.copytree(tiny_path, tmp_path / "a" / "models" / "base")  # an outputs tree
+    tok = load_tokenizer(path)
+    model = PauseLM(load_model(path), add_pause_token(tok))
+    model.set_trainable(pause_embedding=True, pause_head=True, lora={"r": 2, "alpha": 4})
+    train_pause_lm(model, tok, _rows(8), epochs=1, batch_size=8, learning_rate=1e-2, progress=False)
+    run = tmp_path / "a" / "run"
+    model.save_pretrained(run / "warm", tok)
+    loop = PauseLM.from_pretrained(run / "warm")
+    loop.set_trainable(pause_embedding=True, pause_head=True, lora={"r": 2, "alpha": 4})
+    train_pause_lm(loop, tok, _rows(8), epochs=1, batch_size=8, learning_rate=1e-2, progress=False)
+    loop.save_pretrained(run / "loop-1", tok)  # a delta on the warm-up, itself one on the model
+    size = sum(f.stat().st_size for f in (run / "loop-1").rglob("*.safetensors"))
+    assert size < 0.1 * (path / "model.safetensors").stat().st_size
+    shutil.move(tmp_path / "a", tmp_path / "b")  # the whole tree moves: relative parents hold
+    ids = torch.tensor([[5, 6, loop.pause_token_id, 7]])
+    with torch.no_grad():
+        want = loop(ids)
+        got = PauseLM.from_pretrained(tmp_path / "b" / "run" / "loop-1")(ids)
+    assert all(torch.equal(a, b) for a, b in zip(want, got))
 
 
 def test_loss_falls_and_evaluation_counts_pauses(pause_lm):

@@ -172,3 +172,48 @@ def test_a_sampling_call_holds_sample_batch_size_sequences(tiny, tmp_path, monke
     star_tasks.star_mmlu_run("english", params, data, lambda p=None: load_model(p or path), tok,
                              tmp_path, progress=False)
     assert calls == [(4, prompts_per_call)]
+
+
+def test_a_lora_star_loop_is_saved_as_its_adapters_and_reloads_exactly(tiny, tmp_path,
+                                                                       monkeypatch):
+    """With LoRA each loop's checkpoint holds the adapters it trained, on top of the loop before
+    (no merged copy); loading the last loop replays both merges and equals the model in memory."""
+    import json
+
+    import reason_lib.train.star_tasks as star_tasks
+    from reason_lib.config import StarMMLUParams
+    from reason_lib.data import mmlu_splits
+    from reason_lib.data.mmlu import mc_target
+
+    _, tok, path = tiny
+    batch = mmlu_splits(4, 1, 1, seed=0)["train"]["en"][:4]
+
+    def sample_groups(model, tokenizer, prompts, k, **kwargs):
+        rows = [next(r for r in batch if p[-1]["content"].startswith(r["Question"])) for p in prompts]
+        return [[mc_target(r)] * k for r in rows]
+
+    scores = iter([0.1, 0.2, 0.3])  # each loop validates better: the last loop is the result
+
+    def evaluate_choice(*args, **kwargs):
+        return {"accuracy": {"value": next(scores)}}, []
+
+    monkeypatch.setattr(star_tasks, "sample_groups", sample_groups)
+    monkeypatch.setattr(star_tasks, "evaluate_choice", evaluate_choice)
+    params = StarMMLUParams(lora=True, lora_r=2, batch_size=4, samples_per_question=1,
+                            outer_loops=2, epochs=2.0, learning_rate=1e-2, max_new_tokens=4,
+                            eval_batch_size=4, max_length=256)
+    data = {split: {"en": batch} for split in ("train", "validation", "test")}
+    out = star_tasks.star_mmlu_run("english", params, data, lambda p=None: load_model(p or path),
+                                   tok, tmp_path, progress=False)
+    assert out["best_loop"] == 2
+    for loop, parent in ((1, str(path.resolve())), (2, str((tmp_path / "loop-1").resolve()))):
+        folder = tmp_path / f"loop-{loop}"
+        entry = json.loads((folder / "delta.json").read_text())
+        assert entry["adapters"] == ["adapter-0"] and not (folder / "model.safetensors").exists()
+        assert str((folder / entry["parent"]).resolve()) == parent
+    loaded = load_model(tmp_path / "loop-2").state_dict()
+    trained = out["model"].state_dict()
+    assert loaded.keys() == trained.keys()
+    assert all(torch.equal(loaded[k], trained[k]) for k in trained)
+    assert not torch.equal(trained["model.layers.0.self_attn.q_proj.weight"],
+                           load_model(path).state_dict()["model.layers.0.self_attn.q_proj.weight"])

@@ -6,6 +6,8 @@ import re
 
 import torch
 
+from reason_lib.models.delta import apply_link, lineage
+
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
@@ -114,17 +116,23 @@ def lora_config(r: int = 8, alpha: int = 16, dropout: float = 0.0,
 def load_model(name_or_path: str, dtype: str = "float32", device: str = "auto",
                lora: dict | None = None, freeze_patterns: list[str] | None = None,
                trust_remote_code: bool = False, **kwargs):
-    """A causal LM from a Hub id or a `save_pretrained` folder (safetensors only).
+    """A causal LM from a Hub id, a `save_pretrained` folder (safetensors only) or a delta
+    checkpoint (`reason_lib.models.delta`: its root loaded, then each link applied on the device).
 
     `lora`: keyword arguments for `lora_config` to wrap the model with peft adapters.
     `freeze_patterns`: regexes of parameter names to freeze (applied before LoRA).
     """
     from transformers import AutoModelForCausalLM
 
+    root, links = lineage(name_or_path)
     model = AutoModelForCausalLM.from_pretrained(
-        str(name_or_path), dtype=DTYPES[dtype], use_safetensors=True,
+        root, dtype=DTYPES[dtype], use_safetensors=True,
         trust_remote_code=trust_remote_code, **kwargs)
     model.to(resolve_device(device))
+    for link in links:
+        model = apply_link(model, link)
+    if links:  # what it was loaded from, as for any from_pretrained model (a delta's parent)
+        model.name_or_path = str(name_or_path)
     if freeze_patterns:
         freeze(model, freeze_patterns)
     if lora is not None:

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from reason_lib.data.pauses import PAUSE
+from reason_lib.models.delta import save_delta, untie_embeddings
 
 FLAGS = ("pause_embedding", "pause_head", "lm_head", "lm_embeddings")
 
@@ -38,20 +39,21 @@ def add_pause_token(tokenizer) -> int:
 class PauseLM(nn.Module):
     """A causal LM with a pause embedding and a pause head (see the module docstring)."""
 
-    def __init__(self, base, pause_token_id: int, pause_weight: float = 1.0):
+    def __init__(self, base, pause_token_id: int, pause_weight: float = 1.0,
+                 source: str | None = None, compute_dtype: torch.dtype | None = None):
         super().__init__()
         self.base = base
         self.pause_token_id = pause_token_id
         self.pause_weight = pause_weight
         causal = self.causal
-        emb, head = causal.get_input_embeddings(), causal.get_output_embeddings()
-        if head.weight is emb.weight:  # untie, so the two flags can differ
-            head.weight = nn.Parameter(emb.weight.detach().clone())
-            causal.config.tie_word_embeddings = False
-            if hasattr(causal.config, "get_text_config"):
-                causal.config.get_text_config().tie_word_embeddings = False
+        # what the weights were loaded from: a save stores what changed since, on top of it
+        self.source = str(source or causal.name_or_path)
+        untie_embeddings(causal)  # so the lm_head and lm_embeddings flags can differ
+        emb = causal.get_input_embeddings()
         hidden = emb.weight.shape[1]
-        self.compute_dtype = emb.weight.dtype  # the decoder's: what the embeddings must feed it
+        # the decoder's dtype, what the embeddings must feed it (a trained embedding matrix is
+        # float32 under a bfloat16 model)
+        self.compute_dtype = compute_dtype or emb.weight.dtype
         # The pause parts are trained: float32 whatever the model's dtype (in bfloat16 an update
         # below 2^-8 of a weight is rounded away). A new token starts at the mean embedding: in
         # distribution, and neutral.
@@ -196,19 +198,16 @@ class PauseLM(nn.Module):
 
     # -- persistence -----------------------------------------------------------------------------
     def save_pretrained(self, path, tokenizer=None) -> None:
-        """The causal LM (LoRA merged into a copy) by `save_pretrained`, the pause parameters in
-        `pause.safetensors`, the settings in `pause_config.json`; loads back with `from_pretrained`."""
-        import copy
-
+        """What training changed since `self.source`, as a delta checkpoint (its LoRA adapters,
+        any trained LM head or embeddings; `reason_lib.models.delta`), the pause parameters in
+        `pause.safetensors`, the settings in `pause_config.json`. Nothing is merged or copied: a
+        7B LoRA pause LM saves tens of MB. Loads back with `from_pretrained`."""
         from safetensors.torch import save_file
 
         path = Path(path)
         causal = self.causal
-        if self.base is not causal:  # LoRA: merged in a copy made on the CPU, not beside the model
-            device = self.device
-            causal = copy.deepcopy(self.base.to("cpu")).merge_and_unload()
-            self.base.to(device)
-        causal.save_pretrained(path)
+        trained = {n: p for n, p in causal.named_parameters() if p.requires_grad and "lora_" not in n}
+        save_delta(path, self.source, [self.base] if self.base is not causal else [], trained)
         if tokenizer is not None:
             tokenizer.save_pretrained(path)
         save_file({"pause_embedding": self.pause_embedding.detach().contiguous(),
@@ -217,7 +216,8 @@ class PauseLM(nn.Module):
                   path / "pause.safetensors")
         (path / "pause_config.json").write_text(json.dumps(
             {"pause_token": PAUSE, "pause_token_id": self.pause_token_id,
-             "pause_weight": self.pause_weight}))
+             "pause_weight": self.pause_weight,
+             "compute_dtype": str(self.compute_dtype).removeprefix("torch.")}))
 
     @classmethod
     def from_pretrained(cls, path, **load_kwargs) -> "PauseLM":
@@ -225,7 +225,7 @@ class PauseLM(nn.Module):
         a new pause LM around it (pass the tokenizer's pause id as `pause_token_id`)."""
         from safetensors.torch import load_file
 
-        from reason_lib.models.load import load_model
+        from reason_lib.models.load import DTYPES, load_model
 
         pause_token_id = load_kwargs.pop("pause_token_id", None)
         local = Path(str(path))
@@ -234,7 +234,8 @@ class PauseLM(nn.Module):
             pause_token_id = json.loads((local / "pause_config.json").read_text())["pause_token_id"]
         if pause_token_id is None:
             raise ValueError(f"{path}: not a saved pause LM; pass pause_token_id to wrap it")
-        model = cls(load_model(str(path), **load_kwargs), pause_token_id)
+        model = cls(load_model(str(path), **load_kwargs), pause_token_id, source=str(path),
+                    compute_dtype=DTYPES[load_kwargs.get("dtype", "float32")])
         if saved:
             state = load_file(local / "pause.safetensors")
             with torch.no_grad():

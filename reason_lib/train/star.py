@@ -12,9 +12,11 @@ conditioning (A) and multiple choice in two languages (B) all run through this o
   carries it under "accuracy", beside anything else worth logging per loop).
 
 Every finished outer loop is checkpointed (`loop-<i>/`: the model, the kept samples, the
-metrics); a killed run resumes after its last finished loop. Only two models stay on disk, the
-best loop's and the last one's (at 7B each is ~15 GB); the starting model is not saved again
-when the caller can reload it (`reload_start`).
+metrics); a killed run resumes after its last finished loop. A task saves its model as a delta
+checkpoint where it can (`reason_lib.models.delta`: LoRA adapters and pause parts, tens of MB at
+7B, on top of the loop or model they continue); of full models (~15 GB each at 7B) only the best
+loop's and the last one's stay on disk, with every folder a kept delta needs. The starting model
+is not saved again when the caller can reload it (`reload_start`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from reason_lib.models.delta import ancestors, is_delta
 from reason_lib.runs import atomic_write
 
 
@@ -63,20 +66,22 @@ def _finished_loops(output_dir: Path) -> list[Path]:
 
 
 def star(model, tokenizer, rows: list[dict], *, sample, is_correct, finetune, validate,
-         output_dir, outer_loops: int = 3, load=None, reload_start=None, run=None,
+         output_dir, outer_loops: int = 3, load=None, reload_start=None, save=None, run=None,
          log_prefix: str = "", resume: bool = False, progress: bool = True) -> dict:
     """Run `outer_loops` STaR iterations from `model`; returns {"model": best model, "best_loop",
     "history": per-loop metrics (loop 0 = the starting model's validation accuracy)}.
 
     `load(path) -> model` reloads a checkpointed loop (for resume and for the best loop); it
     defaults to the model class's `from_pretrained`. `reload_start() -> model` gives the starting
-    model again (from where it was loaded): then loop 0 keeps no copy of it. Checkpoints go to
-    `output_dir/loop-<i>/`; models of loops that are neither the best so far nor the last are
-    deleted (their samples and metrics stay).
+    model again (from where it was loaded): then loop 0 keeps no copy of it. `save(model,
+    tokenizer, folder, loop)` writes a loop's model (default: `save_pretrained` of both).
+    Checkpoints go to `output_dir/loop-<i>/`; models of loops that are neither the best so far
+    nor the last, nor needed by their deltas, are deleted (their samples and metrics stay).
     """
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     load = load or (lambda path: type(model).from_pretrained(path))
+    save = save or _save_pretrained
 
     def reload(loop: int):
         return reload_start() if loop == 0 and reload_start else load(output_dir / f"loop-{loop}")
@@ -92,7 +97,7 @@ def star(model, tokenizer, rows: list[dict], *, sample, is_correct, finetune, va
         history = [{"loop": 0, **_validation(validate, model), "kept": None}]
         _log(run, log_prefix, history[0])
         _checkpoint(output_dir / "loop-0", None if reload_start else model, tokenizer, [], [], [],
-                    history[0])
+                    history[0], save, 0)
     for loop in tqdm(range(len(history), outer_loops + 1), desc=f"{log_prefix}STaR outer loops",
                      disable=not progress):
         samples = sample(model, rows)
@@ -106,7 +111,8 @@ def star(model, tokenizer, rows: list[dict], *, sample, is_correct, finetune, va
                  "kept": n_correct}
         history.append(entry)
         _log(run, log_prefix, entry)
-        _checkpoint(output_dir / f"loop-{loop}", model, tokenizer, rows, samples, flags, entry)
+        _checkpoint(output_dir / f"loop-{loop}", model, tokenizer, rows, samples, flags, entry,
+                    save, loop)
         _prune(output_dir, history)
     best = _best(history)
     if best["loop"] != history[-1]["loop"]:
@@ -123,12 +129,14 @@ KEEP = ("samples.jsonl", "metrics.json")
 
 
 def _prune(output_dir: Path, history: list[dict]) -> None:
-    """Delete the model files of every loop but the best so far and the last: a loop that is not
-    the best now never becomes it (a later loop must beat it, and then is the best)."""
-    keep = {_best(history)["loop"], history[-1]["loop"]}
+    """Delete the model files of every loop but the best so far and the last, and those their
+    delta checkpoints build on: a loop that is not the best now never becomes it (a later loop
+    must beat it, and then is the best)."""
+    kept = [output_dir / f"loop-{h['loop']}" for h in (_best(history), history[-1])]
+    needed = set().union(*(ancestors(p) for p in kept if is_delta(p)))
     for h in history:
-        if h["loop"] not in keep:
-            folder = output_dir / f"loop-{h['loop']}"
+        folder = output_dir / f"loop-{h['loop']}"
+        if folder not in kept and folder.resolve() not in needed:
             for path in folder.iterdir() if folder.is_dir() else []:
                 if path.name not in KEEP:
                     shutil.rmtree(path) if path.is_dir() else path.unlink()
@@ -147,15 +155,19 @@ def _log(run, prefix: str, entry: dict) -> None:
         run.log(entry["loop"], **{f"{prefix}{k}": v for k, v in entry.items() if k != "loop"})
 
 
-def _checkpoint(path: Path, model, tokenizer, rows, samples, flags, entry) -> None:
+def _save_pretrained(model, tokenizer, folder: Path, loop: int) -> None:
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+
+
+def _checkpoint(path: Path, model, tokenizer, rows, samples, flags, entry, save, loop) -> None:
     """Model (unless None), kept samples and metrics of one finished loop; metrics.json last
     marks it complete."""
     tmp = path.with_name(path.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     if model is not None:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
+        save(model, tokenizer, tmp, loop)
     atomic_write(tmp / "samples.jsonl", "".join(
         json.dumps({"question": r.get("question", r.get("Question")), "reply": s, "correct": f},
                    ensure_ascii=False) + "\n"

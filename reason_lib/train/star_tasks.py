@@ -8,6 +8,7 @@ from reason_lib.config import memory
 from reason_lib.data.mmlu import mc_prompt
 from reason_lib.evaluate import evaluate_choice
 from reason_lib.generate import sample_groups
+from reason_lib.models.delta import save_delta
 from reason_lib.rewards import extract_choice
 from reason_lib.train.dpo import dpo, dpo_rows
 from reason_lib.train.sft import conversation_rows, sft
@@ -59,10 +60,15 @@ def star_mmlu_run(name: str, params, data: dict, load_model_fn, tokenizer, outpu
     def is_correct(row, reply):
         return extract_choice(reply) == row["Answer"]
 
+    # with LoRA, a loop's model is the previous loop's plus the adapters trained in it (merged in
+    # memory): its checkpoint keeps those adapters alone (`models.delta`), not a merged copy
+    trained_adapters: dict[int, list] = {}
+
     def finetune(model, rows_, samples, flags, loop):
         if params.restart_each_loop:
             model = load_model_fn()
         out = output_dir / f"train-{loop}"
+        adapters = trained_adapters.setdefault(loop, [])
         kept = correct_rows(rows_, samples, flags, params.one_per_question, seed=params.seed + loop)
         common = dict(batch_size=params.batch_size, max_length=params.max_length,
                       seed=params.seed, run=run, peft_config=peft,
@@ -74,7 +80,7 @@ def star_mmlu_run(name: str, params, data: dict, load_model_fn, tokenizer, outpu
                     [mc_prompt(r, lang) for r, _ in kept], [c for _, c in kept]), out / "sft",
                     epochs=epochs, learning_rate=params.learning_rate, save_strategy="no",
                     disable_tqdm=not progress, **common)
-                model = _merged(model, params.lora)
+                model = _merged(model, params.lora, out / "sft-adapter", adapters)
         if spec["strategy"] == "dpo":
             pairs = preference_pairs(rows_, samples, flags, seed=params.seed + loop)
             if pairs:
@@ -84,8 +90,20 @@ def star_mmlu_run(name: str, params, data: dict, load_model_fn, tokenizer, outpu
                                out / "dpo", beta=params.dpo_beta, epochs=epochs,
                                learning_rate=params.dpo_learning_rate,
                                disable_tqdm=not progress, **common)
-                model = _merged(model, params.lora)
+                model = _merged(model, params.lora, out / "dpo-adapter", adapters)
         return model
+
+    start = load_model_fn()
+    start_source = start.name_or_path
+
+    def save(model, tokenizer_, folder, loop):
+        if params.lora:
+            parent = start_source if loop == 1 or params.restart_each_loop \
+                else folder.parent / f"loop-{loop - 1}"
+            save_delta(folder, parent, trained_adapters.pop(loop, []))
+        else:
+            model.save_pretrained(folder)
+        tokenizer_.save_pretrained(folder)
 
     val = data["validation"]
 
@@ -97,16 +115,21 @@ def star_mmlu_run(name: str, params, data: dict, load_model_fn, tokenizer, outpu
         out["accuracy"] = out[spec["eval_lang"]]["value"]
         return out
 
-    result = star(load_model_fn(), tokenizer, rows, sample=sample, is_correct=is_correct,
+    result = star(start, tokenizer, rows, sample=sample, is_correct=is_correct,
                   finetune=finetune, validate=validate, output_dir=output_dir,
                   outer_loops=params.outer_loops, load=load_model_fn, reload_start=load_model_fn,
-                  run=run, log_prefix=f"{name}/", resume=True, progress=progress)
+                  save=save, run=run, log_prefix=f"{name}/", resume=True, progress=progress)
     return {"spec": spec, **result}
 
 
-def _merged(model, lora: bool):
-    """A LoRA-trained model with its adapters merged, so the next loop starts from plain weights."""
-    return model.merge_and_unload() if lora else model
+def _merged(model, lora: bool, folder, saved: list):
+    """A LoRA-trained model with its adapters merged, so the next loop starts from plain weights;
+    the adapters are saved to `folder` first (appended to `saved`) for the loop's checkpoint."""
+    if not lora:
+        return model
+    model.save_pretrained(folder)
+    saved.append(folder)
+    return model.merge_and_unload()
 
 
 REWARD_TAGS = {True: "[reward: 1]", False: "[reward: 0]"}

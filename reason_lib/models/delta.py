@@ -1,0 +1,127 @@
+"""Delta checkpoints: a fine-tuned model saved as what its training changed, on top of the model
+it started from.
+
+A LoRA fine-tune of a 7B model changes a few tens of millions of weights; saving the merged model
+after every STaR loop writes ~15 GB each time (and a merge needs a second copy of the model). A
+delta checkpoint is a folder holding only the change:
+- `delta.json`: the `parent` (a Hub id, a path, or another delta checkpoint, relative to this
+  folder when it is a local folder, so a run folder can move), the `adapters` merged onto the
+  parent in order, and the `tensors` file;
+- `adapter-<k>/`: peft adapters (`PeftModel.save_pretrained`);
+- `weights.safetensors`: whole tensors that were trained outright (an LM head, the embeddings),
+  in the dtype they trained in.
+
+`load_model` walks a chain from its root: load the root, then at each link merge its adapters and
+put back its tensors: the arithmetic the run did, in the order it did it, so a reloaded model
+equals the model that was saved.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import torch
+
+DELTA = "delta.json"
+TENSORS = "weights.safetensors"
+
+
+def is_delta(path) -> bool:
+    """Whether `path` is a delta checkpoint folder."""
+    return (Path(str(path)) / DELTA).is_file()
+
+
+def save_delta(path, parent, adapters=(), tensors: dict | None = None) -> None:
+    """Write a delta checkpoint to `path` on top of `parent` (Hub id or path).
+
+    `adapters`: peft models (saved with their `save_pretrained`: adapter weights only) or folders
+    they were saved to (moved in), merged in this order on load; `tensors`: {parameter name:
+    tensor} put back whole after the merge.
+    """
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    names = []
+    for k, adapter in enumerate(adapters):
+        name, target = f"adapter-{k}", path / f"adapter-{k}"
+        if isinstance(adapter, (str, Path)):
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.move(str(adapter), target)
+        else:
+            adapter.save_pretrained(target)
+        names.append(name)
+    if tensors:
+        save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, path / TENSORS)
+    local = Path(str(parent))
+    entry = {"parent": os.path.relpath(local.resolve(), path.resolve()) if local.is_dir()
+             else str(parent), "parent_is_local": local.is_dir(), "adapters": names,
+             "tensors": TENSORS if tensors else None,
+             "load": "reason_lib.models.load_model(<this folder>) (or PauseLM.from_pretrained when "
+                     "pause_config.json is here): loads the parent, merges each adapter in order "
+                     "(peft: PeftModel.from_pretrained(parent, adapter).merge_and_unload()), then "
+                     "copies the tensors in"}
+    (path / DELTA).write_text(json.dumps(entry, indent=1))
+
+
+def lineage(path) -> tuple[str, list[Path]]:
+    """(the root model's id or path, the delta folders from the root's child down to `path`)."""
+    if not is_delta(path):
+        return str(path), []
+    links, here = [], Path(str(path)).resolve()
+    while is_delta(here):
+        links.append(here)
+        entry = json.loads((here / DELTA).read_text())
+        if not entry["parent_is_local"]:
+            return entry["parent"], links[::-1]
+        here = (here / entry["parent"]).resolve()
+        if not here.is_dir():
+            raise FileNotFoundError(f"{links[-1] / DELTA}: field 'parent': {entry['parent']!r} "
+                                    f"is no folder ({here})")
+        if here in links:
+            raise ValueError(f"{links[-1] / DELTA}: field 'parent' loops back to {here}")
+    return str(here), links[::-1]
+
+
+def apply_link(model, link) -> object:
+    """`model` with one delta folder applied: its adapters merged, its tensors copied in."""
+    from peft import PeftModel
+    from safetensors.torch import load_file
+
+    link = Path(link)
+    entry = json.loads((link / DELTA).read_text())
+    for name in entry["adapters"]:
+        model = PeftModel.from_pretrained(model, link / name).merge_and_unload()
+    if entry["tensors"]:
+        state = load_file(link / entry["tensors"])
+        if any(n.endswith(("lm_head.weight", "embed_tokens.weight")) for n in state):
+            untie_embeddings(model)
+        params = dict(model.named_parameters())
+        unknown = sorted(set(state) - set(params))
+        if unknown:
+            raise ValueError(f"{link / entry['tensors']}: tensors {unknown[:3]} are not parameters "
+                             f"of the parent model ({type(model).__name__})")
+        with torch.no_grad():
+            for name, value in state.items():
+                params[name].data = value.to(params[name].device)  # the dtype it trained in
+    return model
+
+
+def untie_embeddings(causal) -> None:
+    """Give a causal LM whose LM head shares the input embedding matrix its own copy of it, so the
+    two can train (and be saved) apart."""
+    emb, head = causal.get_input_embeddings(), causal.get_output_embeddings()
+    if head.weight is emb.weight:
+        head.weight = torch.nn.Parameter(emb.weight.detach().clone())
+        causal.config.tie_word_embeddings = False
+        if hasattr(causal.config, "get_text_config"):
+            causal.config.get_text_config().tie_word_embeddings = False
+
+
+def ancestors(path) -> set[Path]:
+    """Every local folder the delta checkpoint at `path` needs (itself included)."""
+    _, links = lineage(path)
+    return {p.resolve() for p in links}
