@@ -66,23 +66,32 @@ summary: setup ## notebook 99: every experiment's table from outputs/, and outpu
 # `make reproduce` runs the experiments REPRODUCE_JOBS at a time, each with an equal share of the
 # cores as torch threads: on 2 cores two one-thread runs do about 1.25x the work of one two-thread
 # run (the tiny model's matrices are too small to keep two threads busy). Longest runs first; their
-# progress lines interleave (each run also logs to its own folder).
+# progress lines interleave (each run also logs to its own folder). PROFILE=cpu (the default): the
+# base model is trained first, since every experiment starts from it; PROFILE=smol: every
+# experiment starts from SmolLM2 (`make smol-model`), and the base model's evaluation runs beside
+# them (about 2 h 30 min on 2 cores).
 REPRODUCE_JOBS ?= 2
 CORES := $(shell nproc 2>/dev/null || echo 2)
 THREADS := $(shell echo $$(( $(CORES) / $(REPRODUCE_JOBS) > 0 ? $(CORES) / $(REPRODUCE_JOBS) : 1 )))
-EXPERIMENTS := pause-warmup-grid star-mmlu pause-star reinforce-rm-1 reinforce-rm-2 perplexity-grpo
+ifeq ($(PROFILE),smol)
+EXPERIMENTS ?= pause-warmup-grid reinforce-rm-2 reinforce-rm-1 perplexity-grpo base-model star-mmlu pause-star
+else
+EXPERIMENTS ?= pause-warmup-grid star-mmlu pause-star reinforce-rm-1 reinforce-rm-2 perplexity-grpo
+endif
 
-# One id per reproduction (outputs/reproduce/<id>/: its results.json and the check against results/cpu.json).
+# One id per reproduction (outputs/reproduce/<id>/: its results.json and the check against
+# results/<profile>.json).
 ifndef REPRO_ID
 REPRO_ID := $(shell date -u +%Y%m%d-%H%M%S)
 endif
 
-reproduce: setup ## every experiment on the cpu profile, the summary, then the check against results/cpu.json
+reproduce: setup $(if $(filter smol,$(PROFILE)),smol-model) ## every experiment on PROFILE (cpu, or smol), the summary, then the check against results/$(PROFILE).json
+	@case "$(PROFILE)" in cpu|smol) ;; *) echo "make reproduce: PROFILE=cpu or smol, not $(PROFILE) (a gpu run is one experiment at a time)"; exit 2;; esac
 	$(PY) -m reason_lib.results begin $(REPRO_ID)
-	$(RUN) base_model --profile cpu --reuse
-	-OMP_NUM_THREADS=$(THREADS) $(MAKE) -j$(REPRODUCE_JOBS) --keep-going $(EXPERIMENTS) PROFILE=cpu ARGS=
-	-$(MAKE) summary PROFILE=cpu ARGS=
-	$(PY) -m reason_lib.results finish $(REPRO_ID) --profile cpu
+	$(if $(filter cpu,$(PROFILE)),$(RUN) base_model --profile cpu --reuse)
+	-OMP_NUM_THREADS=$(THREADS) $(MAKE) -j$(REPRODUCE_JOBS) --keep-going $(EXPERIMENTS) PROFILE=$(PROFILE) GRID=$(if $(filter smol,$(PROFILE)),smol,warmup) ARGS=
+	-$(MAKE) summary PROFILE=$(PROFILE) ARGS=
+	$(PY) -m reason_lib.results finish $(REPRO_ID) --profile $(PROFILE)
 
 check-reproduction: setup ## compare RUN (a reproduction id under outputs/reproduce, or a results file) with results/$(PROFILE).json
 	$(PY) -m reason_lib.results check $(RUN) --reference results/$(PROFILE).json

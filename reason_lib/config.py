@@ -258,6 +258,15 @@ PAUSE_STAR_CHOICES = PAUSE_STAR_VARIANTS + [f"{m}_{p}_t{t}" for m in ("star", "r
                                             for p in ("pause", "no_pause") for t in ("0.5", "0.7")]
 
 
+def parse_variant(name: str) -> dict:
+    """'star_pause_t1.0' / 'reward_cond_no_pause_t1.5' -> method, pauses, temperature."""
+    m = re.fullmatch(r"(star|reward_cond)_(pause|no_pause)_t(\d+(?:\.\d+)?)", name)
+    if not m:
+        raise ValueError(f"pause STaR variant {name!r}: expected <star|reward_cond>_<pause|no_pause>"
+                         "_t<temperature>")
+    return {"name": name, "method": m[1], "pauses": m[2] == "pause", "temperature": float(m[3])}
+
+
 @dataclass
 class PauseStarParams:
     """Notebook 02: offline STaR and constant textual reward conditioning on GSM8K, with and

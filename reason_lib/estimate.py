@@ -263,8 +263,9 @@ def _seconds(experiment: str, p) -> dict[str, float]:
         return {"training": train(p.n_train * p.n_generated_samples_per_datapoint) * p.epochs,
                 "evaluation": 2 * gen(p.n_test) + compute_s(arch, p.n_test * p.max_length / 2)}
     if experiment == "pause_star":
-        settings = {v.split("_t")[0].removeprefix("star_").removeprefix("reward_cond_")
-                    for v in p.variants}
+        from reason_lib.config import parse_variant
+
+        settings = {parse_variant(v)["pauses"] for v in p.variants}
         loops = p.outer_loops
         per_variant = gen(p.n_validation) * (loops + 1) + 2 * gen(p.n_test) \
             + loops * (gen(p.n_train * p.samples_per_problem)

@@ -58,7 +58,8 @@ def select(all_runs: list[dict], profile: str, since: str = "") -> list[dict]:
 
 
 def gather(selected: list[dict]) -> dict:
-    """{metrics, runs, wall_s, commits, threads, packages} of the selected runs."""
+    """{metrics, runs, wall_s, failed, reused, commits, code, devices, processors, packages} of the
+    selected runs."""
     metrics, run_ids = {}, {}
     for table, rows_of in summary.TABLES.items():
         for row in rows_of(selected, raw=True):
@@ -79,6 +80,7 @@ def gather(selected: list[dict]) -> dict:
             "commits": sorted({r.get("git_commit", "unknown") for r in ok}),
             "code": sorted({r.get("code_hash", "unknown") for r in ok}),
             "devices": sorted({r.get("device", "unknown") for r in ok}),
+            "processors": sorted({r.get("processor", "unknown") for r in ok}),
             "packages": ok[0].get("packages", {}) if ok else {}}
 
 
@@ -150,9 +152,13 @@ def check_table(rows: list[dict], result: dict, reference: dict) -> str:
             for r in rows]
     out.append("")
     out.append("reproduction check: " + ", ".join(f"{n} {v}" for v, n in counts.items()))
-    for key in ("commits", "code", "devices", "packages"):
+    for key in ("commits", "code", "devices", "processors", "packages"):
         if result.get(key) != reference.get(key):
             out.append(f"  {key} differ: reference {reference.get(key)}, this run {result.get(key)}")
+    if result.get("processors") != reference.get("processors"):
+        out.append("  (numbers are bit-identical only with the same code, packages and thread count "
+                   "on the same kind of CPU: another kind sums floats in another order, and training "
+                   "amplifies the last-bit differences; judge such a run by 'inside' / 'outside')")
     if result.get("failed"):
         out.append(f"  failed runs: {', '.join(result['failed'])}")
     return "\n".join(out) + "\n"

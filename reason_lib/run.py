@@ -4,12 +4,17 @@
     python -m reason_lib.run <experiment> --grid params/<experiment>/grids/<name>.yaml [-p key value ...]
 
 Parameters are validated before anything runs; the executed notebook and its HTML rendering go into
-the run folder; a failing cell marks the run failed and keeps the partial notebook.
+the run folder; a failing cell marks the run failed and keeps the partial notebook. While it runs,
+the terminal shows each cell, what it prints and its progress bars at least every 20 s, and the
+run folder's `log.txt` keeps all of it (`reason_lib.progress`).
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import json
+import os
 import sys
 import traceback
 
@@ -17,6 +22,7 @@ from reason_lib import config, runs
 from reason_lib.data.check import check_data
 from reason_lib.data.files import DataError
 from reason_lib.estimate import check_fits
+from reason_lib.progress import HEADLESS, Relay
 from reason_lib.rehearsal import shrink
 
 
@@ -53,12 +59,18 @@ def execute(experiment: str, profile: str = "cpu", overrides: dict | None = None
         run = runs.Run.create(experiment, params, profile + ("-rehearsal" if rehearse else ""))
     print(f"run folder: {run.dir}", flush=True)
     notebook = run.dir / "notebook.ipynb"
+    source = config.NOTEBOOKS_DIR / config.EXPERIMENTS[experiment].notebook
+    cells = len(json.loads(source.read_text())["cells"]) + 1  # + papermill's injected parameters
+    os.environ[HEADLESS] = "1"  # the kernel inherits it: trainers draw text bars (train.sft)
     try:
-        pm.execute_notebook(
-            str(config.NOTEBOOKS_DIR / config.EXPERIMENTS[experiment].notebook), str(notebook),
-            parameters={"profile": profile, "overrides": overrides, "run_dir": str(run.dir)},
-            kernel_name="python3", cwd=str(config.NOTEBOOKS_DIR), progress_bar=progress,
-            log_output=False)
+        with Relay(run.dir / "log.txt", f"{experiment} {run.id}", cells,
+                   stream=None if progress else io.StringIO()) as relay:
+            pm.execute_notebook(
+                str(source), str(notebook),
+                parameters={"profile": profile, "overrides": overrides, "run_dir": str(run.dir)},
+                kernel_name="python3", cwd=str(config.NOTEBOOKS_DIR), progress_bar=False,
+                stdout_file=relay.port(), stderr_file=relay.port(),
+                on_cell_start=relay.cell_start)
     except BaseException as e:  # also Ctrl-C: the run is marked failed, never left "running"
         run.fail(f"{type(e).__name__}: {e}")
         raise

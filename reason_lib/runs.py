@@ -65,6 +65,23 @@ def _device() -> str:
     return f"cpu: {os.cpu_count()} cores, torch threads {torch.get_num_threads()}"
 
 
+def processor() -> str:
+    """The CPU's model name and the vector kernels torch dispatches to on it ("Intel(R) Xeon(R)
+    Processor; torch AVX512"). Float sums depend on both (how a matmul is split into SIMD lanes),
+    so runs are bit-identical only on the same kind: see README "Reproducing"."""
+    import torch
+
+    name = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{name}; torch {torch.backends.cpu.get_cpu_capability()}"
+
+
 def _versions() -> dict:
     out = {"python": platform.python_version()}
     for name in PACKAGES:
@@ -105,7 +122,7 @@ class Run:
         manifest = {"experiment": experiment, "run_id": run_id, "profile": profile,
                     "status": "running", "seed": getattr(params, "seed", None),
                     "git_commit": _git_commit(), "code_hash": code_hash(), "device": _device(),
-                    "packages": _versions(),
+                    "processor": processor(), "packages": _versions(),
                     "started": _now(), "ended": None}
         atomic_write(path / "manifest.json", json.dumps(manifest, indent=2))
         return cls(path)

@@ -74,6 +74,11 @@ def test_compare_says_identical_inside_outside_missing_new():
     table = results.check_table(rows, this, ref)
     assert "1 identical" not in table and "2 identical, 1 inside, 1 outside, 1 missing, 1 new" in table
     assert "| c | 0.5000 [0.4500, 0.5500] | 0.6000 [0.5500, 0.6500] | **outside** |" in table
+    assert "kind of CPU" not in table  # neither names its processor: nothing to explain
+    other = results.check_table(rows, {**this, "processors": ["AMD EPYC; torch AVX512"]},
+                                {**ref, "processors": ["Intel(R) Xeon(R); torch AVX512"]})
+    assert "processors differ: reference ['Intel(R) Xeon(R); torch AVX512']" in other
+    assert "same kind of CPU" in other
 
 
 def test_check_cli_fails_when_a_metric_moves(root, tmp_path, capsys):

@@ -13,6 +13,9 @@ def test_create_writes_params_and_running_manifest(outputs):
     m = run.manifest
     assert m["status"] == "running" and m["seed"] == 7 and m["profile"] == "cpu"
     assert m["packages"]["torch"] and m["git_commit"] and m["started"]
+    import torch
+
+    assert m["processor"].endswith(f"; torch {torch.backends.cpu.get_cpu_capability()}")
     assert run.params() == params  # params.yaml round-trips into the same dataclass
     assert (run.dir / "figures").is_dir() and run.checkpoints.is_dir()
 

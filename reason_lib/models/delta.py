@@ -123,5 +123,4 @@ def untie_embeddings(causal) -> None:
 
 def ancestors(path) -> set[Path]:
     """Every local folder the delta checkpoint at `path` needs (itself included)."""
-    _, links = lineage(path)
-    return {p.resolve() for p in links}
+    return set(lineage(path)[1])

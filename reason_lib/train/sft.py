@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import torch
 from transformers import TrainerCallback
+from transformers.trainer_callback import ProgressCallback
+
+from reason_lib.progress import HEADLESS
 
 
 class RunLogger(TrainerCallback):
@@ -51,9 +55,29 @@ def trainer_settings(output_dir, seed: int = 0, bf16: bool = False, batch_size: 
                 else None)
 
 
+class TextProgress(ProgressCallback):
+    """transformers' text progress bar (steps, rate, ETA) without its per-log prints: those go
+    to the run's metrics.jsonl (`RunLogger`)."""
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        pass
+
+
+def text_progress(trainer) -> None:
+    """Under `make` a trainer draws a text bar, which the terminal relay (reason_lib.progress)
+    shows, not Jupyter's HTML one, which no terminal sees. In Jupyter nothing changes."""
+    if os.environ.get(HEADLESS) and not trainer.args.disable_tqdm:
+        from transformers.utils.notebook import NotebookProgressCallback
+
+        trainer.remove_callback(NotebookProgressCallback)
+        trainer.remove_callback(ProgressCallback)
+        trainer.add_callback(TextProgress)
+
+
 def fit(trainer, output_dir, resume: bool = False):
     """Train, continuing from the newest checkpoint in `output_dir` when `resume` and there is
     one; (trained model, log history)."""
+    text_progress(trainer)
     has_checkpoint = resume and any(Path(output_dir).glob("checkpoint-*"))
     trainer.train(resume_from_checkpoint=True if has_checkpoint else None)
     return trained_model(trainer), trainer.state.log_history

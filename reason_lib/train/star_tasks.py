@@ -4,7 +4,7 @@ GSM8K with pause LMs (experiment A), STaR or constant textual reward conditionin
 
 from __future__ import annotations
 
-from reason_lib.config import memory
+from reason_lib.config import memory, parse_variant
 from reason_lib.data.mmlu import mc_prompt
 from reason_lib.evaluate import evaluate_choice
 from reason_lib.generate import sample_groups
@@ -133,17 +133,6 @@ def _merged(model, lora: bool, folder, saved: list):
 
 
 REWARD_TAGS = {True: "[reward: 1]", False: "[reward: 0]"}
-
-
-def parse_variant(name: str) -> dict:
-    """'star_pause_t1.0' / 'reward_cond_no_pause_t1.5' -> method, pauses, temperature."""
-    import re
-
-    m = re.fullmatch(r"(star|reward_cond)_(pause|no_pause)_t(\d+(?:\.\d+)?)", name)
-    if not m:
-        raise ValueError(f"pause STaR variant {name!r}: expected <star|reward_cond>_<pause|no_pause>"
-                         "_t<temperature>")
-    return {"name": name, "method": m[1], "pauses": m[2] == "pause", "temperature": float(m[3])}
 
 
 def conditioning_prefix(method: str) -> str:
