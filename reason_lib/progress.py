@@ -22,9 +22,10 @@ from pathlib import Path
 HEADLESS = "REASON_LIB_HEADLESS"  # set by reason_lib.run for the notebook kernels it starts
 
 
-def _duration(seconds: float) -> str:
-    minutes, sec = divmod(int(seconds), 60)
-    return f"{minutes} min {sec:02d} s" if minutes else f"{sec} s"
+def duration(seconds: float) -> str:
+    """'1 min 5 s' / '46 s'."""
+    minutes, sec = divmod(int(round(seconds)), 60)
+    return f"{minutes} min {sec} s" if minutes else f"{sec} s"
 
 
 class Relay:
@@ -87,7 +88,7 @@ class Relay:
         with self.lock:
             if self.cell == 0 or self.clock() - self.last_shown < self.every:
                 return
-            took = _duration(self.clock() - self.cell_started)
+            took = duration(self.clock() - self.cell_started)
             self._show(f"cell {self.cell}/{self.total}, {took}" + (f": {self.bar}" if self.bar else
                                                                     f" ({self.cell_title})"))
             self.bar_shown = True

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from reason_lib import config, runs, summary
 from reason_lib.evaluate import interval_text
+from reason_lib.progress import duration
 
 RESULTS_DIR = config.PROJ_ROOT / "results"
 README = config.PROJ_ROOT / "README.md"
@@ -183,7 +184,7 @@ def markdown(result: dict) -> str:
            + (". 95 % intervals; Δ are paired changes (gained / lost items in the run reports)."
               if intervals else ".")]
     if result.get("wall_s"):
-        out += ["", "Wall time: " + ", ".join(f"{k} {_duration(v)}" for k, v in result["wall_s"].items())
+        out += ["", "Wall time: " + ", ".join(f"{k} {duration(v)}" for k, v in result["wall_s"].items())
                 + (" (runs side by side share the cores)" if "reproduce" in result["wall_s"] else "")
                 + "."]
     for table, rows in tables.items():
@@ -195,11 +196,6 @@ def markdown(result: dict) -> str:
             cells = [_cell(row.get(c), 3) for c in columns]
             out.append(f"| {configuration} | " + " | ".join(cells) + f" | {', '.join(ids)} |")
     return "\n".join(out) + "\n"
-
-
-def _duration(seconds: float) -> str:
-    minutes, sec = divmod(int(round(seconds)), 60)
-    return f"{minutes} min {sec} s" if minutes else f"{sec} s"
 
 
 BLOCK = re.compile(r"(<!-- results:(\w+) begin[^>]*-->\n)(.*?)(<!-- results:\2 end -->)", re.S)

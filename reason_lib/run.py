@@ -61,6 +61,7 @@ def execute(experiment: str, profile: str = "cpu", overrides: dict | None = None
     notebook = run.dir / "notebook.ipynb"
     source = config.NOTEBOOKS_DIR / config.EXPERIMENTS[experiment].notebook
     cells = len(json.loads(source.read_text())["cells"]) + 1  # + papermill's injected parameters
+    before = os.environ.get(HEADLESS)
     os.environ[HEADLESS] = "1"  # the kernel inherits it: trainers draw text bars (train.sft)
     try:
         with Relay(run.dir / "log.txt", f"{experiment} {run.id}", cells,
@@ -75,6 +76,10 @@ def execute(experiment: str, profile: str = "cpu", overrides: dict | None = None
         run.fail(f"{type(e).__name__}: {e}")
         raise
     finally:
+        if before is None:
+            os.environ.pop(HEADLESS)
+        else:
+            os.environ[HEADLESS] = before
         if notebook.exists():
             render_html(notebook, run.dir / "report.html")
     if run.status != "succeeded":

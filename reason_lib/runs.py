@@ -68,7 +68,7 @@ def _device() -> str:
 def processor() -> str:
     """The CPU's model name and the vector kernels torch dispatches to on it ("Intel(R) Xeon(R)
     Processor; torch AVX512"). Float sums depend on both (how a matmul is split into SIMD lanes),
-    so runs are bit-identical only on the same kind: see README "Reproducing"."""
+    so runs are bit-identical only on the same kind: see README "How exact a reproduction is"."""
     import torch
 
     name = platform.processor() or platform.machine()

@@ -59,7 +59,7 @@ def test_a_long_cells_progress_reaches_the_terminal_while_it_runs(tmp_path):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("import time\nfrom tqdm.auto import tqdm"),
                 nbformat.v4.new_code_cell("# Training\nfor _ in tqdm(range(8), desc='steps', mininterval=0):\n"
-                                          "    time.sleep(0.5)\nprint('trained')\nt_end = time.time()")]
+                                          "    time.sleep(0.5)\nprint('trained')")]
     nbformat.write(nb, tmp_path / "in.ipynb")
     out = Stamped()
     with Relay(tmp_path / "log.txt", "demo", len(nb.cells), stream=out, every=1.0) as relay:
