@@ -9,7 +9,7 @@ ARGS ?=
 GRID ?= warmup
 RUN := $(PY) -m reason_lib.run
 
-.PHONY: help setup test readme reference check-reproduction ci-reference smol-model base-model pause-warmup pause-warmup-grid pause-star pause-star-sampled star-mmlu perplexity-grpo reinforce-rm reinforce-rm-1 reinforce-rm-2 summary bench reproduce clean
+.PHONY: help setup test export readme reference check-reproduction ci-reference smol-model base-model pause-warmup pause-warmup-grid pause-star pause-star-sampled star-mmlu perplexity-grpo reinforce-rm reinforce-rm-1 reinforce-rm-2 summary bench reproduce clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -98,6 +98,9 @@ check-reproduction: setup ## compare RUN (a reproduction id under outputs/reprod
 
 reference: setup ## commit-ready reference: RUN's results (or, without RUN, the newest $(PROFILE) runs) -> results/$(PROFILE).json/.md and the README
 	$(PY) -m reason_lib.results reference --profile $(PROFILE) $(if $(RUN),--run $(RUN))
+
+export: setup ## a merged copy (plain weights) of a kept model: MODEL=<run>/models/<name> OUT=<new folder>
+	$(PY) -m reason_lib.models.keep export $(MODEL) $(OUT)
 
 readme: setup ## regenerate the README's result tables from results/*.json
 	$(PY) -m reason_lib.results readme

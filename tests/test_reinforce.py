@@ -185,3 +185,38 @@ def test_log_probs_apply_the_lm_head_only_where_a_completion_token_is_predicted(
         hook.remove()
     new = r.ids.shape[1] - r.prompt_len
     assert r.prompt_len > 10 and shapes == [(6, new + 1, model.config.hidden_size)]
+
+
+def test_a_run_killed_while_evaluating_its_final_policy_has_already_kept_it(tiny, tmp_path, outputs):
+    """`keep` runs after the last update and before that step's evaluation: a kill inside the
+    final evaluation (here an interrupt raised by it) leaves the trained policy loadable on disk."""
+    from conftest import write_run
+    from peft import get_peft_model
+
+    from reason_lib.models.keep import keep_model
+    from reason_lib.models.load import lora_config
+    from reason_lib.runs import Run
+
+    _, tok, path = tiny
+    run = Run(write_run(outputs, "reinforce_rm", "20261204-000001-ci-dddd", "running", {}, None))
+    policy = get_peft_model(load_model(path), lora_config(4, 8))
+    before = {n: p.detach().clone() for n, p in policy.named_parameters() if p.requires_grad}
+
+    def by_length(prompts, completions, **_):
+        return [float(len(c)) for c in completions]
+
+    def evaluate(model, step):
+        if step == 3:
+            raise KeyboardInterrupt("killed during the final evaluation")
+
+    with pytest.raises(KeyboardInterrupt):
+        policy_gradient(policy, tok, _rows(), by_length, tmp_path, method="rloo", steps=3,
+                        prompts_per_step=2, k=2, learning_rate=1e-2, max_new_tokens=8, save_every=0, progress=False,
+                        every=1, on_step=evaluate,
+                        keep=lambda m: keep_model(run, "policy-reinforce", m, tok, path, "final"))
+    kept = load_model(run.dir / "models" / "policy-reinforce")
+    trained = dict(policy.named_parameters())
+    assert any(not torch.equal(trained[n], b) for n, b in before.items())  # it did train
+    for name, p in kept.named_parameters():
+        if "lora_" in name:
+            assert torch.equal(p, trained[name]), name

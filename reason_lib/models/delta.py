@@ -13,7 +13,9 @@ delta checkpoint is a folder holding only the change:
 
 `load_model` walks a chain from its root: load the root, then at each link merge its adapters and
 put back its tensors: the arithmetic the run did, in the order it did it, so a reloaded model
-equals the model that was saved.
+equals the model that was saved. A link saved with `merge=False` (a run's final LoRA policy,
+evaluated with its adapter attached) comes back the same way, as a peft model, when it is the last
+link: merged weights round differently from base + adapter, and a greedy reply can flip on that.
 """
 
 from __future__ import annotations
@@ -34,12 +36,13 @@ def is_delta(path) -> bool:
     return (Path(str(path)) / DELTA).is_file()
 
 
-def save_delta(path, parent, adapters=(), tensors: dict | None = None) -> None:
+def save_delta(path, parent, adapters=(), tensors: dict | None = None, merge: bool = True) -> None:
     """Write a delta checkpoint to `path` on top of `parent` (Hub id or path).
 
     `adapters`: peft models (saved with their `save_pretrained`: adapter weights only) or folders
     they were saved to (moved in), merged in this order on load; `tensors`: {parameter name:
-    tensor} put back whole after the merge.
+    tensor} put back whole after the merge. `merge=False`: loaded as the last link, the last
+    adapter stays attached (a peft model), as the model was when it was evaluated.
     """
     from safetensors.torch import save_file
 
@@ -59,7 +62,7 @@ def save_delta(path, parent, adapters=(), tensors: dict | None = None) -> None:
     local = Path(str(parent))
     entry = {"parent": os.path.relpath(local.resolve(), path.resolve()) if local.is_dir()
              else str(parent), "parent_is_local": local.is_dir(), "adapters": names,
-             "tensors": TENSORS if tensors else None,
+             "tensors": TENSORS if tensors else None, "merge": merge,
              "load": "reason_lib.models.load_model(<this folder>) (or PauseLM.from_pretrained when "
                      "pause_config.json is here): loads the parent, merges each adapter in order "
                      "(peft: PeftModel.from_pretrained(parent, adapter).merge_and_unload()), then "
@@ -86,16 +89,23 @@ def lineage(path) -> tuple[str, list[Path]]:
     return str(here), links[::-1]
 
 
-def apply_link(model, link) -> object:
-    """`model` with one delta folder applied: its adapters merged, its tensors copied in."""
+def apply_link(model, link, last: bool = False) -> object:
+    """`model` with one delta folder applied: its adapters merged, its tensors copied in; the last
+    link of a chain saved with `merge=False` keeps its last adapter attached (a peft model)."""
     from peft import PeftModel
     from safetensors.torch import load_file
 
     link = Path(link)
     entry = json.loads((link / DELTA).read_text())
-    for name in entry["adapters"]:
-        model = PeftModel.from_pretrained(model, link / name).merge_and_unload()
+    attach = last and not entry.get("merge", True) and entry["adapters"]
+    for k, name in enumerate(entry["adapters"]):
+        model = PeftModel.from_pretrained(model, link / name)
+        if not (attach and k == len(entry["adapters"]) - 1):
+            model = model.merge_and_unload()
     if entry["tensors"]:
+        if attach:
+            raise ValueError(f"{link / DELTA}: an attached adapter ('merge': false) with whole "
+                             "tensors is not a layout save_delta writes")
         state = load_file(link / entry["tensors"])
         if any(n.endswith(("lm_head.weight", "embed_tokens.weight")) for n in state):
             untie_embeddings(model)

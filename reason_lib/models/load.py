@@ -115,10 +115,12 @@ def lora_config(r: int = 8, alpha: int = 16, dropout: float = 0.0,
 
 def load_model(name_or_path: str, dtype: str = "float32", device: str = "auto",
                lora: dict | None = None, freeze_patterns: list[str] | None = None,
-               trust_remote_code: bool = False, **kwargs):
+               trust_remote_code: bool = False, merge: bool = False, **kwargs):
     """A causal LM from a Hub id, a `save_pretrained` folder (safetensors only) or a delta
     checkpoint (`reason_lib.models.delta`: its root loaded, then each link applied on the device).
 
+    A run's kept LoRA policy (`reason_lib.models.keep`) comes back as the peft model the run
+    evaluated, unless `merge` (plain weights; what `make export` writes).
     `lora`: keyword arguments for `lora_config` to wrap the model with peft adapters.
     `freeze_patterns`: regexes of parameter names to freeze (applied before LoRA).
     """
@@ -129,8 +131,8 @@ def load_model(name_or_path: str, dtype: str = "float32", device: str = "auto",
         root, dtype=DTYPES[dtype], use_safetensors=True,
         trust_remote_code=trust_remote_code, **kwargs)
     model.to(resolve_device(device))
-    for link in links:
-        model = apply_link(model, link)
+    for k, link in enumerate(links):
+        model = apply_link(model, link, last=k == len(links) - 1 and not merge and lora is None)
     if links:  # what it was loaded from, as for any from_pretrained model (a delta's parent)
         model.name_or_path = str(name_or_path)
     if freeze_patterns:

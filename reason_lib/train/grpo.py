@@ -19,6 +19,18 @@ class PeriodicEval(TrainerCallback):
             self.fn(model, state.global_step)
 
 
+class KeepFinal(TrainerCallback):
+    """Calls `fn(model)` once, after the last optimiser step and before the callbacks listed after
+    it (a `PeriodicEval` on that step): the final model is on disk before anything evaluates it."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        if state.global_step == state.max_steps:
+            self.fn(model)
+
+
 def reward_setup(reward_type: str, scorer, hybrid_weights=(1.0, 1.0)) -> tuple[list, list[float]]:
     """(reward functions, weights) for `correctness`, `perplexity` or `hybrid`. Both functions are
     always passed (a weight of 0 leaves one out of the reward) so TRL logs every component."""

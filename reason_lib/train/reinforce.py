@@ -115,7 +115,7 @@ def policy_gradient(policy, tokenizer, rows: list[dict], reward_fn, output_dir, 
                     max_grad_norm: float = 1.0, seed: int = 0, run=None, log_prefix: str = "",
                     diagnostics=None, on_step=None, every: int = 10, save_every: int = 20,
                     resume: bool = False, progress: bool = True, micro_batch_size: int = 0,
-                    gradient_checkpointing: bool = False):
+                    gradient_checkpointing: bool = False, keep=None):
     """Optimise `policy` on `rows` (`prompt` messages plus reward columns) against
     `reward_fn(prompts, completions, **columns) -> list[float]`; returns (policy, history).
 
@@ -125,6 +125,8 @@ def policy_gradient(policy, tokenizer, rows: list[dict], reward_fn, output_dir, 
     `method="rloo"`: advantage = R - (mean R of the prompt's other samples). `diagnostics(rows,
     texts) -> dict` adds per-step metrics (e.g. the gold score); `on_step(policy, step)` runs every
     `every` steps. A checkpoint every `save_every` steps; `resume=True` continues from the last.
+    `keep(policy)` runs once, right after the last update and before that step's `on_step`: the
+    final policy is on disk before anything evaluates it (`reason_lib.models.keep.keep_model`).
     Log-probabilities and the backward pass take `micro_batch_size` samples at a time (0: all
     prompts_per_step * k at once); `gradient_checkpointing` recomputes activations in backward.
     """
@@ -192,6 +194,9 @@ def policy_gradient(policy, tokenizer, rows: list[dict], reward_fn, output_dir, 
         history.append({"step": step + 1, **entry})
         if run is not None:
             run.log(step + 1, **entry)
+        if keep is not None and step + 1 == steps:
+            policy.eval()
+            keep(policy)
         if on_step is not None and (step + 1) % every == 0:
             on_step(policy, step + 1)
             policy.train()
