@@ -9,7 +9,7 @@ ARGS ?=
 GRID ?= warmup
 RUN := $(PY) -m reason_lib.run
 
-.PHONY: help setup test export readme reference check-reproduction ci-reference smol-model base-model pause-warmup pause-warmup-grid pause-star pause-star-sampled star-mmlu perplexity-grpo reinforce-rm reinforce-rm-1 reinforce-rm-2 summary bench reproduce clean
+.PHONY: help setup test export readme reference check-reproduction ci-reference smol-model base-model pause-warmup pause-warmup-grid pause-star pause-star-sampled star-mmlu perplexity-grpo reinforce-rm reinforce-rm-1 reinforce-rm-2 evaluate infer summary bench reproduce clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -56,6 +56,14 @@ reinforce-rm: reinforce-rm-1 reinforce-rm-2 ## notebook 05: reward models + REIN
 # one level each (1: scalar reward model, 2: 10-class); explicit targets, as .PHONY ones skip pattern rules
 reinforce-rm-1 reinforce-rm-2: setup
 	$(RUN) reinforce_rm --profile $(PROFILE) -p level $(subst reinforce-rm-,,$@) $(ARGS)
+
+# `make evaluate MODEL=<run id | run id/name | experiment/latest | folder | Hub id> BENCH=gsm8k,mmlu
+# BASELINE=<model>`: MODEL, BENCH and BASELINE are optional (params/evaluate/$(PROFILE).yaml).
+evaluate: setup ## notebook 06: score MODEL on BENCH (comma list; reason_lib/benches.py), paired against BASELINE
+	$(RUN) evaluate --profile $(PROFILE) $(if $(MODEL),-p model '$(MODEL)') $(if $(BENCH),-p benches '[$(BENCH)]') $(if $(BASELINE),-p baseline '$(BASELINE)') $(ARGS)
+
+infer: setup ## replies of MODEL (as for evaluate) to PROMPTS (jsonl: prompt or question per line) -> outputs/infer/<id>/replies.jsonl
+	$(PY) -m reason_lib.infer '$(MODEL)' '$(PROMPTS)' $(ARGS)
 
 bench: setup ## the benchmarks (ratios against TRL / transformers) -> outputs/bench/<run_id>/bench.json and results.json
 	cd benchmarks && ../$(PY) run_all.py $(ARGS)

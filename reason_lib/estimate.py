@@ -304,6 +304,11 @@ def hours(experiment: str, params) -> float:
     return sum(_seconds(experiment, params).values()) / 3600
 
 
+# The training experiments the estimator knows (evaluate and summary load what others trained).
+ESTIMATED = ("base_model", "pause_warmup", "pause_star", "star_mmlu", "perplexity_grpo",
+             "reinforce_rm")
+
+
 def estimate(experiment: str, params) -> Estimate:
     """The run's peak GPU memory (its heaviest phase) and disk, from its parameters."""
     model, phases, disk = _phases(experiment, params)
@@ -316,7 +321,8 @@ def check_fits(experiment: str, params, device_bytes: float | None = None) -> Es
     when it exceeds the device's memory (`device_bytes`, default: the current CUDA device's)."""
     import torch
 
-    if params.device not in ("cuda", "auto") or (device_bytes is None and not torch.cuda.is_available()):
+    if experiment not in ESTIMATED or params.device not in ("cuda", "auto") or (
+            device_bytes is None and not torch.cuda.is_available()):
         return None
     est = estimate(experiment, params)
     total = device_bytes or torch.cuda.get_device_properties(0).total_memory
@@ -333,7 +339,7 @@ def table(profile: str = "gpu", gpu_gib: float = 80.0, experiments: list[str] | 
     """The estimate of every experiment's `profile` as a markdown table (README: `make readme`)."""
     from reason_lib import config
 
-    names = experiments or [e for e in config.EXPERIMENTS if e != "summary"]
+    names = experiments or [e for e in config.EXPERIMENTS if e in ESTIMATED]
     lines = [f"| experiment | model | peak GPU memory (GiB) | heaviest phase | fits {gpu_gib:.0f} GiB "
              "| disk (GiB) | time on one H100 (h) |", "|---|---|---|---|---|---|---|"]
     for name in names:

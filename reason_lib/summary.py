@@ -196,6 +196,10 @@ def headline(run: dict) -> str:
         if exp == "perplexity_grpo":
             return ", ".join(f"{k} acc {v['accuracy']['value']:.3f}" for k, v in m.items()
                              if isinstance(v, dict) and "gold_perplexity" in v)
+        if exp == "evaluate":
+            return "; ".join(f"{label}: " + ", ".join(f"{name} {v['accuracy']['value']:.3f}"
+                                                      for name, v in by_set.items())
+                             for label, by_set in m["models"].items())
         if exp == "reinforce_rm":
             return f"level {m['level']}: " + ", ".join(
                 f"{k} RM {v['reward']['value']:.2f}" for k, v in m["policies"].items())

@@ -57,33 +57,6 @@ def test_ci_metrics_equal_the_golden_file(shared_outputs):
                        "`make ci-reference` rewrites results/ci.json):\n" + "\n".join(moved[:30]))
 
 
-def test_the_kept_grpo_policies_reproduce_their_runs_replies(shared_outputs, monkeypatch):
-    """Each GRPO policy notebook 04 kept, loaded back from its run folder, gives the replies the
-    run recorded for it (greedy, the same questions and batches), to the character."""
-    import json
-
-    from reason_lib.data import gsm8k_data
-    from reason_lib.evaluate import evaluate_gsm8k
-    from reason_lib.models import load_model, load_tokenizer
-    from reason_lib.runs import Run
-
-    monkeypatch.setenv("REASON_LIB_OUTPUTS", str(shared_outputs))
-    (folder,) = (shared_outputs / "perplexity_grpo").iterdir()
-    run = Run(folder)
-    params = run.params()
-    test = gsm8k_data(params.train_data, params.test_data, params.n_train, 1, params.n_test,
-                      params.problem_steps, params.max_operand, seed=params.seed + 1)["test"]
-    samples = [json.loads(line) for line in (folder / "samples.jsonl").read_text().splitlines()]
-    for reward_type in params.reward_types:
-        kept = folder / "models" / f"policy-{reward_type}"
-        assert "## What the run measured" in (kept / "MODEL.md").read_text()
-        _, records = evaluate_gsm8k(load_model(str(kept)), load_tokenizer(str(kept)), test,
-                                    max_new_tokens=params.max_new_tokens,
-                                    batch_size=params.eval_batch_size, progress=False)
-        recorded = [s["reply"] for s in samples if s["policy"] == reward_type]
-        assert [r["reply"] for r in records] == recorded and recorded
-
-
 def test_the_reinforce_runs_keep_their_reward_model_and_every_policy(shared_outputs):
     """Notebook 05 keeps the reward model (a sequence classifier that scores as the run's did)
     and the final policy of every method."""
@@ -102,3 +75,23 @@ def test_the_reinforce_runs_keep_their_reward_model_and_every_policy(shared_outp
     card = (folder / "models" / "reward_model" / "MODEL.md").read_text()
     assert "AutoModelForSequenceClassification.from_pretrained" in card
     assert json.loads((folder / "manifest.json").read_text())["status"] == "succeeded"
+
+
+def test_evaluate_scores_each_kept_grpo_policy_exactly_as_its_run_did(shared_outputs):
+    """Notebook 06 (ci: MODEL=perplexity_grpo/latest, bench `run`) rebuilds the GRPO run's test
+    items and gives every kept policy's after-numbers and replies exactly."""
+    import json
+
+    (grpo,) = (shared_outputs / "perplexity_grpo").iterdir()
+    (evaluation,) = (shared_outputs / "evaluate").iterdir()
+    own = json.loads((grpo / "metrics.json").read_text())
+    scored = json.loads((evaluation / "metrics.json").read_text())["models"]
+    recorded = [json.loads(line) for line in (grpo / "samples.jsonl").read_text().splitlines()]
+    replies = [json.loads(line) for line in (evaluation / "samples.jsonl").read_text().splitlines()]
+    for reward_type in ("correctness", "perplexity", "hybrid"):
+        label = f"{grpo.name}/policy-{reward_type}"
+        got = scored[label]["GSM8K test (run)"]
+        for key in ("accuracy", "no_answer", "gold_perplexity"):
+            assert got[key] == own[reward_type][key], (reward_type, key)
+        assert [r["reply"] for r in replies if r["model"] == label and r["item set"] == "GSM8K test (run)"] \
+            == [r["reply"] for r in recorded if r["policy"] == reward_type]

@@ -17,7 +17,7 @@ from reason_lib.rehearsal import shrink
 
 RUNS = [("base_model", []), ("pause_warmup", []), ("pause_star", []), ("star_mmlu", []),
         ("perplexity_grpo", []), ("reinforce_rm", ["-p", "level", "1"]),
-        ("reinforce_rm", ["-p", "level", "2"])]
+        ("reinforce_rm", ["-p", "level", "2"]), ("evaluate", [])]
 
 
 @pytest.fixture(scope="module")
@@ -133,6 +133,9 @@ def test_every_gpu_profile_runs_rehearsed_on_cpu(world, tmp_path, experiment, ar
     metrics = json.loads((run / "metrics.json").read_text())
     if experiment == "base_model":  # a 7B model is scored on real GSM8K, not the offline world
         assert set(metrics) == {"GSM8K (real)"} and metrics["GSM8K (real)"]["accuracy"]["n"] == 8
+    if experiment == "evaluate":  # the Hub id, found in the Hub cache, scored on real GSM8K
+        assert list(metrics["models"]) == [gpu.model]
+        assert metrics["models"][gpu.model]["GSM8K (real)"]["accuracy"]["n"] == 8
 
 
 def test_the_conda_environment_installs_the_cuda_torch():

@@ -62,8 +62,21 @@ def _preferences(params) -> dict[str, int]:
     return {f"preference_data {params.preference_data}": len(train) + len(test)}
 
 
+def _evaluate(params) -> dict[str, int]:
+    """The models named (run, folder or Hub id: found without loading weights), then every item
+    set the benches name (files read, rows checked)."""
+    from reason_lib.benches import item_sets
+    from reason_lib.models.find import find_models
+
+    models = find_models(params.model)
+    for f in models + (find_models(params.baseline) if params.baseline else []):
+        print(f"model found: {f.label} ({f.path})", flush=True)
+    return {f"bench set {s.name}": len(s.rows) for s in item_sets(params, [f.run for f in models])}
+
+
 CHECKS = {"base_model": _base_model, "pause_warmup": _gsm8k, "pause_star": _gsm8k,
-          "star_mmlu": _star_mmlu, "perplexity_grpo": _gsm8k, "reinforce_rm": _preferences}
+          "star_mmlu": _star_mmlu, "perplexity_grpo": _gsm8k, "reinforce_rm": _preferences,
+          "evaluate": _evaluate}
 
 
 def check_data(experiment: str, params) -> dict[str, int]:

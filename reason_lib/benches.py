@@ -1,0 +1,168 @@
+"""Score any model on the project's benchmarks, with the experiments' own prompts, extraction and
+intervals (`make evaluate`, notebook 06).
+
+A *bench* names item sets: `gsm8k_format` (the procedural in-template test), `paraphrase` (its
+held-out templates), `mc_english` / `mc_yoruba` (the offline multiple choice), `gsm8k` (real
+GSM8K), `mmlu` (real MMLU, scored by letter log-prob and by the generated `Answer: X`), `mmmlu`
+(MMMLU in one language, both ways) and `run` (a run's own test items, rebuilt from its parameters,
+so a kept model is scored on exactly what its run scored). Every item set is loaded and checked
+by `item_sets` before any model loads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from reason_lib.config import ParamError, resolve_source
+from reason_lib.data import gsm8k_data, gsm8k_paraphrase, gsm8k_splits, load_gsm8k, mmlu_splits
+from reason_lib.data.mmlu import load_mmlu, stratified
+from reason_lib.evaluate import (evaluate_choice, evaluate_choice_logprob, evaluate_gsm8k,
+                                 evaluate_pause_gsm8k, gold_perplexity, paired_proportion_difference)
+
+BENCHES = {
+    "gsm8k_format": "procedural GSM8K-format test problems (in-template), greedy accuracy by steps",
+    "paraphrase": "procedural GSM8K-format problems in held-out templates",
+    "mc_english": "offline multiple choice, English",
+    "mc_yoruba": "offline multiple choice, Yoruba",
+    "gsm8k": "real GSM8K test (real_gsm8k_test: a jsonl file or openai/gsm8k)",
+    "mmlu": "real MMLU (real_mmlu), letter log-prob and generated 'Answer: X'",
+    "mmmlu": "MMMLU in mmmlu_language (mmmlu: a CSV or openai/MMMLU), both ways",
+    "run": "the evaluated run's own test items, rebuilt from its parameters",
+}
+
+
+@dataclass
+class ItemSet:
+    """Items scored one way: `kind` gsm8k (generate, extract `#### N`), choice (generate, extract
+    `Answer: X`) or logprob (the most likely letter, no generation); the generation budget and
+    batch of the experiment that defined them; `scorer` a frozen LM scoring the gold answer after
+    the model's reasoning (perplexity_grpo's gold-answer perplexity)."""
+
+    name: str
+    kind: str
+    rows: list[dict]
+    lang: str = "en"
+    max_new_tokens: int = 160
+    batch_size: int = 64
+    scorer: dict = field(default_factory=dict)
+
+
+def offline_sets(p, names=("gsm8k_format", "paraphrase", "mc_english", "mc_yoruba")) -> list[ItemSet]:
+    """The base model's offline item sets from parameters shaped like BaseModelParams (seed,
+    n_eval, n_eval_mc, max_steps, max_operand, ...): the very items notebook 00 scores (a split's
+    items depend only on the seed and their own count)."""
+    gen = dict(max_new_tokens=p.max_new_tokens, batch_size=p.eval_batch_size)
+    out = []
+    if "gsm8k_format" in names:
+        rows = gsm8k_splits(0, 0, p.n_eval, p.max_steps, p.max_operand, seed=p.seed)["test"]
+        out.append(ItemSet("GSM8K-format", "gsm8k", rows, **gen))
+    if "paraphrase" in names:
+        rows = gsm8k_paraphrase(p.n_eval, p.max_steps, p.max_operand, seed=p.seed)
+        out.append(ItemSet("GSM8K-format paraphrase", "gsm8k", rows, **gen))
+    langs = [(lang, label) for lang, label, name in [("en", "MC English", "mc_english"),
+                                                      ("yo", "MC Yoruba", "mc_yoruba")] if name in names]
+    if langs:
+        mc = mmlu_splits(0, 0, p.n_eval_mc, seed=p.seed)["test"]
+        out += [ItemSet(label, "choice", mc[lang], lang, **gen) for lang, label in langs]
+    return out
+
+
+def real_sets(p, names=("gsm8k", "mmlu")) -> list[ItemSet]:
+    """Real GSM8K and MMLU as notebook 00 scores them (the same files, counts and seed)."""
+    out = []
+    if "gsm8k" in names and p.real_gsm8k_test:
+        rows = load_gsm8k(resolve_source(p.real_gsm8k_test), "test", limit=p.n_real_gsm8k)
+        out.append(ItemSet("GSM8K (real)", "gsm8k", rows, max_new_tokens=p.max_new_tokens,
+                           batch_size=p.eval_batch_size))
+    if "mmlu" in names and p.real_mmlu:
+        rows = stratified(load_mmlu(resolve_source(p.real_mmlu)), p.n_real_mmlu, seed=p.seed)
+        out += [ItemSet("MMLU (real, letter log-prob)", "logprob", rows, batch_size=p.eval_batch_size),
+                ItemSet("MMLU (real, generated)", "choice", rows,
+                        max_new_tokens=p.mmlu_max_new_tokens, batch_size=p.eval_batch_size)]
+    return out
+
+
+def run_sets(run) -> list[ItemSet]:
+    """A run's own test items, from its parameters: what its notebook scored its models on."""
+    experiment, p = run.manifest["experiment"], run.params()
+    if experiment == "base_model":
+        return (offline_sets(p) if p.offline_eval else []) + real_sets(p)
+    if experiment == "perplexity_grpo":
+        rows = gsm8k_data(p.train_data, p.test_data, p.n_train, 1, p.n_test, p.problem_steps,
+                          p.max_operand, seed=p.seed + 1)["test"]
+        scorer = {"model": resolve_source(p.scorer_model or p.policy_model), "form": p.perplexity_form,
+                  "target": p.perplexity_target, "dtype": p.dtype}
+        return [ItemSet("GSM8K test (run)", "gsm8k", rows, max_new_tokens=p.max_new_tokens,
+                        batch_size=p.eval_batch_size, scorer=scorer)]
+    raise ParamError(f"bench 'run': rebuilding the test items of a {experiment} run is not "
+                     f"supported yet (base_model, perplexity_grpo); name the benches instead")
+
+
+def item_sets(params, runs=()) -> list[ItemSet]:
+    """Every item set `params.benches` names, loaded and checked (files read, rows validated);
+    `runs`: the run folders of the evaluated models (for the `run` bench)."""
+    unknown = [b for b in params.benches if b not in BENCHES]
+    if unknown:
+        raise ParamError(f"bench {unknown[0]!r}: unknown; known: {', '.join(BENCHES)}")
+    needs = {"gsm8k": "real_gsm8k_test", "mmlu": "real_mmlu", "mmmlu": "mmmlu"}
+    for bench, key in needs.items():
+        if bench in params.benches and not getattr(params, key):
+            raise ParamError(f"bench {bench!r} needs its data: set {key} (e.g. -p {key} <file or Hub id>)")
+    out = offline_sets(params, params.benches) + real_sets(params, params.benches)
+    if "mmmlu" in params.benches:
+        rows = stratified(load_mmlu(resolve_source(params.mmmlu), params.mmmlu_language),
+                          params.n_real_mmlu, seed=params.seed)
+        lang = "yo" if params.mmmlu_language.upper().startswith("YO") else "en"
+        label = f"MMMLU {params.mmmlu_language}"
+        out += [ItemSet(f"{label}, letter log-prob", "logprob", rows, lang,
+                        batch_size=params.eval_batch_size),
+                ItemSet(f"{label}, generated", "choice", rows, lang,
+                        max_new_tokens=params.mmlu_max_new_tokens, batch_size=params.eval_batch_size)]
+    if "run" in params.benches:
+        from reason_lib.runs import Run
+
+        folders = sorted({str(r) for r in runs if r is not None})
+        if len(folders) != 1:
+            raise ParamError("bench 'run' scores a run's own test items: MODEL must name one run "
+                             f"(got {len(folders)} runs)")
+        out += run_sets(Run(folders[0]))
+    if not out:
+        raise ParamError("no items to score: benches " + ", ".join(params.benches))
+    return out
+
+
+def score(model, tokenizer, sets: list[ItemSet], temperature: float = 0.0, pause: bool = False,
+          scorers: dict | None = None, progress: bool = True) -> dict[str, tuple[dict, list[dict]]]:
+    """{set name: (summary, records)} of one model on every item set. A pause LM (`pause`) is
+    decoded with its pause head (pauses per reply reported) and scored on the GSM8K-format sets
+    only; `scorers`: loaded perplexity scorers by model path (`ItemSet.scorer`)."""
+    out = {}
+    for s in sets:
+        gen = dict(max_new_tokens=s.max_new_tokens, batch_size=s.batch_size, temperature=temperature,
+                   progress=progress)
+        if s.kind == "logprob":
+            if pause:
+                continue
+            out[s.name] = evaluate_choice_logprob(model, tokenizer, s.rows, s.lang,
+                                                  batch_size=s.batch_size, progress=progress)
+        elif s.kind == "choice":
+            if pause:
+                continue
+            out[s.name] = evaluate_choice(model, tokenizer, s.rows, s.lang, **gen)
+        elif pause:
+            out[s.name] = evaluate_pause_gsm8k(model, tokenizer, s.rows, **gen)
+        else:
+            out[s.name] = evaluate_gsm8k(model, tokenizer, s.rows, **gen)
+        if s.scorer and s.name in out:
+            ppl, nll = gold_perplexity(scorers[s.scorer["model"]], s.rows, out[s.name][1])
+            out[s.name][0]["gold_perplexity"] = ppl
+            for rec, x in zip(out[s.name][1], nll):
+                rec["gold_nll"] = x
+    return out
+
+
+def paired(results: dict, baseline: dict) -> dict[str, dict]:
+    """{set name: paired change of accuracy against the baseline on the same items (gained / lost)}."""
+    return {name: paired_proportion_difference([r["correct"] for r in recs],
+                                               [r["correct"] for r in baseline[name][1]])
+            for name, (_, recs) in results.items() if name in baseline}

@@ -1,0 +1,160 @@
+"""reason_lib.benches, reason_lib.models.find and reason_lib.infer: which model a name means, the
+item sets, `make evaluate`'s one-line refusals before anything loads, and `make infer`."""
+
+import json
+import os
+import subprocess
+
+import pytest
+from conftest import write_run
+
+from reason_lib.benches import item_sets, offline_sets, paired, score
+from reason_lib.config import PROJ_ROOT, ParamError, load_params
+from reason_lib.data import gsm8k_paraphrase, gsm8k_splits, mmlu_splits
+from reason_lib.models import load_model
+from reason_lib.models.find import ModelNotFound, find_models, load_found
+
+
+def _kept_run(outputs, tiny, run_id="20261204-000010-cpu-eeee", names=("policy-a", "policy-b")):
+    _, tok, path = tiny
+    folder = write_run(outputs, "perplexity_grpo", run_id, "succeeded", {}, {})
+    for name in names:
+        load_model(path).save_pretrained(folder / "models" / name)
+        tok.save_pretrained(folder / "models" / name)
+    return folder
+
+
+def test_a_run_id_names_every_model_it_kept_and_a_name_picks_one(tiny, outputs):
+    folder = _kept_run(outputs, tiny)
+    assert [f.label for f in find_models(folder.name)] == [f"{folder.name}/policy-a",
+                                                            f"{folder.name}/policy-b"]
+    (one,) = find_models(f"{folder.name}/policy-b")
+    assert one.path == str(folder / "models" / "policy-b") and one.run == folder
+    assert [f.label for f in find_models("perplexity_grpo/latest/policy-a")] == [f"{folder.name}/policy-a"]
+    assert find_models(str(folder))[0].run == folder  # a run folder by path
+    model, tok = load_found(one)
+    assert not model.training and tok.pad_token_id is not None
+
+
+@pytest.mark.parametrize("spec, words", [
+    ("outputs/no/such/model", ["'outputs/no/such/model'", "no such run"]),
+    ("20261204-000010-cpu-eeee/policy-z", ["keeps no model 'policy-z'", "policy-a, policy-b"]),
+    ("reinforce_rm/latest", ["no succeeded reinforce_rm run"]),
+    ("", ["no model named"]),
+])
+def test_an_unknown_model_is_refused_by_name(tiny, outputs, spec, words):
+    _kept_run(outputs, tiny)
+    with pytest.raises(ModelNotFound) as e:
+        find_models(spec)
+    for w in words:
+        assert w in str(e.value)
+
+
+def test_an_unreachable_hub_id_is_refused_offline(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", "/nonexistent-hf-home")
+    with pytest.raises(ModelNotFound, match="'someone/no-such-model': no such run"):
+        find_models("someone/no-such-model")
+
+
+def test_offline_sets_are_the_base_models_own_items():
+    p = load_params("evaluate", "cpu", {"n_eval": 12, "n_eval_mc": 10})
+    sets = {s.name: s for s in offline_sets(p)}
+    # notebook 00 draws train, validation and test together; a split's items do not depend on
+    # the other splits' counts
+    gsm = gsm8k_splits(50, 12, 12, p.max_steps, p.max_operand, seed=p.seed)
+    mc = mmlu_splits(40, 10, 10, seed=p.seed)["test"]
+    assert sets["GSM8K-format"].rows == gsm["test"]
+    assert sets["GSM8K-format paraphrase"].rows == gsm8k_paraphrase(12, p.max_steps, p.max_operand, seed=p.seed)
+    assert sets["MC English"].rows == mc["en"] and sets["MC Yoruba"].rows == mc["yo"]
+    assert sets["MC Yoruba"].lang == "yo"
+
+
+def test_benches_that_need_data_say_which_parameter():
+    with pytest.raises(ParamError, match="bench 'gsm8k' needs its data: set real_gsm8k_test"):
+        item_sets(load_params("evaluate", "cpu", {"benches": ["gsm8k"]}))
+    with pytest.raises(ParamError, match="bench 'run' scores a run's own test items"):
+        item_sets(load_params("evaluate", "cpu", {"benches": ["run"]}), [None])
+
+
+def test_scores_are_paired_against_a_baseline_on_the_same_items(tiny):
+    model, tok, _ = tiny
+    sets = offline_sets(load_params("evaluate", "cpu", {"n_eval": 6, "n_eval_mc": 6,
+                                                        "max_new_tokens": 24}), ["gsm8k_format", "mc_english"])
+    a = score(model, tok, sets, progress=False)
+    assert set(a) == {"GSM8K-format", "MC English"} and a["GSM8K-format"][0]["accuracy"]["n"] == 6
+    flipped = {name: (s, [{**r, "correct": not r["correct"]} for r in recs]) for name, (s, recs) in a.items()}
+    change = paired(flipped, a)["MC English"]
+    right = sum(r["correct"] for r in a["MC English"][1])
+    assert (change["gained"], change["lost"]) == (6 - right, right)
+    assert change["value"] == pytest.approx((6 - 2 * right) / 6)
+
+
+def _make(outputs, *args):
+    env = {**os.environ, "REASON_LIB_OUTPUTS": str(outputs), "HF_HUB_OFFLINE": "1"}
+    return subprocess.run(["make", "-s", "evaluate", "PROFILE=ci", *args], cwd=PROJ_ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["MODEL=outputs/nothing-here"], ["error: model 'outputs/nothing-here'", "no such run"]),
+    (["MODEL=outputs/models/x", "BENCH=gsm8k_format,nope"], ["'benches'", "'nope'", "must be one of"]),
+    (["BENCH=mmmlu", "MODEL=outputs/models/x", "BASELINE=outputs/models/x"], ["error: ", "bench 'mmmlu' needs its data: set mmmlu"]),
+    (["BENCH=gsm8k", "ARGS=-p real_gsm8k_test data/none.jsonl"], ["'real_gsm8k_test'", "file not found"]),
+])
+def test_make_evaluate_stops_at_once_with_one_line(tiny, outputs, args, words):
+    _, tok, path = tiny
+    model = outputs / "models" / "x"
+    load_model(path).save_pretrained(model)
+    tok.save_pretrained(model)
+    result = _make(outputs, *args)
+    assert result.returncode != 0
+    err = [line for line in result.stderr.splitlines() if not line.startswith("make")]
+    assert len(err) == 1, result.stderr
+    for w in words:
+        assert w in err[0]
+    assert not (outputs / "evaluate").exists()  # no run folder was made
+
+
+
+def test_infer_writes_every_reply_with_its_pauses_visible_into_a_new_folder(tiny, outputs, tmp_path):
+    import torch
+
+    from reason_lib.data.pauses import PAUSE
+    from reason_lib.infer import infer
+    from reason_lib.models import load_tokenizer
+    from reason_lib.models.pause_lm import PauseLM, add_pause_token
+
+    _, _, path = tiny
+    tok = load_tokenizer(path)
+    model = PauseLM(load_model(path), add_pause_token(tok))
+    with torch.no_grad():
+        model.pause_head.bias.fill_(30.0)  # a head that always wants to pause
+    model.save_pretrained(outputs / "models" / "pausing", tok)
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text(json.dumps({"question": "Ama has 3 pens and buys 4 more. How many now?"}) + "\n"
+                       + json.dumps({"prompt": [{"role": "user", "content": "Count to three."}]}) + "\n")
+    out = infer("outputs/models/pausing", prompts, max_new_tokens=12)
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 2 and "Ama has 3 pens" in rows[0]["prompt"][-1]["content"]
+    assert rows[1]["prompt"] == [{"role": "user", "content": "Count to three."}]
+    assert all(PAUSE in r["reply"] and r["pauses"] == r["reply"].count(PAUSE) >= 1 for r in rows)
+    assert infer("outputs/models/pausing", prompts, max_new_tokens=4) != out  # never overwritten
+
+
+@pytest.mark.parametrize("line, words", [
+    ('{"text": "hi"}', ["line 2", "'prompt' or 'question'"]),
+    ('{"prompt": [{"role": "user"}]}', ["line 2", "field 'prompt'"]),
+    ('not json', ["line 2", "not valid JSON"]),
+])
+def test_a_bad_prompt_line_is_refused_by_file_line_and_field(tmp_path, line, words):
+    from reason_lib.data.files import DataError
+    from reason_lib.infer import read_prompts
+
+    path = tmp_path / "prompts.jsonl"
+    path.write_text('{"prompt": "fine"}\n' + line + "\n")
+    with pytest.raises(DataError) as e:
+        read_prompts(path)
+    assert str(path) in str(e.value)
+    for w in words:
+        assert w in str(e.value)
