@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from reason_lib.config import ParamError, resolve_source
 from reason_lib.data import gsm8k_data, gsm8k_paraphrase, gsm8k_splits, load_gsm8k, mmlu_splits
-from reason_lib.data.mmlu import load_mmlu, stratified
+from reason_lib.data.mmlu import load_mmlu, mmlu_data, stratified
 from reason_lib.evaluate import (evaluate_choice, evaluate_choice_logprob, evaluate_gsm8k,
                                  evaluate_pause_gsm8k, gold_perplexity, paired_proportion_difference)
 
@@ -45,6 +45,8 @@ class ItemSet:
     max_new_tokens: int = 160
     batch_size: int = 64
     scorer: dict = field(default_factory=dict)
+    temperature: float | None = None  # the run's own (its sampled evaluation); None: the caller's
+    options: dict = field(default_factory=dict)  # more decoding settings (a pause LM's)
 
 
 def offline_sets(p, names=("gsm8k_format", "paraphrase", "mc_english", "mc_yoruba")) -> list[ItemSet]:
@@ -94,8 +96,24 @@ def run_sets(run) -> list[ItemSet]:
                   "target": p.perplexity_target, "dtype": p.dtype}
         return [ItemSet("GSM8K test (run)", "gsm8k", rows, max_new_tokens=p.max_new_tokens,
                         batch_size=p.eval_batch_size, scorer=scorer)]
+    if experiment == "pause_warmup":
+        rows = gsm8k_data(p.train_data, p.test_data, p.n_train, 1, p.n_test, p.problem_steps,
+                          p.max_operand, seed=p.seed + 1)["test"]
+        return [ItemSet("GSM8K test (run)", "gsm8k", rows, max_new_tokens=p.max_new_tokens,
+                        batch_size=p.eval_batch_size, temperature=p.temperature,
+                        options={"max_consecutive_pauses": p.max_consecutive_pauses,
+                                 "allow_pauses": p.use_pauses})]
+    if experiment == "star_mmlu":
+        data = mmlu_data(resolve_source(p.mmlu_english) if p.mmlu_english else "",
+                         resolve_source(p.mmlu_yoruba) if p.mmlu_yoruba else "",
+                         p.n_train, p.n_validation, p.n_test, seed=p.seed, subjects=p.mmlu_subjects)
+        test = {lg: rows[:p.batch_size] for lg, rows in data["train"].items()} if p.single_batch \
+            else data["test"]
+        return [ItemSet(f"MC test {lg} (run)", "choice", rows, lg, max_new_tokens=p.max_new_tokens,
+                        batch_size=p.eval_batch_size) for lg, rows in test.items()]
     raise ParamError(f"bench 'run': rebuilding the test items of a {experiment} run is not "
-                     f"supported yet (base_model, perplexity_grpo); name the benches instead")
+                     f"supported yet (base_model, pause_warmup, star_mmlu, perplexity_grpo); name the "
+                     "benches instead")
 
 
 def item_sets(params, runs=()) -> list[ItemSet]:
@@ -132,14 +150,19 @@ def item_sets(params, runs=()) -> list[ItemSet]:
 
 
 def score(model, tokenizer, sets: list[ItemSet], temperature: float = 0.0, pause: bool = False,
-          scorers: dict | None = None, progress: bool = True) -> dict[str, tuple[dict, list[dict]]]:
-    """{set name: (summary, records)} of one model on every item set. A pause LM (`pause`) is
-    decoded with its pause head (pauses per reply reported) and scored on the GSM8K-format sets
-    only; `scorers`: loaded perplexity scorers by model path (`ItemSet.scorer`)."""
+          scorers: dict | None = None, seed: int = 0,
+          progress: bool = True) -> dict[str, tuple[dict, list[dict]]]:
+    """{set name: (summary, records)} of one model on every item set, each drawn from `seed` (a
+    sampled evaluation repeats, whatever was scored before it). A pause LM (`pause`) is decoded
+    with its pause head (pauses per reply reported) and scored on the GSM8K-format sets only;
+    `scorers`: loaded perplexity scorers by model path (`ItemSet.scorer`)."""
+    from transformers import set_seed
+
     out = {}
     for s in sets:
-        gen = dict(max_new_tokens=s.max_new_tokens, batch_size=s.batch_size, temperature=temperature,
-                   progress=progress)
+        set_seed(seed)
+        gen = dict(max_new_tokens=s.max_new_tokens, batch_size=s.batch_size, progress=progress,
+                   temperature=temperature if s.temperature is None else s.temperature)
         if s.kind == "logprob":
             if pause:
                 continue
@@ -150,7 +173,7 @@ def score(model, tokenizer, sets: list[ItemSet], temperature: float = 0.0, pause
                 continue
             out[s.name] = evaluate_choice(model, tokenizer, s.rows, s.lang, **gen)
         elif pause:
-            out[s.name] = evaluate_pause_gsm8k(model, tokenizer, s.rows, **gen)
+            out[s.name] = evaluate_pause_gsm8k(model, tokenizer, s.rows, **gen, **s.options)
         else:
             out[s.name] = evaluate_gsm8k(model, tokenizer, s.rows, **gen)
         if s.scorer and s.name in out:

@@ -95,3 +95,43 @@ def test_evaluate_scores_each_kept_grpo_policy_exactly_as_its_run_did(shared_out
             assert got[key] == own[reward_type][key], (reward_type, key)
         assert [r["reply"] for r in replies if r["model"] == label and r["item set"] == "GSM8K test (run)"] \
             == [r["reply"] for r in recorded if r["policy"] == reward_type]
+
+
+@pytest.mark.parametrize("experiment", ["base_model", "pause_warmup", "star_mmlu"])
+def test_evaluate_gives_a_runs_own_numbers_on_its_own_items(shared_outputs, experiment):
+    """`make evaluate MODEL=<experiment>/latest BENCH=run` on the ci runs above: every model the
+    run kept, on the items it scored, gives the run's own numbers and replies."""
+    import json
+
+    (folder,) = (shared_outputs / experiment).iterdir()
+    env = {**os.environ, "REASON_LIB_OUTPUTS": str(shared_outputs), "HF_HUB_OFFLINE": "1",
+           "OMP_NUM_THREADS": THREADS}
+    before = set((shared_outputs / "evaluate").iterdir())
+    result = subprocess.run([sys.executable, "-m", "reason_lib.run", "evaluate", "--profile", "ci",
+                             "-p", "model", f"{experiment}/latest", "-p", "benches", "[run]",
+                             "-p", "baseline", ""], cwd=PROJ_ROOT, env=env, capture_output=True,
+                            text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    (evaluation,) = set((shared_outputs / "evaluate").iterdir()) - before
+    scored = json.loads((evaluation / "metrics.json").read_text())["models"]
+    own = json.loads((folder / "metrics.json").read_text())
+    replies = [json.loads(line) for line in (evaluation / "samples.jsonl").read_text().splitlines()]
+    recorded = [json.loads(line) for line in (folder / "samples.jsonl").read_text().splitlines()]
+    if experiment == "base_model":
+        (got,) = scored.values()
+        assert got and all(got[name]["accuracy"] == own[name]["accuracy"] for name in got)
+        assert [r["reply"] for r in replies if r["item set"] == "GSM8K-format"] == \
+            [r["reply"] for r in recorded if r["task"] == "gsm8k"]
+    elif experiment == "pause_warmup":
+        got = scored[f"{folder.name}/model"]["GSM8K test (run)"]
+        for key in ("accuracy", "pauses", "pauses_correct", "pauses_incorrect"):
+            assert got[key] == own[key], key
+        assert [r["reply"] for r in replies] == [r["reply"] for r in recorded]
+    else:
+        assert set(scored) == {f"{folder.name}/{name}" for name in own["runs"]}
+        for name, r in own["runs"].items():
+            for lang, summary in r["test"].items():
+                assert scored[f"{folder.name}/{name}"][f"MC test {lang} (run)"]["accuracy"] == \
+                    summary["accuracy"], (name, lang)
+            assert [x["reply"] for x in replies if x["model"] == f"{folder.name}/{name}"] == \
+                [x["reply"] for x in recorded if x["model"] == name]

@@ -70,8 +70,8 @@ def _run_folder(spec: str) -> Path | None:
 
 
 def kept_models(run_dir: Path) -> list[Found]:
-    """Every model a run left: its `models/<name>`, a pause warm-up's `model/`, a base-model run's
-    saved (or pretrained) model."""
+    """Every model a run left: its `models/<name>`, a pause warm-up's `model/`, a STaR run's best
+    loop per run type, a base-model run's saved (or pretrained) model."""
     from reason_lib.runs import Run
 
     run = Run(run_dir)
@@ -80,6 +80,12 @@ def kept_models(run_dir: Path) -> list[Found]:
     if (run.dir / "model").is_dir():
         found.append(Found(f"{run.id}/model", str(run.dir / "model"), run.dir,
                            is_pause(run.dir / "model")))
+    if run.manifest["experiment"] == "star_mmlu" and (run.dir / "metrics.json").is_file():
+        start = config.resolve_source(run.params().model)
+        for name, r in json.loads((run.dir / "metrics.json").read_text())["runs"].items():
+            loop = run.checkpoints / name / f"loop-{r['best_loop']}"  # loop 0 is the start model
+            found.append(Found(f"{run.id}/{name}", str(loop) if _is_model_folder(loop) else start,
+                               run.dir))
     if run.manifest["experiment"] == "base_model":
         params = run.params()
         saved = config.resolve_path(params.save_to) if params.save_to else None
