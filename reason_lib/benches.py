@@ -16,8 +16,13 @@ from dataclasses import dataclass, field
 from reason_lib.config import ParamError, resolve_source
 from reason_lib.data import gsm8k_data, gsm8k_paraphrase, gsm8k_splits, load_gsm8k, mmlu_splits
 from reason_lib.data.mmlu import load_mmlu, mmlu_data, stratified
+from reason_lib.data.preferences import preference_data
 from reason_lib.evaluate import (evaluate_choice, evaluate_choice_logprob, evaluate_gsm8k,
-                                 evaluate_pause_gsm8k, gold_perplexity, paired_proportion_difference)
+                                 evaluate_pause_gsm8k, evaluate_policy, gold_perplexity,
+                                 paired_difference, paired_proportion_difference)
+from reason_lib.models.load import load_model, load_tokenizer
+from reason_lib.models.reward_model import RewardModelScorer, load_reward_model
+from reason_lib.rewards import PerplexityReward
 
 BENCHES = {
     "gsm8k_format": "procedural GSM8K-format test problems (in-template), greedy accuracy by steps",
@@ -34,9 +39,12 @@ BENCHES = {
 @dataclass
 class ItemSet:
     """Items scored one way: `kind` gsm8k (generate, extract `#### N`), choice (generate, extract
-    `Answer: X`) or logprob (the most likely letter, no generation); the generation budget and
-    batch of the experiment that defined them; `scorer` a frozen LM scoring the gold answer after
-    the model's reasoning (perplexity_grpo's gold-answer perplexity)."""
+    `Answer: X`), logprob (the most likely letter, no generation) or policy (one sampled reply per
+    prompt under a reward model, with KL to a reference and the gold reward where known); the
+    generation budget and batch of the experiment that defined them. `needs`: the frozen models it
+    scores with, {role: {"model": path, ...}}: `perplexity` (a scorer LM's gold-answer
+    perplexity after the model's reasoning), `reward` (a reward model), `reference` (the KL's
+    reference policy); `load_resources` loads each once."""
 
     name: str
     kind: str
@@ -44,7 +52,7 @@ class ItemSet:
     lang: str = "en"
     max_new_tokens: int = 160
     batch_size: int = 64
-    scorer: dict = field(default_factory=dict)
+    needs: dict = field(default_factory=dict)
     temperature: float | None = None  # the run's own (its sampled evaluation); None: the caller's
     options: dict = field(default_factory=dict)  # more decoding settings (a pause LM's)
 
@@ -95,7 +103,23 @@ def run_sets(run) -> list[ItemSet]:
         scorer = {"model": resolve_source(p.scorer_model or p.policy_model), "form": p.perplexity_form,
                   "target": p.perplexity_target, "dtype": p.dtype}
         return [ItemSet("GSM8K test (run)", "gsm8k", rows, max_new_tokens=p.max_new_tokens,
-                        batch_size=p.eval_batch_size, scorer=scorer)]
+                        batch_size=p.eval_batch_size, needs={"perplexity": scorer})]
+    if experiment == "reinforce_rm":
+        kept = run.dir / "models" / "reward_model"
+        if not kept.is_dir():
+            raise ParamError(f"bench 'run': {run.dir} kept no reward model (runs before "
+                             "models/ existed); its policies can be scored on the other benches")
+        _, test, gold_fn = preference_data(resolve_source(p.preference_data) if p.preference_data else "",
+                                           p.n_train, p.n_test, p.seed, p.label_noise,
+                                           context_turns=p.context_turns, skip_malformed=p.skip_malformed)
+        rows = [{"prompt": r["prompt"], **({"topic": r["topic"]} if "topic" in r else {})}
+                for r in test[:p.n_eval_prompts]]
+        sft = run.checkpoints / "sft-model" if p.sft_epochs > 0 else resolve_source(p.base_model)
+        return [ItemSet("HH prompts (run)" if p.preference_data else "preference prompts (run)",
+                        "policy", rows, max_new_tokens=p.max_new_tokens, batch_size=p.eval_batch_size,
+                        temperature=p.temperature, options={"gold_fn": gold_fn, "seed": p.seed},
+                        needs={"reward": {"model": str(kept), "level": p.level, "dtype": p.dtype},
+                               "reference": {"model": str(sft), "dtype": p.dtype}})]
     if experiment == "pause_warmup":
         rows = gsm8k_data(p.train_data, p.test_data, p.n_train, 1, p.n_test, p.problem_steps,
                           p.max_operand, seed=p.seed + 1)["test"]
@@ -112,7 +136,7 @@ def run_sets(run) -> list[ItemSet]:
         return [ItemSet(f"MC test {lg} (run)", "choice", rows, lg, max_new_tokens=p.max_new_tokens,
                         batch_size=p.eval_batch_size) for lg, rows in test.items()]
     raise ParamError(f"bench 'run': rebuilding the test items of a {experiment} run is not "
-                     f"supported yet (base_model, pause_warmup, star_mmlu, perplexity_grpo); name the "
+                     f"supported yet (base_model, pause_warmup, star_mmlu, perplexity_grpo, reinforce_rm); name the "
                      "benches instead")
 
 
@@ -149,13 +173,40 @@ def item_sets(params, runs=()) -> list[ItemSet]:
     return out
 
 
+def load_resources(sets: list[ItemSet], device: str = "auto", batch_size: int = 64) -> dict:
+    """The frozen models the item sets score with (`ItemSet.needs`), each loaded once:
+    {(role, path): scorer or model}."""
+    out = {}
+    for s in sets:
+        for role, spec in s.needs.items():
+            key, path, dtype = (role, spec["model"]), spec["model"], spec.get("dtype", "float32")
+            if key in out:
+                continue
+            if role == "perplexity":
+                out[key] = PerplexityReward(load_model(path, dtype=dtype, device=device),
+                                            load_tokenizer(path), form=spec["form"],
+                                            target=spec["target"], batch_size=batch_size)
+            elif role == "reward":
+                out[key] = RewardModelScorer(load_reward_model(path, spec["level"], dtype, device),
+                                             load_tokenizer(path), batch_size=batch_size)
+            elif role == "reference":
+                out[key] = load_model(path, dtype=dtype, device=device).eval().requires_grad_(False)
+            else:
+                raise ValueError(f"item set {s.name!r}: unknown frozen-model role {role!r}")
+    return out
+
+
+def _need(resources: dict, s: ItemSet, role: str):
+    return resources[(role, s.needs[role]["model"])] if role in s.needs else None
+
+
 def score(model, tokenizer, sets: list[ItemSet], temperature: float = 0.0, pause: bool = False,
-          scorers: dict | None = None, seed: int = 0,
+          resources: dict | None = None, seed: int = 0,
           progress: bool = True) -> dict[str, tuple[dict, list[dict]]]:
     """{set name: (summary, records)} of one model on every item set, each drawn from `seed` (a
     sampled evaluation repeats, whatever was scored before it). A pause LM (`pause`) is decoded
     with its pause head (pauses per reply reported) and scored on the GSM8K-format sets only;
-    `scorers`: loaded perplexity scorers by model path (`ItemSet.scorer`)."""
+    `resources`: the frozen models the sets need (`load_resources`)."""
     from transformers import set_seed
 
     out = {}
@@ -163,6 +214,16 @@ def score(model, tokenizer, sets: list[ItemSet], temperature: float = 0.0, pause
         set_seed(seed)
         gen = dict(max_new_tokens=s.max_new_tokens, batch_size=s.batch_size, progress=progress,
                    temperature=temperature if s.temperature is None else s.temperature)
+        if s.kind == "policy":
+            if pause:
+                continue
+            out[s.name] = evaluate_policy(model, tokenizer, s.rows, _need(resources, s, "reward"),
+                                          ref_model=_need(resources, s, "reference"),
+                                          gold_fn=s.options.get("gold_fn"),
+                                          max_new_tokens=s.max_new_tokens,
+                                          temperature=gen["temperature"], batch_size=s.batch_size,
+                                          seed=s.options.get("seed", seed), progress=progress)
+            continue
         if s.kind == "logprob":
             if pause:
                 continue
@@ -176,8 +237,8 @@ def score(model, tokenizer, sets: list[ItemSet], temperature: float = 0.0, pause
             out[s.name] = evaluate_pause_gsm8k(model, tokenizer, s.rows, **gen, **s.options)
         else:
             out[s.name] = evaluate_gsm8k(model, tokenizer, s.rows, **gen)
-        if s.scorer and s.name in out:
-            ppl, nll = gold_perplexity(scorers[s.scorer["model"]], s.rows, out[s.name][1])
+        if "perplexity" in s.needs and s.name in out:
+            ppl, nll = gold_perplexity(_need(resources, s, "perplexity"), s.rows, out[s.name][1])
             out[s.name][0]["gold_perplexity"] = ppl
             for rec, x in zip(out[s.name][1], nll):
                 rec["gold_nll"] = x
@@ -185,7 +246,19 @@ def score(model, tokenizer, sets: list[ItemSet], temperature: float = 0.0, pause
 
 
 def paired(results: dict, baseline: dict) -> dict[str, dict]:
-    """{set name: paired change of accuracy against the baseline on the same items (gained / lost)}."""
-    return {name: paired_proportion_difference([r["correct"] for r in recs],
-                                               [r["correct"] for r in baseline[name][1]])
-            for name, (_, recs) in results.items() if name in baseline}
+    """{set name: paired change against the baseline on the same items}: of accuracy (Newcombe,
+    items gained / lost), or of the mean reward-model score for a policy set."""
+    out = {}
+    for name, (_, recs) in results.items():
+        if name not in baseline:
+            continue
+        base = baseline[name][1]
+        out[name] = paired_difference([r["reward"] for r in recs], [r["reward"] for r in base]) \
+            if "reward" in recs[0] else paired_proportion_difference([r["correct"] for r in recs],
+                                                                     [r["correct"] for r in base])
+    return out
+
+
+def main_metric(summary: dict) -> tuple[str, dict]:
+    """What a set's table and figure show: accuracy, or a policy set's mean reward-model score."""
+    return ("accuracy", summary["accuracy"]) if "accuracy" in summary else ("RM score", summary["reward"])

@@ -97,7 +97,7 @@ def test_evaluate_scores_each_kept_grpo_policy_exactly_as_its_run_did(shared_out
             == [r["reply"] for r in recorded if r["policy"] == reward_type]
 
 
-@pytest.mark.parametrize("experiment", ["base_model", "pause_warmup", "star_mmlu"])
+@pytest.mark.parametrize("experiment", ["base_model", "pause_warmup", "star_mmlu", "reinforce_rm"])
 def test_evaluate_gives_a_runs_own_numbers_on_its_own_items(shared_outputs, experiment):
     """`make evaluate MODEL=<experiment>/latest BENCH=run` on the ci runs above: every model the
     run kept, on the items it scored, gives the run's own numbers and replies."""
@@ -127,6 +127,16 @@ def test_evaluate_gives_a_runs_own_numbers_on_its_own_items(shared_outputs, expe
         for key in ("accuracy", "pauses", "pauses_correct", "pauses_incorrect"):
             assert got[key] == own[key], key
         assert [r["reply"] for r in replies] == [r["reply"] for r in recorded]
+    elif experiment == "reinforce_rm":  # sampled replies under the kept reward model, KL to SFT
+        assert set(scored) == {f"{folder.name}/{name}" for name in ["sft"] + [
+            f"policy-{m}" for m in own["policies"] if m != "sft"]}
+        for name, summary in own["policies"].items():
+            label = f"{folder.name}/{'sft' if name == 'sft' else 'policy-' + name}"
+            got = scored[label]["preference prompts (run)"]
+            for key in ("reward", "gold", "kl", "repeated_ngrams", "distinct_2"):
+                assert got[key] == summary[key], (name, key)
+            assert [x["reply"] for x in replies if x["model"] == label] == \
+                [x["reply"] for x in recorded if x["policy"] == name]
     else:
         assert set(scored) == {f"{folder.name}/{name}" for name in own["runs"]}
         for name, r in own["runs"].items():

@@ -69,14 +69,28 @@ def _run_folder(spec: str) -> Path | None:
     return None
 
 
+def _is_classifier(path: Path) -> bool:
+    """A kept reward model (a sequence classifier): scored through the policies, not generated from."""
+    cfg = path / "config.json"
+    return cfg.is_file() and any(a.endswith("ForSequenceClassification")
+                                 for a in json.loads(cfg.read_text()).get("architectures") or [])
+
+
 def kept_models(run_dir: Path) -> list[Found]:
-    """Every model a run left: its `models/<name>`, a pause warm-up's `model/`, a STaR run's best
-    loop per run type, a base-model run's saved (or pretrained) model."""
+    """Every model a run left: its `models/<name>` (policies; a reward model is not one), a REINFORCE
+    run's SFT policy (`sft`), a pause warm-up's `model/`, a STaR run's best loop per run type, a
+    base-model run's saved (or pretrained) model."""
     from reason_lib.runs import Run
 
     run = Run(run_dir)
     found = [Found(f"{run.id}/{p.name}", str(p), run.dir, is_pause(p))
-             for p in sorted((run.dir / "models").glob("*")) if p.is_dir() and _is_model_folder(p)]
+             for p in sorted((run.dir / "models").glob("*"))
+             if p.is_dir() and _is_model_folder(p) and not _is_classifier(p)]
+    if run.manifest["experiment"] == "reinforce_rm":  # the SFT policy the methods start from
+        params = run.params()
+        sft = run.checkpoints / "sft-model"
+        found.insert(0, Found(f"{run.id}/sft", str(sft) if params.sft_epochs > 0 and sft.is_dir()
+                              else config.resolve_source(params.base_model), run.dir))
     if (run.dir / "model").is_dir():
         found.append(Found(f"{run.id}/model", str(run.dir / "model"), run.dir,
                            is_pause(run.dir / "model")))
