@@ -83,6 +83,13 @@ def micro_batch_size():
                  "Must divide batch_size. Lower it when a step runs out of memory.", min=0)
 
 
+def report_to():
+    """The tracker knob every experiment has (`reason_lib.trackers`)."""
+    return param([], "Experiment trackers that get a copy of the per-step and final metrics: "
+                 "tensorboard, wandb (WANDB_MODE=offline needs no network). Empty: the run "
+                 "folder alone.", choices=["tensorboard", "wandb"])
+
+
 def gradient_checkpointing():
     return param(False, "Recompute activations in the backward pass instead of keeping them: "
                  "far less activation memory for about a third more compute.")
@@ -148,6 +155,7 @@ class BaseModelParams:
                                      "(the letter log-prob score needs none).", min=1)
     device: str = param("auto", "auto, cpu or cuda.", choices=["auto", "cpu", "cuda"])
     dtype: str = param("float32", "Model dtype.", choices=["float32", "bfloat16", "float16"])
+    report_to: list[str] = report_to()
 
 
 @dataclass
@@ -198,6 +206,7 @@ class PerplexityGRPOParams:
     eval_batch_size: int = param(64, "Generation batch size at evaluation.", min=1)
     device: str = param("auto", "auto, cpu or cuda.", choices=["auto", "cpu", "cuda"])
     dtype: str = param("float32", "Model dtype.", choices=["float32", "bfloat16", "float16"])
+    report_to: list[str] = report_to()
 
 
 @dataclass
@@ -248,6 +257,7 @@ class PauseWarmupParams:
     save_model: bool = param(True, "Save the trained pause LM into the run folder.")
     device: str = param("auto", "auto, cpu or cuda.", choices=["auto", "cpu", "cuda"])
     dtype: str = param("float32", "Model dtype.", choices=["float32", "bfloat16", "float16"])
+    report_to: list[str] = report_to()
 
 
 # The study's eight variants (rollouts at temperature 1.0 and 1.5), the default ...
@@ -318,6 +328,7 @@ class PauseStarParams:
     eval_batch_size: int = param(64, "Generation batch size.", min=1)
     device: str = param("auto", "auto, cpu or cuda.", choices=["auto", "cpu", "cuda"])
     dtype: str = param("float32", "Model dtype.", choices=["float32", "bfloat16", "float16"])
+    report_to: list[str] = report_to()
 
 
 STAR_MMLU_RUNS = [f"{t}{s}" for t in ("english", "yoruba", "translate_en_yo", "translate_yo_en")
@@ -379,6 +390,7 @@ class StarMMLUParams:
     lora_r: int = param(16, "LoRA rank.", min=1)
     device: str = param("auto", "auto, cpu or cuda.", choices=["auto", "cpu", "cuda"])
     dtype: str = param("float32", "Model dtype.", choices=["float32", "bfloat16", "float16"])
+    report_to: list[str] = report_to()
 
 
 @dataclass
@@ -446,6 +458,7 @@ class ReinforceRMParams:
     lora_r: int = param(16, "LoRA rank.", min=1)
     device: str = param("auto", "auto, cpu or cuda.", choices=["auto", "cpu", "cuda"])
     dtype: str = param("float32", "Model dtype.", choices=["float32", "bfloat16", "float16"])
+    report_to: list[str] = report_to()
 
 
 @dataclass
@@ -484,6 +497,7 @@ class EvaluateParams:
     n_samples: int = param(20, "Replies per model and item set shown in the report.", min=0)
     device: str = param("auto", "auto, cpu or cuda.", choices=["auto", "cpu", "cuda"])
     dtype: str = param("float32", "Model dtype.", choices=["float32", "bfloat16", "float16"])
+    report_to: list[str] = report_to()
     trust_remote_code: bool = param(False, "Let a Hub model run its own code (off: never by default).")
 
 

@@ -24,6 +24,7 @@ from reason_lib.data.files import DataError
 from reason_lib.estimate import check_fits
 from reason_lib.progress import HEADLESS, Relay
 from reason_lib.rehearsal import shrink
+from reason_lib.trackers import check_available
 
 
 def render_html(notebook, html) -> None:
@@ -46,6 +47,7 @@ def execute(experiment: str, profile: str = "cpu", overrides: dict | None = None
     if rehearse:
         overrides = {**shrink(config.load_params(experiment, profile, overrides)), **overrides}
     params = config.load_params(experiment, profile, overrides)  # fails before any heavy work
+    check_available(getattr(params, "report_to", []))  # and a tracker that is not installed
     check_data(experiment, params)  # so does a malformed row in a data file it names
     check_fits(experiment, params)  # and, on a GPU, a run that cannot fit its memory
     if resume:

@@ -99,6 +99,7 @@ class Run:
         self.dir = Path(path)
         if not (self.dir / "manifest.json").is_file():
             raise FileNotFoundError(f"{self.dir}: not a run folder (no manifest.json)")
+        self._trackers = None  # opened by the first log or finish when params.report_to names any
 
     # -- creation -------------------------------------------------------------------------------
     @classmethod
@@ -159,10 +160,24 @@ class Run:
     def _update(self, **fields) -> None:
         atomic_write(self.dir / "manifest.json", json.dumps({**self.manifest, **fields}, indent=2))
 
+    def trackers(self):
+        """The run's experiment trackers (`params.report_to`, `reason_lib.trackers`), or None."""
+        if self._trackers is None:  # read once: False when the run reports to none
+            names = getattr(self.params(), "report_to", [])
+            self._trackers = False
+            if names:
+                from reason_lib.trackers import Trackers
+
+                self._trackers = Trackers(names, self.dir, self.id, self.manifest["experiment"],
+                                          config.read_yaml((self.dir / "params.yaml").read_text()))
+        return self._trackers or None
+
     def log(self, step: int, **metrics) -> None:
-        """Append one line of per-step metrics to metrics.jsonl."""
+        """Append one line of per-step metrics to metrics.jsonl (and to the run's trackers)."""
         with open(self.dir / "metrics.jsonl", "a", encoding="utf-8") as f:
             f.write(json.dumps({"step": step, "time": _now(), **metrics}) + "\n")
+        if (trackers := self.trackers()) is not None:
+            trackers.log(step, metrics)
 
     def history(self) -> list[dict]:
         path = self.dir / "metrics.jsonl"
@@ -176,6 +191,9 @@ class Run:
     def finish(self, metrics: dict) -> None:
         """Write the final metrics.json and mark the run succeeded."""
         atomic_write(self.dir / "metrics.json", json.dumps(metrics, indent=2, ensure_ascii=False))
+        if (trackers := self.trackers()) is not None:
+            trackers.summary(metrics)
+            trackers.close()
         self._update(status="succeeded", ended=_now())
 
     def fail(self, error: str) -> None:
