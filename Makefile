@@ -104,8 +104,8 @@ reproduce: setup $(if $(filter smol,$(PROFILE)),smol-model) ## every experiment 
 check-reproduction: setup ## compare RUN (a reproduction id under outputs/reproduce, or a results file) with results/$(PROFILE).json
 	$(PY) -m reason_lib.results check $(RUN) --reference results/$(PROFILE).json
 
-reference: setup ## commit-ready reference: RUN's results (or, without RUN, the newest $(PROFILE) runs) -> results/$(PROFILE).json/.md and the README
-	$(PY) -m reason_lib.results reference --profile $(PROFILE) $(if $(RUN),--run $(RUN))
+reference: setup ## commit-ready reference: RUN's results (or, without RUN, the $(PROFILE) runs that succeeded; MERGE=1 keeps the tables they lack) -> results/$(PROFILE).json/.md and the README
+	$(PY) -m reason_lib.results reference --profile $(PROFILE) $(if $(RUN),--run $(RUN)) $(if $(MERGE),--merge)
 
 export: setup ## a merged copy (plain weights) of a kept model: MODEL=<run>/models/<name> OUT=<new folder>
 	$(PY) -m reason_lib.models.keep export $(MODEL) $(OUT)

@@ -5,7 +5,8 @@ result tables generated from it.
     python -m reason_lib.results begin <id>                  # `make reproduce` starts: note the time
     python -m reason_lib.results finish <id> --profile cpu   # ... ends: results.json, check table
     python -m reason_lib.results reference --profile cpu --run <id>   # commit it as the reference
-    python -m reason_lib.results reference --profile smol     # the newest smol runs as the reference
+    python -m reason_lib.results reference --profile smol     # the smol runs that succeeded
+    python -m reason_lib.results reference --profile smol --merge   # ... and the older tables they lack
     python -m reason_lib.results check <id | results.json> [--reference results/cpu.json]
     python -m reason_lib.results readme [--check]            # README blocks from results/*.json
 
@@ -83,6 +84,25 @@ def gather(selected: list[dict]) -> dict:
             "devices": sorted({r.get("device", "unknown") for r in ok}),
             "processors": sorted({r.get("processor", "unknown") for r in ok}),
             "packages": ok[0].get("packages", {}) if ok else {}}
+
+
+def merge(result: dict, earlier: dict) -> dict:
+    """`result` completed by `earlier`'s tables that `result` lacks (experiments not rerun), with
+    their runs and wall times; commits, code, devices and processors become the union, so the
+    file says that its tables were measured at more than one commit."""
+    tables = {name.split(SEP)[0] for name in result["metrics"]}
+    kept = {k: v for k, v in earlier["metrics"].items() if k.split(SEP)[0] not in tables}
+    out = {**result, "metrics": {**result["metrics"], **kept},
+           "runs": {**result.get("runs", {}), **{k: v for k, v in earlier.get("runs", {}).items()
+                                                if k.split(SEP)[0] not in tables}},
+           "wall_s": {**{k: v for k, v in earlier.get("wall_s", {}).items()  # not a whole reproduction's
+                         if k != "reproduce" and not any(t.startswith(k) for t in tables)},
+                      **result.get("wall_s", {})}}
+    if kept:
+        for key in ("commits", "code", "devices", "processors"):
+            out[key] = sorted(set(result.get(key, [])) | set(earlier.get(key, [])))
+        out["merged"] = sorted({k.split(SEP)[0] for k in kept})
+    return out
 
 
 def dumps(result: dict) -> str:
@@ -256,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
                        "of the profile's newest runs) the committed reference, then the README")
     p.add_argument("--profile", required=True)
     p.add_argument("--run", default="", help="a reproduction id (outputs/reproduce/<id>)")
+    p.add_argument("--merge", action="store_true", help="keep the committed reference's tables "
+                   "of experiments these runs do not have (rerun part of a profile)")
     p = sub.add_parser("check", help="compare a reproduction or results file with a reference")
     p.add_argument("target")
     p.add_argument("--reference", default=str(RESULTS_DIR / "cpu.json"))
@@ -298,8 +320,17 @@ def _command(args) -> int:
             result = load(_resolve(args.run))
             if result.get("profile") != args.profile:
                 raise ValueError(f"{args.run}: a {result.get('profile')} reproduction, not {args.profile}")
-        else:
-            result = {"profile": args.profile, **gather(select(summary.collect(), args.profile))}
+        else:  # a reference is made of finished runs: a failed or still running one is left out
+            chosen = select(summary.collect(), args.profile)
+            for r in chosen:
+                if r["status"] != "succeeded":
+                    print(f"left out: {r['experiment']} {r['run_id']} ({r['status']})")
+            result = {"profile": args.profile,
+                      **gather([r for r in chosen if r["status"] == "succeeded"])}
+        earlier = RESULTS_DIR / f"{args.profile}.json"
+        if args.merge and earlier.is_file():
+            result = merge(result, load(earlier))
+            print(f"kept from {earlier.name}: {', '.join(result.get('merged', [])) or 'nothing'}")
         print(f"reference: {write_result(result, RESULTS_DIR, args.profile)}")
         runs.atomic_write(README, readme_text(README.read_text()))
         print("README.md: result blocks regenerated")

@@ -128,3 +128,32 @@ def test_benchmark_ratios_become_a_results_file_and_a_readme_table(tmp_path, mon
     table = results.readme_text(text, tmp_path)
     assert "| rollouts: tokens/s of batched / one question at a time | 5.61 |" in table
     assert "95 % intervals" not in table  # ratios carry no interval
+
+
+def test_a_reference_from_run_folders_leaves_out_runs_that_did_not_succeed(root, monkeypatch, capsys):
+    monkeypatch.setenv("REASON_LIB_OUTPUTS", str(root))
+    monkeypatch.setattr(results, "RESULTS_DIR", root / "results")
+    monkeypatch.setattr(results, "README", root / "README.md")
+    (root / "results").mkdir()
+    (root / "README.md").write_text("no blocks\n")
+    write_run(root, "base_model", "s13", "running", {"seed": 1}, None, profile="smol")
+    assert results.main(["reference", "--profile", "smol"]) == 0
+    written = json.loads((root / "results" / "smol.json").read_text())
+    assert written["failed"] == [] and written["runs"] == {"base_model | tiny (offline)": ["s12"]}
+    assert "left out: base_model s13 (running)" in capsys.readouterr().out
+
+
+def test_a_merged_reference_keeps_the_tables_the_new_runs_lack(root):
+    earlier = {"profile": "cpu", **results.gather(results.select(summary.collect(root), "cpu")),
+               "commits": ["old"]}
+    write_run(root, "base_model", "b40", "succeeded", {"seed": 0}, base_metrics(0.7))
+    new = {**results.gather([r for r in summary.collect(root) if r["run_id"] == "b40"]),
+           "commits": ["new"]}
+    merged = results.merge(new, earlier)
+    m = merged["metrics"]
+    assert m["base_model | tiny (offline) | GSM8K-format"]["value"] == 0.7  # rerun: the new value
+    assert m["pause_warmup | pe, LoRA | eval loss"] == 0.5123  # not rerun: kept, with its runs
+    assert merged["runs"]["pause_warmup | pe, LoRA"] == ["w10"]
+    assert merged["runs"]["base_model | tiny (offline)"] == ["b40"]
+    assert merged["commits"] == ["new", "old"] and merged["merged"] == ["pause_warmup"]
+    assert results.merge(new, {"metrics": {}}) == new  # nothing to keep: unchanged
