@@ -32,6 +32,7 @@ BENCHES = {
     "gsm8k": "real GSM8K test (real_gsm8k_test: a jsonl file or openai/gsm8k)",
     "mmlu": "real MMLU (real_mmlu), letter log-prob and generated 'Answer: X'",
     "mmmlu": "MMMLU in mmmlu_language (mmmlu: a CSV or openai/MMMLU), both ways",
+    "hh": "one reply per held-out HH prompt (preference_data), scored by a kept reward model",
     "run": "the evaluated run's own test items, rebuilt from its parameters",
 }
 
@@ -140,13 +141,29 @@ def run_sets(run) -> list[ItemSet]:
                      "benches instead")
 
 
+def hh_set(p) -> ItemSet:
+    """Held-out preference prompts (HH-RLHF, or the offline world with its gold reward), one reply
+    each, scored by the kept reward model `p.reward_model`."""
+    from reason_lib.models.find import find_reward_model
+
+    path, level = find_reward_model(p.reward_model)
+    _, test, gold_fn = preference_data(resolve_source(p.preference_data) if p.preference_data else "",
+                                       0, p.n_prompts, p.seed, context_turns=p.context_turns,
+                                       skip_malformed=p.skip_malformed)
+    rows = [{"prompt": r["prompt"], **({"topic": r["topic"]} if "topic" in r else {})} for r in test]
+    return ItemSet("HH prompts" if p.preference_data else "preference prompts", "policy", rows,
+                   max_new_tokens=p.reply_max_new_tokens, batch_size=p.eval_batch_size,
+                   options={"gold_fn": gold_fn, "seed": p.seed},
+                   needs={"reward": {"model": path, "level": level, "dtype": p.dtype}})
+
+
 def item_sets(params, runs=()) -> list[ItemSet]:
     """Every item set `params.benches` names, loaded and checked (files read, rows validated);
     `runs`: the run folders of the evaluated models (for the `run` bench)."""
     unknown = [b for b in params.benches if b not in BENCHES]
     if unknown:
         raise ParamError(f"bench {unknown[0]!r}: unknown; known: {', '.join(BENCHES)}")
-    needs = {"gsm8k": "real_gsm8k_test", "mmlu": "real_mmlu", "mmmlu": "mmmlu"}
+    needs = {"gsm8k": "real_gsm8k_test", "mmlu": "real_mmlu", "mmmlu": "mmmlu", "hh": "reward_model"}
     for bench, key in needs.items():
         if bench in params.benches and not getattr(params, key):
             raise ParamError(f"bench {bench!r} needs its data: set {key} (e.g. -p {key} <file or Hub id>)")
@@ -160,6 +177,8 @@ def item_sets(params, runs=()) -> list[ItemSet]:
                         batch_size=params.eval_batch_size),
                 ItemSet(f"{label}, generated", "choice", rows, lang,
                         max_new_tokens=params.mmlu_max_new_tokens, batch_size=params.eval_batch_size)]
+    if "hh" in params.benches:
+        out.append(hh_set(params))
     if "run" in params.benches:
         from reason_lib.runs import Run
 

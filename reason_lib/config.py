@@ -476,7 +476,7 @@ class EvaluateParams:
     benches: list[str] = param(["gsm8k_format", "paraphrase", "mc_english", "mc_yoruba"],
                                "Benches to score (reason_lib.benches.BENCHES).",
                                choices=["gsm8k_format", "paraphrase", "mc_english", "mc_yoruba",
-                                        "gsm8k", "mmlu", "mmmlu", "run"])
+                                        "gsm8k", "mmlu", "mmmlu", "hh", "run"])
     max_steps: int = param(3, "Most steps of a procedural GSM8K-format problem.", min=1, max=8)
     max_operand: int = param(10, "Largest procedural operand.", min=2)
     n_eval: int = param(400, "Procedural GSM8K-format problems (test and paraphrase).", min=1)
@@ -490,6 +490,16 @@ class EvaluateParams:
     mmmlu_language: str = param("YO_NG", "MMMLU language config (e.g. YO_NG, FR_FR).")
     mmlu_max_new_tokens: int = param(64, "Generation budget of a multiple-choice 'Answer: X' reply.",
                                      min=1)
+    reward_model: str = param("", "For bench hh: a kept reward model (<run id>, <run id>/reward_model "
+                              "or its folder); level 1 or 2 is read from it.")
+    preference_data: str = param("", "For bench hh: HH-RLHF pairs (jsonl[.gz] or Anthropic/hh-rlhf); "
+                                 "empty: the offline preference world, whose gold reward is known.",
+                                 path=True)
+    n_prompts: int = param(64, "Bench hh: held-out prompts, one reply each (the first of the file "
+                           "shuffled by seed: a reinforce_rm run's own evaluation prompts).", min=1)
+    context_turns: int = param(0, "Bench hh: keep the last this many prompt turns (0: all).", min=0)
+    skip_malformed: bool = param(False, "Bench hh: skip rows whose dialogues cannot be paired.")
+    reply_max_new_tokens: int = param(48, "Bench hh: generation budget of a reply.", min=1)
     temperature: float = param(0.0, "Sampling temperature; 0 is greedy (the experiments' tables).",
                                min=0.0)
     max_new_tokens: int = param(160, "Generation budget of a GSM8K reply.", min=1)

@@ -247,7 +247,7 @@ def distinct_n(texts: list[str], n: int = 2) -> float:
 def evaluate_policy(policy, tokenizer, rows: list[dict], scorer, ref_model=None, gold_fn=None,
                     max_new_tokens: int = 64, temperature: float = 1.0, batch_size: int = 64,
                     seed: int = 0, progress: bool = True) -> tuple[dict, list[dict]]:
-    """One sampled reply per prompt, scored by the reward model (`scorer`), the gold reward
+    """One sampled reply per prompt (greedy at temperature 0), scored by the reward model (`scorer`), the gold reward
     (`gold_fn(rows, texts)`, when known) and the KL to `ref_model` (sum over the reply's tokens of
     log pi - log pi_ref, a sample estimate of KL(pi || pi_ref) in nats); plus repetition and
     distinct-n. Returns (summary, per-reply records)."""
@@ -262,7 +262,7 @@ def evaluate_policy(policy, tokenizer, rows: list[dict], scorer, ref_model=None,
         batch = rows[start:start + batch_size]
         torch.manual_seed(seed + start)
         r = rollout(policy, tokenizer, [b["prompt"] for b in batch], 1, max_new_tokens,
-                    temperature=temperature)
+                    temperature=temperature, greedy=temperature == 0)
         rm = scorer([b["prompt"] for b in batch], r.texts)
         gold = gold_fn(batch, r.texts) if gold_fn is not None else [None] * len(batch)
         with torch.inference_mode():

@@ -158,3 +158,31 @@ def test_a_bad_prompt_line_is_refused_by_file_line_and_field(tmp_path, line, wor
     assert str(path) in str(e.value)
     for w in words:
         assert w in str(e.value)
+
+
+def test_hh_prompts_are_a_reinforce_runs_own_and_score_under_a_kept_reward_model(tiny, outputs, tmp_path):
+    from conftest import write_hh_pairs
+
+    from reason_lib.data.preferences import preference_data
+    from reason_lib.models.find import find_reward_model
+    from reason_lib.models.reward_model import load_reward_model
+
+    model, tok, path = tiny
+    folder = write_run(outputs, "reinforce_rm", "20261204-000020-cpu-ffff", "succeeded", {}, {})
+    load_reward_model(path, level=2).save_pretrained(folder / "models" / "reward_model")
+    tok.save_pretrained(folder / "models" / "reward_model")
+    assert find_reward_model(folder.name) == (str(folder / "models" / "reward_model"), 2)
+    with pytest.raises(ModelNotFound, match="holds no kept reward model"):
+        find_reward_model(path)  # a causal LM is no reward model
+    hh = write_hh_pairs(tmp_path / "hh.jsonl", 30, malformed_at=3)
+    p = load_params("evaluate", "cpu", {"benches": ["hh"], "reward_model": f"{folder.name}/reward_model",
+                                        "preference_data": str(hh), "skip_malformed": True,
+                                        "n_prompts": 5, "reply_max_new_tokens": 6})
+    (s,) = item_sets(p)
+    # a reinforce_rm run with the same seed evaluates on the first n_eval_prompts of its test split
+    _, test, _ = preference_data(str(hh), 12, 9, p.seed, skip_malformed=True)
+    assert [r["prompt"] for r in s.rows] == [r["prompt"] for r in test[:5]]
+    from reason_lib.benches import load_resources
+
+    (summary, records), = score(model, tok, [s], resources=load_resources([s]), progress=False).values()
+    assert summary["reward"]["n"] == 5 and all(1 <= r["reward"] <= 10 for r in records)  # expected class

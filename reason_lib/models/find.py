@@ -188,3 +188,19 @@ def load_found(found: Found, dtype: str = "float32", device: str = "auto",
     else:
         model = load_model(found.path, dtype=dtype, device=device, trust_remote_code=trust_remote_code)
     return model.eval(), tokenizer
+
+
+def find_reward_model(spec: str) -> tuple[str, int]:
+    """(folder, level) of a kept reward model: `<run id>`, `<run id>/reward_model`, or its folder;
+    ModelNotFound otherwise. The level is read from its head (1 output: scalar, 10: classes)."""
+    spec = str(spec).strip()
+    run_dir = _run_folder(spec) or (_run_folder(spec.rpartition("/")[0]) if "/" in spec else None)
+    folder = run_dir / "models" / "reward_model" if run_dir is not None else config.resolve_path(spec)
+    if not _is_classifier(folder):
+        raise ModelNotFound(f"reward model {spec!r}: {folder} holds no kept reward model (a "
+                            "sequence classifier's config.json)")
+    labels = json.loads((folder / "config.json").read_text()).get("id2label") or {"0": ""}
+    level = {1: 1, 10: 2}.get(len(labels))
+    if level is None:
+        raise ModelNotFound(f"reward model {spec!r}: {len(labels)} outputs, expected 1 or 10")
+    return str(folder), level
