@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from reason_lib.config import ParamError, resolve_source
+from reason_lib.config import ParamError, conditioning_prefix, parse_variant, resolve_source
 from reason_lib.data import gsm8k_data, gsm8k_paraphrase, gsm8k_splits, load_gsm8k, mmlu_splits
 from reason_lib.data.mmlu import load_mmlu, mmlu_data, stratified
 from reason_lib.data.preferences import preference_data
@@ -56,6 +56,8 @@ class ItemSet:
     needs: dict = field(default_factory=dict)
     temperature: float | None = None  # the run's own (its sampled evaluation); None: the caller's
     options: dict = field(default_factory=dict)  # more decoding settings (a pause LM's)
+    only: str = ""  # scored for this model alone (its label's last part), e.g. one pause-STaR variant
+    seed: int | None = None  # the run's own seed (its sampled evaluation); None: the caller's
 
 
 def offline_sets(p, names=("gsm8k_format", "paraphrase", "mc_english", "mc_yoruba")) -> list[ItemSet]:
@@ -118,16 +120,31 @@ def run_sets(run) -> list[ItemSet]:
         sft = run.checkpoints / "sft-model" if p.sft_epochs > 0 else resolve_source(p.base_model)
         return [ItemSet("HH prompts (run)" if p.preference_data else "preference prompts (run)",
                         "policy", rows, max_new_tokens=p.max_new_tokens, batch_size=p.eval_batch_size,
-                        temperature=p.temperature, options={"gold_fn": gold_fn, "seed": p.seed},
+                        temperature=p.temperature, seed=p.seed, options={"gold_fn": gold_fn},
                         needs={"reward": {"model": str(kept), "level": p.level, "dtype": p.dtype},
                                "reference": {"model": str(sft), "dtype": p.dtype}})]
     if experiment == "pause_warmup":
         rows = gsm8k_data(p.train_data, p.test_data, p.n_train, 1, p.n_test, p.problem_steps,
                           p.max_operand, seed=p.seed + 1)["test"]
         return [ItemSet("GSM8K test (run)", "gsm8k", rows, max_new_tokens=p.max_new_tokens,
-                        batch_size=p.eval_batch_size, temperature=p.temperature,
+                        batch_size=p.eval_batch_size, temperature=p.temperature, seed=p.seed,
                         options={"max_consecutive_pauses": p.max_consecutive_pauses,
                                  "allow_pauses": p.use_pauses})]
+    if experiment == "pause_star":  # each variant (and warm-up) decoded as its run decoded it
+        rows = gsm8k_data(p.train_data, p.test_data, p.n_train, p.n_validation, p.n_test,
+                          p.problem_steps, p.max_operand, seed=p.seed + 2)["test"]
+        specs = [parse_variant(v) for v in p.variants]
+        combos = {(s["pauses"], s["method"], t) for s in specs for t in (0.0, s["temperature"])}
+        out = []
+        for name, pauses, method, t in sorted(
+                [(f"warmup-{'pause' if pa else 'no_pause'}", pa, me, t) for pa, me, t in combos]
+                + [(s["name"], s["pauses"], s["method"], t) for s in specs for t in (0.0, s["temperature"])]):
+            out.append(ItemSet(f"GSM8K test (run), {method} prompt, " + ("greedy" if t == 0 else f"T {t}"),
+                               "gsm8k", rows, max_new_tokens=p.max_new_tokens,
+                               batch_size=p.eval_batch_size, temperature=t, only=name, seed=p.seed,
+                               options={"prefix": conditioning_prefix(method), "allow_pauses": pauses,
+                                        "max_consecutive_pauses": p.max_consecutive_pauses}))
+        return out
     if experiment == "star_mmlu":
         data = mmlu_data(resolve_source(p.mmlu_english) if p.mmlu_english else "",
                          resolve_source(p.mmlu_yoruba) if p.mmlu_yoruba else "",
@@ -137,8 +154,7 @@ def run_sets(run) -> list[ItemSet]:
         return [ItemSet(f"MC test {lg} (run)", "choice", rows, lg, max_new_tokens=p.max_new_tokens,
                         batch_size=p.eval_batch_size) for lg, rows in test.items()]
     raise ParamError(f"bench 'run': rebuilding the test items of a {experiment} run is not "
-                     f"supported yet (base_model, pause_warmup, star_mmlu, perplexity_grpo, reinforce_rm); name the "
-                     "benches instead")
+                     "supported")
 
 
 def hh_set(p) -> ItemSet:
@@ -153,7 +169,7 @@ def hh_set(p) -> ItemSet:
     rows = [{"prompt": r["prompt"], **({"topic": r["topic"]} if "topic" in r else {})} for r in test]
     return ItemSet("HH prompts" if p.preference_data else "preference prompts", "policy", rows,
                    max_new_tokens=p.reply_max_new_tokens, batch_size=p.eval_batch_size,
-                   options={"gold_fn": gold_fn, "seed": p.seed},
+                   seed=p.seed, options={"gold_fn": gold_fn},
                    needs={"reward": {"model": path, "level": level, "dtype": p.dtype}})
 
 
@@ -220,17 +236,20 @@ def _need(resources: dict, s: ItemSet, role: str):
 
 
 def score(model, tokenizer, sets: list[ItemSet], temperature: float = 0.0, pause: bool = False,
-          resources: dict | None = None, seed: int = 0,
+          resources: dict | None = None, seed: int = 0, label: str = "",
           progress: bool = True) -> dict[str, tuple[dict, list[dict]]]:
     """{set name: (summary, records)} of one model on every item set, each drawn from `seed` (a
     sampled evaluation repeats, whatever was scored before it). A pause LM (`pause`) is decoded
     with its pause head (pauses per reply reported) and scored on the GSM8K-format sets only;
-    `resources`: the frozen models the sets need (`load_resources`)."""
+    `resources`: the frozen models the sets need (`load_resources`); a set meant `only` for one
+    model is skipped for a model of another `label`."""
     from transformers import set_seed
 
     out = {}
     for s in sets:
-        set_seed(seed)
+        if s.only and label.rsplit("/", 1)[-1] != s.only:
+            continue
+        set_seed(seed if s.seed is None else s.seed)
         gen = dict(max_new_tokens=s.max_new_tokens, batch_size=s.batch_size, progress=progress,
                    temperature=temperature if s.temperature is None else s.temperature)
         if s.kind == "policy":
@@ -241,7 +260,8 @@ def score(model, tokenizer, sets: list[ItemSet], temperature: float = 0.0, pause
                                           gold_fn=s.options.get("gold_fn"),
                                           max_new_tokens=s.max_new_tokens,
                                           temperature=gen["temperature"], batch_size=s.batch_size,
-                                          seed=s.options.get("seed", seed), progress=progress)
+                                          seed=seed if s.seed is None else s.seed,
+                                          progress=progress)
             continue
         if s.kind == "logprob":
             if pause:

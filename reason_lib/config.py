@@ -277,6 +277,16 @@ def parse_variant(name: str) -> dict:
     return {"name": name, "method": m[1], "pauses": m[2] == "pause", "temperature": float(m[3])}
 
 
+# Reward conditioning's textual tags: a reply trained after its correctness tag, decoded after
+# the high-reward one.
+REWARD_TAGS = {True: "[reward: 1]", False: "[reward: 0]"}
+
+
+def conditioning_prefix(method: str) -> str:
+    """Text the reply is generated after: the high-reward tag for reward conditioning, else none."""
+    return REWARD_TAGS[True] + "\n" if method == "reward_cond" else ""
+
+
 @dataclass
 class PauseStarParams:
     """Notebook 02: offline STaR and constant textual reward conditioning on GSM8K, with and

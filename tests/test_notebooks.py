@@ -97,7 +97,8 @@ def test_evaluate_scores_each_kept_grpo_policy_exactly_as_its_run_did(shared_out
             == [r["reply"] for r in recorded if r["policy"] == reward_type]
 
 
-@pytest.mark.parametrize("experiment", ["base_model", "pause_warmup", "star_mmlu", "reinforce_rm"])
+@pytest.mark.parametrize("experiment", ["base_model", "pause_warmup", "pause_star", "star_mmlu",
+                                        "reinforce_rm"])
 def test_evaluate_gives_a_runs_own_numbers_on_its_own_items(shared_outputs, experiment):
     """`make evaluate MODEL=<experiment>/latest BENCH=run` on the ci runs above: every model the
     run kept, on the items it scored, gives the run's own numbers and replies."""
@@ -127,6 +128,22 @@ def test_evaluate_gives_a_runs_own_numbers_on_its_own_items(shared_outputs, expe
         for key in ("accuracy", "pauses", "pauses_correct", "pauses_incorrect"):
             assert got[key] == own[key], key
         assert [r["reply"] for r in replies] == [r["reply"] for r in recorded]
+    elif experiment == "pause_star":  # each variant's best loop, greedy and sampled, with its prompt
+        for name, r in own["variants"].items():
+            method = r["method"]
+            for key, t in (("test", 0.0), ("test_sampled", r["temperature"])):
+                got = scored[f"{folder.name}/{name}"][
+                    f"GSM8K test (run), {method} prompt, " + ("greedy" if t == 0 else f"T {t}")]
+                for metric in ("accuracy", "pauses"):
+                    assert got[metric] == r[key][metric], (name, key, metric)
+            assert [x["reply"] for x in replies if x["model"] == f"{folder.name}/{name}"
+                    and x["item set"].endswith("greedy")] == \
+                [x["reply"] for x in recorded if x["variant"] == name]
+        for start, summary in own["start"].items():  # the warm-ups: 'pause/star', 'no_pause/star/t1.5'
+            tag, method, *t = start.split("/")
+            got = scored[f"{folder.name}/warmup-{tag}"][
+                f"GSM8K test (run), {method} prompt, " + (f"T {float(t[0][1:])}" if t else "greedy")]
+            assert got["accuracy"] == summary["accuracy"], start
     elif experiment == "reinforce_rm":  # sampled replies under the kept reward model, KL to SFT
         assert set(scored) == {f"{folder.name}/{name}" for name in ["sft"] + [
             f"policy-{m}" for m in own["policies"] if m != "sft"]}

@@ -78,8 +78,8 @@ def _is_classifier(path: Path) -> bool:
 
 def kept_models(run_dir: Path) -> list[Found]:
     """Every model a run left: its `models/<name>` (policies; a reward model is not one), a REINFORCE
-    run's SFT policy (`sft`), a pause warm-up's `model/`, a STaR run's best loop per run type, a
-    base-model run's saved (or pretrained) model."""
+    run's SFT policy (`sft`), a pause warm-up's `model/`, a STaR run's best loop per run type (or
+    pause-STaR variant, and its warm-ups), a base-model run's saved (or pretrained) model."""
     from reason_lib.runs import Run
 
     run = Run(run_dir)
@@ -100,6 +100,15 @@ def kept_models(run_dir: Path) -> list[Found]:
             loop = run.checkpoints / name / f"loop-{r['best_loop']}"  # loop 0 is the start model
             found.append(Found(f"{run.id}/{name}", str(loop) if _is_model_folder(loop) else start,
                                run.dir))
+    if run.manifest["experiment"] == "pause_star" and (run.dir / "metrics.json").is_file():
+        for tag in ("pause", "no_pause"):  # the warm-ups the variants start from
+            warm = run.checkpoints / f"warmup-{tag}"
+            if is_pause(warm):
+                found.append(Found(f"{run.id}/warmup-{tag}", str(warm), run.dir, True))
+        for name, r in json.loads((run.dir / "metrics.json").read_text())["variants"].items():
+            loop = run.checkpoints / name / f"loop-{r['best_loop']}"  # loop 0 is the warm-up
+            warm = run.checkpoints / f"warmup-{'pause' if r['pauses'] else 'no_pause'}"
+            found.append(Found(f"{run.id}/{name}", str(loop if is_pause(loop) else warm), run.dir, True))
     if run.manifest["experiment"] == "base_model":
         params = run.params()
         saved = config.resolve_path(params.save_to) if params.save_to else None

@@ -4,7 +4,7 @@ GSM8K with pause LMs (experiment A), STaR or constant textual reward conditionin
 
 from __future__ import annotations
 
-from reason_lib.config import memory, parse_variant
+from reason_lib.config import REWARD_TAGS, conditioning_prefix, memory, parse_variant
 from reason_lib.data.mmlu import mc_prompt
 from reason_lib.evaluate import evaluate_choice
 from reason_lib.generate import sample_groups
@@ -130,14 +130,6 @@ def _merged(model, lora: bool, folder, saved: list):
     model.save_pretrained(folder)
     saved.append(folder)
     return model.merge_and_unload()
-
-
-REWARD_TAGS = {True: "[reward: 1]", False: "[reward: 0]"}
-
-
-def conditioning_prefix(method: str) -> str:
-    """Text the reply is generated after: the high-reward tag for reward conditioning, else none."""
-    return REWARD_TAGS[True] + "\n" if method == "reward_cond" else ""
 
 
 def evaluate_pause_variant(model, tokenizer, rows: list[dict], params, method: str, pauses: bool,
