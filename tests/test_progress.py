@@ -89,7 +89,7 @@ def test_a_trainers_steps_reach_the_terminal_when_headless(tiny, tmp_path, monke
         "from reason_lib.train.sft import sft\n"
         "rows = base_mixture(gsm8k_splits(16, 1, 1, max_steps=1, seed=0)['train'], {'en': [], 'yo': []}, 0.0)\n"
         f"sft(load_model({str(path)!r}), load_tokenizer({str(path)!r}), rows, {str(tmp_path / 'ck')!r},\n"
-        "    epochs=1, batch_size=4, max_length=128, save_steps=100)\n"
+        "    epochs=1, batch_size=4, max_length=128, save_steps=100, logging_steps=1)\n"
         "print('fine-tuned')")]
     nbformat.write(nb, tmp_path / "in.ipynb")
     out = Stamped()
@@ -101,3 +101,4 @@ def test_a_trainers_steps_reach_the_terminal_when_headless(tiny, tmp_path, monke
     assert "[sft] fine-tuned" in shown
     steps = [line for line in shown if re.search(r"\] +\d+%\|.*\| \d+/\d+ \[\d\d:\d\d<\d\d:\d\d", line)]
     assert steps, shown  # the trainer's own bar: step counter and ETA
+    assert any(re.search(r"\d+/\d+ \[.*loss=\d", line) for line in steps), steps  # and the loss

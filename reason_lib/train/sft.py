@@ -56,11 +56,13 @@ def trainer_settings(output_dir, seed: int = 0, bf16: bool = False, batch_size: 
 
 
 class TextProgress(ProgressCallback):
-    """transformers' text progress bar (steps, rate, ETA) without its per-log prints: those go
-    to the run's metrics.jsonl (`RunLogger`)."""
+    """transformers' text progress bar (steps, rate, ETA) with the latest loss on it, instead of
+    its per-log prints: those go to the run's metrics.jsonl (`RunLogger`)."""
 
     def on_log(self, args, state, control, logs=None, **kwargs):
-        pass
+        loss = (logs or {}).get("loss")
+        if self.training_bar is not None and isinstance(loss, (int, float)):
+            self.training_bar.set_postfix(loss=f"{loss:.4g}", refresh=True)
 
 
 def text_progress(trainer) -> None:
