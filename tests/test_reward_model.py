@@ -1,11 +1,12 @@
-"""reason_lib.models.reward_model: both levels train through TRL's RewardTrainer and score replies."""
+"""reason_lib.models.reward_model and reason_lib.train.reward: both levels train through TRL's
+RewardTrainer and score replies."""
 
 import pytest
 import torch
 
 from reason_lib.data import preference_splits
-from reason_lib.models.reward_model import (RewardModelScorer, freeze_backbone, load_reward_model,
-                                           train_reward_model)
+from reason_lib.models.reward_model import RewardModelScorer, freeze_backbone, load_reward_model
+from reason_lib.train.reward import train_reward_model
 
 
 @pytest.fixture(scope="module")

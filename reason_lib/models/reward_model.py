@@ -1,18 +1,17 @@
 """Reward models on a causal LM backbone: level 1 a scalar (Bradley-Terry) head, level 2 a
-10-class head trained with `-log sum_i sum_j p_w[i] p_l[j] [i > j]`, its reward the expected class.
-
-Both train through TRL's RewardTrainer (level 2 replaces only its loss) and score replies through
-`RewardModelScorer`, a TRL-style reward function `(prompts, completions, **_) -> list[float]`.
+10-class head, its reward the expected class. Both score replies through `RewardModelScorer`, a
+TRL-style reward function `(prompts, completions, **_) -> list[float]`; they are trained by
+`reason_lib.train.reward`.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 
-from reason_lib.losses import class_preference_loss, expected_class
+from reason_lib.evaluate import proportion
+from reason_lib.losses import expected_class
 from reason_lib.models.load import DTYPES, resolve_device
+from reason_lib.rewards import completion_text
 
 LEVEL_CLASSES = {1: 1, 2: 10}
 
@@ -53,70 +52,6 @@ def freeze_backbone(model, trainable_layers: int):
     return model
 
 
-def reward_rows(rows: list[dict]) -> list[dict]:
-    """TRL's conversational preference rows (prompt, chosen, rejected as messages)."""
-    return [{"prompt": r["prompt"], "chosen": [{"role": "assistant", "content": r["chosen"]}],
-             "rejected": [{"role": "assistant", "content": r["rejected"]}]} for r in rows]
-
-
-def _class_trainer():
-    from trl import RewardTrainer
-
-    class ClassRewardTrainer(RewardTrainer):
-        """RewardTrainer with the level-2 loss; TRL's metrics read the expected class."""
-
-        def __init__(self, model, **kwargs):
-            # RewardTrainer insists on one output; only its loss reads the head, and that loss
-            # is replaced below, so the check is passed with the count restored afterwards.
-            n = model.config.num_labels
-            model.config.num_labels = 1
-            try:
-                super().__init__(model=model, **kwargs)
-            finally:
-                model.config.num_labels = n
-
-        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            mode = "train" if self.model.training else "eval"
-            inputs["use_cache"] = False
-            outputs = model(**inputs)
-            logits_w, logits_l = torch.chunk(outputs.logits, chunks=2)
-            loss = class_preference_loss(logits_w, logits_l)
-            with torch.no_grad():
-                r_w, r_l = expected_class(logits_w), expected_class(logits_l)
-                self._metrics[mode]["accuracy"].append((r_w > r_l).float().mean().item())
-                self._metrics[mode]["margin"].append((r_w - r_l).mean().item())
-                self._metrics[mode]["mean_reward"].append(torch.cat([r_w, r_l]).mean().item())
-            return (loss, outputs) if return_outputs else loss
-
-    return ClassRewardTrainer
-
-
-def train_reward_model(model, tokenizer, rows: list[dict], output_dir: str | Path, level: int = 1,
-                       run=None, epochs: float = 1.0, batch_size: int = 16,
-                       learning_rate: float = 1e-4, max_length: int = 256, seed: int = 0,
-                       bf16: bool = False, resume: bool = False, micro_batch_size: int = 0,
-                       gradient_checkpointing: bool = False, log_prefix: str = "rm/",
-                       **config_kwargs):
-    """Train a reward model on preference `rows` (`prompt` messages, `chosen`/`rejected` text);
-    returns (model, log history). Level 1: TRL's RewardTrainer as is; level 2: the class loss."""
-    from datasets import Dataset
-    from trl import RewardConfig, RewardTrainer
-
-    from reason_lib.train.sft import RunLogger, fit, trainer_settings
-
-    settings = dict(trainer_settings(output_dir, seed, bf16, batch_size, micro_batch_size,
-                                     gradient_checkpointing), num_train_epochs=epochs,
-                    learning_rate=learning_rate,
-                    max_length=max_length, logging_steps=10, save_strategy="steps", save_steps=200,
-                    save_total_limit=1, data_seed=seed, lr_scheduler_type="cosine",
-                    warmup_steps=0.05)
-    args = RewardConfig(**{**settings, **config_kwargs})
-    trainer_cls = RewardTrainer if level == 1 else _class_trainer()
-    trainer = trainer_cls(model=model, args=args, train_dataset=Dataset.from_list(reward_rows(rows)),
-                          processing_class=tokenizer, callbacks=[RunLogger(run, log_prefix)])
-    return fit(trainer, output_dir, resume)
-
-
 class RewardModelScorer:
     """Scores (prompt, reply) pairs with a trained reward model, batched and without gradients;
     a TRL reward function. Level 1 returns the scalar, level 2 the expected class (1..10)."""
@@ -129,8 +64,6 @@ class RewardModelScorer:
 
     def texts(self, prompts, completions) -> list[str]:
         """The chat-rendered conversations, exactly as the RewardTrainer saw them in training."""
-        from reason_lib.rewards import completion_text
-
         return [self.tokenizer.apply_chat_template(
             list(p) + [{"role": "assistant", "content": completion_text(c)}], tokenize=False)
             for p, c in zip(prompts, completions)]
@@ -166,8 +99,6 @@ class RewardModelScorer:
 
     def pairwise_accuracy(self, rows: list[dict]) -> dict:
         """Held-out share of pairs the model ranks chosen above rejected, with its Wilson interval."""
-        from reason_lib.evaluate import proportion
-
         prompts = [r["prompt"] for r in rows]
         chosen = self(prompts, [r["chosen"] for r in rows])
         rejected = self(prompts, [r["rejected"] for r in rows])
