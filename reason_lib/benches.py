@@ -20,9 +20,11 @@ from reason_lib.data.preferences import preference_data
 from reason_lib.evaluate import (evaluate_choice, evaluate_choice_logprob, evaluate_gsm8k,
                                  evaluate_pause_gsm8k, evaluate_policy, gold_perplexity,
                                  paired_difference, paired_proportion_difference)
+from reason_lib.models.find import find_reward_model
 from reason_lib.models.load import load_model, load_tokenizer
 from reason_lib.models.reward_model import RewardModelScorer, load_reward_model
 from reason_lib.rewards import PerplexityReward
+from reason_lib.runs import Run
 
 BENCHES = {
     "gsm8k_format": "procedural GSM8K-format test problems (in-template), greedy accuracy by steps",
@@ -160,8 +162,6 @@ def run_sets(run) -> list[ItemSet]:
 def hh_set(p) -> ItemSet:
     """Held-out preference prompts (HH-RLHF, or the offline world with its gold reward), one reply
     each, scored by the kept reward model `p.reward_model`."""
-    from reason_lib.models.find import find_reward_model
-
     path, level = find_reward_model(p.reward_model)
     _, test, gold_fn = preference_data(resolve_source(p.preference_data) if p.preference_data else "",
                                        0, p.n_prompts, p.seed, context_turns=p.context_turns,
@@ -196,8 +196,6 @@ def item_sets(params, runs=()) -> list[ItemSet]:
     if "hh" in params.benches:
         out.append(hh_set(params))
     if "run" in params.benches:
-        from reason_lib.runs import Run
-
         folders = sorted({str(r) for r in runs if r is not None})
         if len(folders) != 1:
             raise ParamError("bench 'run' scores a run's own test items: MODEL must name one run "

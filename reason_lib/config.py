@@ -54,6 +54,15 @@ def resolve_path(value: str) -> Path:
     return path if path.is_absolute() else PROJ_ROOT / path
 
 
+FILE_SUFFIXES = (".jsonl", ".json", ".csv", ".gz", ".parquet", ".txt")
+
+
+def is_local(path_or_id: str) -> bool:
+    """True when the string names a local file (it exists, or looks like a path, not a Hub id)."""
+    return os.path.exists(path_or_id) or path_or_id.endswith(FILE_SUFFIXES) or \
+        path_or_id.startswith((".", "/", "~"))
+
+
 def hub_mirror(repo_id: str) -> Path | None:
     """`$REASON_LIB_HUB_MIRROR/<owner>/<name>/` when that folder exists: a pre-fetched copy of a
     Hub repo in the repo's own layout (a dataset's README `configs:` block and data files, or a
@@ -594,8 +603,6 @@ def validate(cls: type, values: dict, source: str):
     for name, f in fields.items():
         value = getattr(params, name)
         if f.metadata.get("path") and value:
-            from reason_lib.data.files import is_local
-
             if is_local(value) and not resolve_path(value).exists():
                 raise ParamError(f"{source}: key {name!r} (value {value!r}): file not found "
                                  f"({resolve_path(value)})")

@@ -34,6 +34,9 @@ import argparse
 import sys
 from dataclasses import dataclass
 
+from reason_lib import config
+from reason_lib.config import parse_variant, resolve_source
+
 GIB = 2 ** 30
 BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
 PROMPT_TOKENS = {"gsm8k": 256, "mmlu": 512, "hh": 512}  # rendered prompt, chat template included
@@ -101,7 +104,6 @@ def architecture(source: str) -> Architecture:
         return ARCHITECTURES[source]
     from transformers import AutoConfig
 
-    from reason_lib.config import resolve_source
 
     c = AutoConfig.from_pretrained(resolve_source(source))
     return Architecture(c.num_hidden_layers, c.hidden_size, c.intermediate_size,
@@ -263,8 +265,6 @@ def _seconds(experiment: str, p) -> dict[str, float]:
         return {"training": train(p.n_train * p.n_generated_samples_per_datapoint) * p.epochs,
                 "evaluation": 2 * gen(p.n_test) + compute_s(arch, p.n_test * p.max_length / 2)}
     if experiment == "pause_star":
-        from reason_lib.config import parse_variant
-
         settings = {parse_variant(v)["pauses"] for v in p.variants}
         loops = p.outer_loops
         per_variant = gen(p.n_validation) * (loops + 1) + 2 * gen(p.n_test) \
@@ -337,8 +337,6 @@ def check_fits(experiment: str, params, device_bytes: float | None = None) -> Es
 
 def table(profile: str = "gpu", gpu_gib: float = 80.0, experiments: list[str] | None = None) -> str:
     """The estimate of every experiment's `profile` as a markdown table (README: `make readme`)."""
-    from reason_lib import config
-
     names = experiments or [e for e in config.EXPERIMENTS if e in ESTIMATED]
     lines = [f"| experiment | model | peak GPU memory (GiB) | heaviest phase | fits {gpu_gib:.0f} GiB "
              "| disk (GiB) | time on one H100 (h) |", "|---|---|---|---|---|---|---|"]

@@ -6,10 +6,15 @@ import math
 from collections import Counter
 
 import torch
+from tqdm.auto import tqdm
 
-from reason_lib.data.multichoice import LETTERS
-from reason_lib.generate import generate
-from reason_lib.rewards import extract_choice, extract_gsm8k
+from reason_lib.data.gsm8k import gsm8k_prompt
+from reason_lib.data.mmlu import mc_prompt
+from reason_lib.data.multichoice import LETTERS, TEXT
+from reason_lib.data.pauses import count_pauses, strip_pauses
+from reason_lib.generate import (generate, length_sorted_batches, pause_generate, render_prompts,
+                                 rollout, sequence_logprobs)
+from reason_lib.rewards import extract_choice, extract_gsm8k, gold_target, strip_final_answer
 
 Z95 = 1.959963984540054
 
@@ -124,8 +129,6 @@ def _records(rows, prompts, replies, predicted, gold, tokenizer) -> list[dict]:
 
 def evaluate_gsm8k(model, tokenizer, rows: list[dict], **gen_kwargs) -> tuple[dict, list[dict]]:
     """Generate a reply per GSM8K row; (summary, per-example records)."""
-    from reason_lib.data.gsm8k import gsm8k_prompt
-
     prompts = [gsm8k_prompt(r) for r in rows]
     replies = generate(model, tokenizer, prompts, **{"desc": "GSM8K eval", **gen_kwargs})
     records = _records(rows, prompts, replies, [extract_gsm8k(r) for r in replies],
@@ -136,8 +139,6 @@ def evaluate_gsm8k(model, tokenizer, rows: list[dict], **gen_kwargs) -> tuple[di
 def evaluate_choice(model, tokenizer, rows: list[dict], lang: str = "en",
                     **gen_kwargs) -> tuple[dict, list[dict]]:
     """Generate a reply per multiple-choice row (prompt in `lang`); (summary, records)."""
-    from reason_lib.data.mmlu import mc_prompt
-
     prompts = [mc_prompt(r, lang) for r in rows]
     replies = generate(model, tokenizer, prompts, **{"desc": f"MC eval ({lang})", **gen_kwargs})
     records = _records(rows, prompts, replies, [extract_choice(r) for r in replies],
@@ -169,10 +170,6 @@ def evaluate_choice_logprob(model, tokenizer, rows: list[dict], lang: str = "en"
     assistant's answer lead (`Answer:`), the letter whose token is most likely is the answer.
     One forward pass per item. Returns (summary, records); a record holds the four letters'
     log-probabilities."""
-    from reason_lib.data.mmlu import mc_prompt
-    from reason_lib.data.multichoice import TEXT
-    from reason_lib.generate import length_sorted_batches, render_prompts
-
     lead = TEXT[lang]["answer"].split("{letter}")[0].rstrip()
     letter_ids = letter_token_ids(tokenizer, lead)
     texts = [t + lead for t in render_prompts(tokenizer, [mc_prompt(r, lang) for r in rows])]
@@ -211,9 +208,6 @@ def gold_perplexity(scorer, rows: list[dict], records: list[dict]) -> tuple[dict
     """The scorer's perplexity of each gold answer given the policy's own reasoning (its reply with
     the final answer removed). Returns (summary, per-question NLL in nats per token); the summary
     is exp(mean NLL) with the interval of the mean NLL carried through exp."""
-    from reason_lib.data.gsm8k import gsm8k_prompt
-    from reason_lib.rewards import gold_target, strip_final_answer
-
     lp = scorer.mean_logprobs([gsm8k_prompt(r) for r in rows],
                               [strip_final_answer(rec["reply"]) for rec in records],
                               [gold_target(r["answer"], scorer.target) for r in rows])
@@ -251,11 +245,6 @@ def evaluate_policy(policy, tokenizer, rows: list[dict], scorer, ref_model=None,
     (`gold_fn(rows, texts)`, when known) and the KL to `ref_model` (sum over the reply's tokens of
     log pi - log pi_ref, a sample estimate of KL(pi || pi_ref) in nats); plus repetition and
     distinct-n. Returns (summary, per-reply records)."""
-    import torch
-    from tqdm.auto import tqdm
-
-    from reason_lib.generate import rollout, sequence_logprobs
-
     records = []
     batches = range(0, len(rows), batch_size)
     for start in tqdm(batches, desc="policy eval", disable=not progress or len(batches) < 2):
@@ -289,10 +278,6 @@ def evaluate_pause_gsm8k(model, tokenizer, rows: list[dict], prefix: str = "",
     """GSM8K accuracy of a `PauseLM` and its pauses per reply: overall, for correct and for
     incorrect replies. `prefix` is text the reply is conditioned on (e.g. a reward string).
     Returns (summary, records); a record's reply keeps its pauses."""
-    from reason_lib.data.gsm8k import gsm8k_prompt
-    from reason_lib.data.pauses import count_pauses, strip_pauses
-    from reason_lib.generate import pause_generate, render_prompts
-
     prompts = [p + prefix for p in render_prompts(tokenizer, [gsm8k_prompt(r) for r in rows])]
     replies = pause_generate(model, tokenizer, prompts, **{"desc": "GSM8K eval", **gen_kwargs})
     clean = [strip_pauses(r) for r in replies]

@@ -25,7 +25,7 @@ import re
 import sys
 from pathlib import Path
 
-from reason_lib import config, runs, summary
+from reason_lib import config, estimate, runs, summary
 from reason_lib.evaluate import interval_text
 from reason_lib.progress import duration
 
@@ -224,8 +224,6 @@ BLOCK = re.compile(r"(<!-- results:(\w+) begin[^>]*-->\n)(.*?)(<!-- results:\2 e
 def readme_text(text: str, results_dir: Path = RESULTS_DIR) -> str:
     """The README with every `<!-- results:<profile> begin -->` block regenerated from
     `results/<profile>.json`, and the `results:estimate` block from `reason_lib.estimate`."""
-    from reason_lib import estimate
-
     def block(m):
         body = estimate.table() if m.group(2) == "estimate" else \
             markdown(load(results_dir / f"{m.group(2)}.json"))

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from reason_lib.generate import render_prompts
+
 NUMBER = re.compile(r"-?[$]?\d[\d,]*(?:\.\d+)?")
 FINAL = re.compile(r"####\s*(-?[$]?\d[\d,]*(?:\.\d+)?)")
 # English (simple-evals `Answer: X`, lm-eval `The answer is (X)`) and Yoruba (`Ìdáhùn: X`).
@@ -92,8 +94,6 @@ class PerplexityReward:
         self.__name__ = "perplexity"  # TRL logs each reward function under its name
 
     def _context(self, prompt, reasoning: str) -> list[int]:
-        from reason_lib.generate import render_prompts
-
         text = render_prompts(self.tokenizer, [prompt])[0] + reasoning + "\n"
         return self.tokenizer(text, add_special_tokens=False).input_ids
 

@@ -18,6 +18,7 @@ import yaml
 
 from reason_lib import config
 from reason_lib.data.check import check_data
+from reason_lib.trackers import Trackers
 
 PACKAGES = ["torch", "transformers", "trl", "peft", "datasets", "accelerate", "tokenizers"]
 
@@ -166,8 +167,6 @@ class Run:
             names = getattr(self.params(), "report_to", [])
             self._trackers = False
             if names:
-                from reason_lib.trackers import Trackers
-
                 self._trackers = Trackers(names, self.dir, self.id, self.manifest["experiment"],
                                           config.read_yaml((self.dir / "params.yaml").read_text()))
         return self._trackers or None

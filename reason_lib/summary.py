@@ -11,10 +11,9 @@ import html
 import json
 from pathlib import Path
 
-
 from reason_lib import config
 from reason_lib.evaluate import interval_text, mean_interval
-
+from reason_lib.runs import atomic_write
 
 def collect(root: Path | None = None) -> list[dict]:
     """Every run folder (`<root>/<experiment>/<run_id>/manifest.json`), newest first, with its
@@ -227,7 +226,6 @@ def write_index(runs: list[dict], path: Path | None = None) -> Path:
             "tr.failed{color:#a00}tr.running{color:#777}</style><h1>reason_lib runs</h1>"
             "<table><tr><th>experiment</th><th>run</th><th>profile</th><th>status</th>"
             "<th>started</th><th>headline</th></tr>" + "".join(rows) + "</table>")
-    from reason_lib.runs import atomic_write
 
     atomic_write(path, page)
     return path

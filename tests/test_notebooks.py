@@ -139,26 +139,26 @@ def test_evaluate_gives_a_runs_own_numbers_on_its_own_items(shared_outputs, expe
             assert [x["reply"] for x in replies if x["model"] == f"{folder.name}/{name}"
                     and x["item set"].endswith("greedy")] == \
                 [x["reply"] for x in recorded if x["variant"] == name]
-        for start, summary in own["start"].items():  # the warm-ups: 'pause/star', 'no_pause/star/t1.5'
+        for start, warm in own["start"].items():  # the warm-ups: 'pause/star', 'no_pause/star/t1.5'
             tag, method, *t = start.split("/")
             got = scored[f"{folder.name}/warmup-{tag}"][
                 f"GSM8K test (run), {method} prompt, " + (f"T {float(t[0][1:])}" if t else "greedy")]
-            assert got["accuracy"] == summary["accuracy"], start
+            assert got["accuracy"] == warm["accuracy"], start
     elif experiment == "reinforce_rm":  # sampled replies under the kept reward model, KL to SFT
         assert set(scored) == {f"{folder.name}/{name}" for name in ["sft"] + [
             f"policy-{m}" for m in own["policies"] if m != "sft"]}
-        for name, summary in own["policies"].items():
+        for name, policy in own["policies"].items():
             label = f"{folder.name}/{'sft' if name == 'sft' else 'policy-' + name}"
             got = scored[label]["preference prompts (run)"]
             for key in ("reward", "gold", "kl", "repeated_ngrams", "distinct_2"):
-                assert got[key] == summary[key], (name, key)
+                assert got[key] == policy[key], (name, key)
             assert [x["reply"] for x in replies if x["model"] == label] == \
                 [x["reply"] for x in recorded if x["policy"] == name]
     else:
         assert set(scored) == {f"{folder.name}/{name}" for name in own["runs"]}
         for name, r in own["runs"].items():
-            for lang, summary in r["test"].items():
+            for lang, test in r["test"].items():
                 assert scored[f"{folder.name}/{name}"][f"MC test {lang} (run)"]["accuracy"] == \
-                    summary["accuracy"], (name, lang)
+                    test["accuracy"], (name, lang)
             assert [x["reply"] for x in replies if x["model"] == f"{folder.name}/{name}"] == \
                 [x["reply"] for x in recorded if x["model"] == name]

@@ -3,6 +3,10 @@
 A malformed line in a real test file must stop a run in its first second, not after hours of
 training when the evaluation cell finally reads it. Each experiment's check calls the very data
 functions its notebook calls, with the run's parameters, so what passes here loads there.
+
+The checks import what they load inside each function: `reason_lib.runs` imports this module, and
+`make evaluate`'s check finds models through `reason_lib.models.find` and `reason_lib.benches`,
+which read run folders through `reason_lib.runs`: imported at the top, they would make a cycle.
 """
 
 from __future__ import annotations

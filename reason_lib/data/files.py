@@ -5,11 +5,10 @@ from __future__ import annotations
 import csv
 import gzip
 import json
-import os
 import tempfile
 from pathlib import Path
 
-FILE_SUFFIXES = (".jsonl", ".json", ".csv", ".gz", ".parquet", ".txt")
+from reason_lib.config import hub_mirror, is_local
 
 
 class DataError(ValueError):
@@ -26,12 +25,6 @@ def hub_name(path_or_id: str) -> str:
     """`owner/name` of a Hub id or of its folder in a mirror (`.../cais/mmlu` -> `cais/mmlu`): the
     name tells which schema and configs a Hub dataset has."""
     return "/".join(Path(path_or_id).parts[-2:]) if is_local(path_or_id) else path_or_id
-
-
-def is_local(path_or_id: str) -> bool:
-    """True when the string names a local file (it exists, or looks like a path, not a Hub id)."""
-    return os.path.exists(path_or_id) or path_or_id.endswith(FILE_SUFFIXES) or \
-        path_or_id.startswith((".", "/", "~"))
 
 
 def _open(path: Path):
@@ -85,7 +78,6 @@ def load_hub(name: str, split: str, config: str | None = None, cache_dir: str | 
     folder in the Hub layout, else from the Hub (the network or a warm datasets cache)."""
     from datasets import load_dataset
 
-    from reason_lib.config import hub_mirror
 
     source = str(hub_mirror(name) or name)
     if not Path(source).is_dir():

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from reason_lib.config import resolve_source
 from reason_lib.data.files import DataError, is_file, load_hub, read_rows
+from reason_lib.data.synthetic import gsm8k_splits
 from reason_lib.rewards import extract_gsm8k
 
 SYSTEM = "Solve the problem step by step. End with a line '#### N' giving the final number."
@@ -38,9 +40,6 @@ def gsm8k_data(train_data: str, test_data: str, n_train: int, n_validation: int,
     """{"train", "validation", "test"} GSM8K-format rows: procedural splits, with a real file or
     Hub id replacing the train split (its validation rows are the `n_validation` after the first
     `n_train`) and the test split when given. Each source is read once."""
-    from reason_lib.config import resolve_source
-    from reason_lib.data.synthetic import gsm8k_splits
-
     data = gsm8k_splits(n_train, n_validation, n_test, max_steps, max_operand, seed=seed)
     if train_data:
         rows = load_gsm8k(resolve_source(train_data), "train")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from reason_lib.data.files import DataError, hub_name, is_file, load_hub, read_rows
-from reason_lib.data.multichoice import LETTERS, TEXT
+from reason_lib.data.multichoice import LETTERS, TEXT, mmlu_splits
 
 COLUMNS = ("Question", "A", "B", "C", "D", "Answer")
 
@@ -104,8 +104,6 @@ def mmlu_data(english: str, yoruba: str, n_train: int, n_validation: int, n_test
     (as in the study) and truncated to the requested sizes. English alone (`yoruba` empty) gives
     {split: {"en": rows}}. `subjects` keeps only those MMLU subjects (before the split).
     """
-    from reason_lib.data.multichoice import mmlu_splits
-
     if not english and not yoruba:
         if subjects:
             raise DataError(f"mmlu_subjects {list(subjects)} needs a real MMLU source "

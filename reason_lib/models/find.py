@@ -20,6 +20,9 @@ from pathlib import Path
 
 from reason_lib import config
 from reason_lib.models.delta import is_delta, lineage
+from reason_lib.models.load import load_model, load_tokenizer
+from reason_lib.models.pause_lm import PauseLM
+from reason_lib.runs import Run
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
@@ -55,8 +58,6 @@ def _run_folder(spec: str) -> Path | None:
     root = config.outputs_root()
     experiment, _, rest = spec.partition("/")
     if rest == "latest" and experiment in config.EXPERIMENTS:
-        from reason_lib.runs import Run
-
         done = [Run(m.parent) for m in sorted((root / experiment).glob("*/manifest.json"), reverse=True)]
         done = [r for r in done if r.status == "succeeded"]
         if not done:
@@ -80,8 +81,6 @@ def kept_models(run_dir: Path) -> list[Found]:
     """Every model a run left: its `models/<name>` (policies; a reward model is not one), a REINFORCE
     run's SFT policy (`sft`), a pause warm-up's `model/`, a STaR run's best loop per run type (or
     pause-STaR variant, and its warm-ups), a base-model run's saved (or pretrained) model."""
-    from reason_lib.runs import Run
-
     run = Run(run_dir)
     found = [Found(f"{run.id}/{p.name}", str(p), run.dir, is_pause(p))
              for p in sorted((run.dir / "models").glob("*"))
@@ -187,12 +186,8 @@ def load_found(found: Found, dtype: str = "float32", device: str = "auto",
     """(model, tokenizer) of a found model, in eval mode: a saved pause LM as a `PauseLM` (decoded
     with its pause head), anything else with `load_model` (a kept LoRA policy with its adapter
     attached, as its run evaluated it)."""
-    from reason_lib.models.load import load_model, load_tokenizer
-
     tokenizer = load_tokenizer(_tokenizer_source(found.path), trust_remote_code=trust_remote_code)
     if found.pause:
-        from reason_lib.models.pause_lm import PauseLM
-
         model = PauseLM.from_pretrained(found.path, dtype=dtype, device=device)
     else:
         model = load_model(found.path, dtype=dtype, device=device, trust_remote_code=trust_remote_code)

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sys
 from pathlib import Path
 
+from reason_lib.config import PROJ_ROOT
 from reason_lib.models.delta import DELTA, is_delta, lineage, save_delta
+from reason_lib.models.load import load_model, load_tokenizer
 from reason_lib.runs import atomic_write
 
 CARD = "MODEL.md"
@@ -63,7 +64,6 @@ def _shown(path) -> str:
     local = Path(str(path))
     if not (local.is_absolute() or local.exists()):
         return str(path)
-    from reason_lib.config import PROJ_ROOT
 
     local = local.resolve()
     return str(local.relative_to(PROJ_ROOT)) if local.is_relative_to(PROJ_ROOT) else str(local)
@@ -131,8 +131,6 @@ def record_evaluation(folder, evaluation: dict) -> Path:
 
 def export(source, out) -> Path:
     """A merged, plain copy of the kept (or any delta) model at `source` in `out`."""
-    from reason_lib.models.load import load_model, load_tokenizer
-
     source, out = Path(source), Path(out)
     if (source / "pause_config.json").is_file():
         raise ValueError(f"{source}: a pause LM (pause_config.json); its pause embedding and head "

@@ -25,6 +25,7 @@ from torch import nn
 
 from reason_lib.data.pauses import PAUSE
 from reason_lib.models.delta import save_delta, untie_embeddings
+from reason_lib.models.load import DTYPES, load_model, lora_config
 
 FLAGS = ("pause_embedding", "pause_head", "lm_head", "lm_embeddings")
 
@@ -86,7 +87,6 @@ class PauseLM(nn.Module):
         if lora is not None:
             from peft import get_peft_model
 
-            from reason_lib.models.load import lora_config
 
             self.base = get_peft_model(self.base, lora_config(**lora))
         causal = self.causal
@@ -225,7 +225,6 @@ class PauseLM(nn.Module):
         a new pause LM around it (pass the tokenizer's pause id as `pause_token_id`)."""
         from safetensors.torch import load_file
 
-        from reason_lib.models.load import DTYPES, load_model
 
         pause_token_id = load_kwargs.pop("pause_token_id", None)
         local = Path(str(path))

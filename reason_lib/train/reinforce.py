@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 from reason_lib.config import memory
 from reason_lib.generate import rollout, sequence_logprobs
 from reason_lib.losses import reinforce_loss, rloo_baseline
+from reason_lib.runs import atomic_write
 
 METHODS = ("reinforce", "rloo")
 BASELINES = ("none", "moving_average")
@@ -74,7 +75,6 @@ def save_checkpoint(path: Path, policy, optimizer, step: int, baseline: float | 
     """The trainable weights (safetensors) and the optimiser state at `step`, in `path`."""
     from safetensors.torch import save_file
 
-    from reason_lib.runs import atomic_write
 
     tmp = path.with_name(path.name + ".tmp")
     tmp.mkdir(parents=True, exist_ok=True)

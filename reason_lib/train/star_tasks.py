@@ -5,15 +5,18 @@ GSM8K with pause LMs (experiment A), STaR or constant textual reward conditionin
 from __future__ import annotations
 
 from reason_lib.config import REWARD_TAGS, conditioning_prefix, memory, parse_variant
+from reason_lib.data.gsm8k import gsm8k_prompt
 from reason_lib.data.mmlu import mc_prompt
-from reason_lib.evaluate import evaluate_choice
-from reason_lib.generate import sample_groups
+from reason_lib.data.pauses import strip_pauses
+from reason_lib.evaluate import evaluate_choice, evaluate_pause_gsm8k
+from reason_lib.generate import grouped, pause_generate, render_prompts, sample_groups
 from reason_lib.models.delta import save_delta
-from reason_lib.rewards import extract_choice
+from reason_lib.models.load import lora_config
+from reason_lib.rewards import extract_choice, extract_gsm8k
 from reason_lib.train.dpo import dpo, dpo_rows
+from reason_lib.train.pause import train_pause_lm
 from reason_lib.train.sft import conversation_rows, sft
 from reason_lib.train.star import correct_rows, preference_pairs, star
-
 
 def parse_run(name: str) -> dict:
     """'english' / 'yoruba' / 'translate_en_yo' (+ '_dpo') -> train and eval language, strategy."""
@@ -37,8 +40,6 @@ def star_mmlu_run(name: str, params, data: dict, load_model_fn, tokenizer, outpu
     model. Returns {"spec", "history" (per loop: validation accuracy in each language),
     "best_loop", "model"}.
     """
-    from reason_lib.models.load import lora_config
-
     spec = parse_run(name)
     lang = spec["train_lang"]
     rows = data["train"][lang]
@@ -136,8 +137,6 @@ def evaluate_pause_variant(model, tokenizer, rows: list[dict], params, method: s
                            temperature: float, progress: bool = True) -> tuple[dict, list[dict]]:
     """GSM8K accuracy and pauses of a pause LM decoded as a pause-STaR variant decodes: after its
     method's conditioning prefix, with `params`' generation budget, batch size and pause bound."""
-    from reason_lib.evaluate import evaluate_pause_gsm8k
-
     return evaluate_pause_gsm8k(model, tokenizer, rows, prefix=conditioning_prefix(method),
                                 temperature=temperature, max_new_tokens=params.max_new_tokens,
                                 batch_size=params.eval_batch_size,
@@ -150,12 +149,6 @@ def pause_star_run(variant: str, params, rows: list[dict], validation: list[dict
     """One STaR / reward-conditioning run of a pause LM on GSM8K rows from its warmed-up model
     (`load_warm(path=None)` loads it, or a checkpointed loop, trainable as configured).
     Returns {"spec", "history", "best_loop", "model"}."""
-    from reason_lib.data.gsm8k import gsm8k_prompt
-    from reason_lib.data.pauses import strip_pauses
-    from reason_lib.generate import grouped, pause_generate, render_prompts
-    from reason_lib.rewards import extract_gsm8k
-    from reason_lib.train.pause import train_pause_lm
-
     spec = parse_variant(variant)
     prefix = conditioning_prefix(spec["method"])
     decode = dict(max_new_tokens=params.max_new_tokens, batch_size=params.eval_batch_size,
