@@ -412,6 +412,17 @@ class StarMMLUParams:
     report_to: list[str] = report_to()
 
 
+# What `method_overrides` may set for one policy-gradient method (reason_lib.train.reinforce).
+METHOD_KEYS = ("steps", "prompts_per_step", "k", "pg_learning_rate", "temperature",
+               "repetition_penalty", "kl_coef", "max_new_tokens")
+
+
+def method_values(params, method: str) -> dict:
+    """{METHOD_KEYS: value} of one policy-gradient method: the shared values of a ReinforceRMParams
+    with `method_overrides[method]` over them."""
+    return {**{k: getattr(params, k) for k in METHOD_KEYS}, **params.method_overrides.get(method, {})}
+
+
 @dataclass
 class ReinforceRMParams:
     """Notebook 05: reward models (level 1 scalar, level 2 10-class), then REINFORCE, REINFORCE with
@@ -442,6 +453,9 @@ class ReinforceRMParams:
     sft_epochs: float = param(4.0, "SFT epochs on the chosen replies; 0 = no SFT, the base model "
                               "is the SFT policy (an instruct model already is one).", min=0.0)
     sft_learning_rate: float = param(2e-3, "SFT learning rate.", min=0.0)
+    reward_model_path: str = param("", "A kept reward model to use instead of training one (a "
+                                   "reinforce_rm run id, <run id>/reward_model or its folder; its "
+                                   "level must equal `level`). Empty: train it here.")
     rm_init: str = param("sft", "What the reward model's backbone starts from: the SFT policy (as "
                          "in InstructGPT and the paper) or the base model.",
                          choices=["sft", "base"])
@@ -457,8 +471,13 @@ class ReinforceRMParams:
     max_length: int = param(256, "Longest training sequence (tokens).", min=16)
     # Policy gradient.
     methods: list[str] = param(["reinforce", "reinforce_rep_penalty", "rloo_kl"],
-                               "Methods trained, each from the SFT policy.",
-                               choices=["reinforce", "reinforce_rep_penalty", "rloo_kl"])
+                               "Methods trained, each from the SFT policy; reinforce_kl is vanilla "
+                               "REINFORCE with the KL penalty to the SFT policy (the study's proposed "
+                               "fix for its repetition collapse).",
+                               choices=["reinforce", "reinforce_rep_penalty", "rloo_kl", "reinforce_kl"])
+    method_overrides: dict = param({}, "Per-method settings over the shared ones, as the study ran "
+                                   "them, e.g. {reinforce_rep_penalty: {steps: 50, prompts_per_step: "
+                                   "64, repetition_penalty: 1.2}}; keys: " + ", ".join(METHOD_KEYS) + ".")
     steps: int = param(60, "Policy-gradient steps per method.", min=1)
     prompts_per_step: int = param(16, "Prompts per step.", min=1)
     k: int = param(4, "Samples per prompt (RLOO's leave-one-out group; the other methods draw as "
@@ -478,6 +497,22 @@ class ReinforceRMParams:
     device: str = param("auto", "auto, cpu or cuda.", choices=["auto", "cpu", "cuda"])
     dtype: str = param("float32", "Model dtype.", choices=["float32", "bfloat16", "float16"])
     report_to: list[str] = report_to()
+
+    def check(self) -> None:
+        """`method_overrides` names methods of `methods` and keys of METHOD_KEYS, with numbers."""
+        for method, values in self.method_overrides.items():
+            if method not in self.methods:
+                raise ParamError(f"key 'method_overrides' (value {method!r}): not one of the "
+                                 f"methods run ({', '.join(self.methods)})")
+            if not isinstance(values, dict):
+                raise ParamError(f"key 'method_overrides' ({method}: {values!r}): expected a mapping")
+            for key, value in values.items():
+                if key not in METHOD_KEYS:
+                    raise ParamError(f"key 'method_overrides' ({method}.{key}): unknown; known: "
+                                     + ", ".join(METHOD_KEYS))
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                    raise ParamError(f"key 'method_overrides' ({method}.{key} = {value!r}): expected "
+                                     "a number >= 0")
 
 
 @dataclass
@@ -596,6 +631,11 @@ def validate(cls: type, values: dict, source: str):
         if meta.get("choices") and any(v not in meta["choices"] for v in items):
             raise ParamError(f"{where}: must be one of {meta['choices']}")
     params = cls(**values)
+    if hasattr(params, "check"):  # a class's own rules across fields
+        try:
+            params.check()
+        except ParamError as e:
+            raise ParamError(f"{source}: {e}") from None
     micro, batch = getattr(params, "micro_batch_size", 0), getattr(params, "batch_size", 0)
     if micro and batch % micro:
         raise ParamError(f"{source}: key 'micro_batch_size' (value {micro!r}): must divide "

@@ -35,7 +35,7 @@ import sys
 from dataclasses import dataclass
 
 from reason_lib import config
-from reason_lib.config import parse_variant, resolve_source
+from reason_lib.config import method_values, parse_variant, resolve_source
 
 GIB = 2 ** 30
 BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
@@ -203,13 +203,15 @@ def _phases(experiment: str, p) -> tuple[str, dict[str, dict], float]:
                 "scorer logits": p.eval_batch_size * p.max_completion_length * scorer.vocab * 4}
         disk = len(p.reward_types) * (lora * 12 if p.lora else arch.params * 12)
         return model, {"GRPO step": step}, disk
-    if experiment == "reinforce_rm":
-        tokens = PROMPT_TOKENS["hh"] + p.max_new_tokens
-        sampled = p.prompts_per_step * p.k
+    if experiment == "reinforce_rm":  # the method with the largest step (its own overrides)
+        own = [method_values(p, m) for m in p.methods]
+        new_tokens = max(int(v["max_new_tokens"]) for v in own)
+        tokens = PROMPT_TOKENS["hh"] + new_tokens
+        sampled = max(int(v["prompts_per_step"]) * int(v["k"]) for v in own)
         step = {"policy, reference and reward model": 3 * weights,
                 "LoRA + AdamW": lora * 16 if p.lora else arch.params * 16,
                 "KV cache (the step's samples)": kv_cache(arch, sampled, tokens, b),
-                "activations": activations(arch, micro, tokens, ckpt, p.max_new_tokens)}
+                "activations": activations(arch, micro, tokens, ckpt, new_tokens)}
         rm = {"SFT policy and reward model": 2 * weights,
               "LoRA + AdamW": lora * 16 if p.lora else arch.params * 16,
               "activations (chosen + rejected)": activations(arch, 2 * micro, p.max_length, ckpt, 1)}
@@ -289,13 +291,16 @@ def _seconds(experiment: str, p) -> dict[str, float]:
                 "GRPO steps": len(p.reward_types) * p.steps * step}
     if experiment == "reinforce_rm":
         hh = PROMPT_TOKENS["hh"]
-        sampled = p.prompts_per_step * p.k
-        step = gen(sampled, prompt=hh, batch=sampled) \
-            + train(sampled, hh + p.max_new_tokens) + 2 * compute_s(arch, sampled * (hh + p.max_new_tokens))
-        evals = gen(p.n_eval_prompts, prompt=hh) * (p.steps // p.eval_every + 1)
+
+        def method_s(v):  # one method's training and evaluations, at its own settings
+            sampled, new = int(v["prompts_per_step"]) * int(v["k"]), int(v["max_new_tokens"])
+            step = gen(sampled, prompt=hh, new=new, batch=sampled) \
+                + train(sampled, hh + new) + 2 * compute_s(arch, sampled * (hh + new))
+            return int(v["steps"]) * step + gen(p.n_eval_prompts, prompt=hh) * (int(v["steps"]) // p.eval_every + 1)
+
         return {"SFT and reward model": train(p.n_train) * p.sft_epochs + train(2 * p.n_train) * p.rm_epochs
                 + compute_s(arch, 2 * p.n_test * p.max_length / 2),
-                "policies": len(p.methods) * (p.steps * step + evals)}
+                "policies": sum(method_s(method_values(p, m)) for m in p.methods)}
     raise ValueError(f"no estimate for experiment {experiment!r}")
 
 

@@ -26,6 +26,11 @@ def shrink(params) -> dict:
     cuts = {}
     for f in dataclasses.fields(params):
         value = getattr(params, f.name)
+        if isinstance(value, dict) and all(isinstance(v, dict) for v in value.values()):
+            nested = {k: _cut_nested(v) for k, v in value.items()}  # per-method settings
+            if nested != value:
+                cuts[f.name] = nested
+            continue
         if isinstance(value, bool) or not isinstance(value, int):
             continue
         if f.name.startswith("n_"):
@@ -45,3 +50,16 @@ def shrink(params) -> dict:
     if getattr(params, "device", "cpu") != "cpu":
         cuts["device"] = "cpu"
     return cuts
+
+
+def _cut_nested(values: dict) -> dict:
+    """A mapping of one method's settings cut by the same rule: steps and generation budgets."""
+    out = dict(values)
+    for key, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int):
+            continue
+        if key == "steps":
+            out[key] = min(value, STEPS)
+        elif key in TOKEN_BUDGETS:
+            out[key] = min(value, TOKENS)
+    return out

@@ -162,3 +162,27 @@ def test_evaluate_gives_a_runs_own_numbers_on_its_own_items(shared_outputs, expe
                     test["accuracy"], (name, lang)
             assert [x["reply"] for x in replies if x["model"] == f"{folder.name}/{name}"] == \
                 [x["reply"] for x in recorded if x["model"] == name]
+
+
+def test_a_kept_reward_model_is_reused_and_a_method_runs_its_own_steps(shared_outputs):
+    """reinforce_rm with `reward_model_path` (the study's --skip_reward_training) trains no reward
+    model, scores held-out pairs exactly as the run that trained it, and `method_overrides` gives
+    one method its own number of steps."""
+    import json
+
+    (first,) = (shared_outputs / "reinforce_rm").iterdir()
+    env = {**os.environ, "REASON_LIB_OUTPUTS": str(shared_outputs), "HF_HUB_OFFLINE": "1",
+           "OMP_NUM_THREADS": THREADS}
+    result = subprocess.run([sys.executable, "-m", "reason_lib.run", "reinforce_rm", "--profile", "ci",
+                             "-p", "reward_model_path", first.name, "-p", "methods", "[reinforce_kl]",
+                             "-p", "method_overrides", "{reinforce_kl: {steps: 3}}"], cwd=PROJ_ROOT,
+                            env=env, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    (second,) = set((shared_outputs / "reinforce_rm").iterdir()) - {first}
+    own, again = (json.loads((r / "metrics.json").read_text()) for r in (first, second))
+    assert again["reward_model"]["accuracy"] == own["reward_model"]["accuracy"]
+    logged = [json.loads(line) for line in (second / "metrics.jsonl").read_text().splitlines()]
+    assert not any(k.startswith("rm/") for entry in logged for k in entry)  # no reward model trained
+    assert [e["step"] for e in logged if "reinforce_kl/kl" in e] == [1, 2, 3]
+    assert not (second / "models" / "reward_model").exists()
+    assert set(again["policies"]) == {"sft", "reinforce_kl"}

@@ -220,3 +220,23 @@ def test_a_run_killed_while_evaluating_its_final_policy_has_already_kept_it(tiny
     for name, p in kept.named_parameters():
         if "lora_" in name:
             assert torch.equal(p, trained[name]), name
+
+
+def test_each_method_takes_its_own_settings_and_reinforce_kl_ties_to_the_sft_policy():
+    from reason_lib.config import ParamError, load_params
+    from reason_lib.train.reinforce import method_settings
+
+    p = load_params("reinforce_rm", "cpu", {
+        "methods": ["reinforce", "reinforce_rep_penalty", "reinforce_kl"],
+        "method_overrides": {"reinforce": {"steps": 75, "prompts_per_step": 32},
+                             "reinforce_rep_penalty": {"steps": 50, "prompts_per_step": 64,
+                                                       "repetition_penalty": 1.2}}})
+    got = {m: method_settings(m, p) for m in p.methods}
+    assert (got["reinforce"]["steps"], got["reinforce"]["prompts_per_step"]) == (75, 32)
+    assert (got["reinforce_rep_penalty"]["steps"], got["reinforce_rep_penalty"]["repetition_penalty"]) == (50, 1.2)
+    assert got["reinforce_kl"]["steps"] == p.steps and got["reinforce_kl"]["kl_coef"] == p.kl_coef > 0
+    assert got["reinforce_kl"]["method"] == "reinforce" and got["reinforce"]["kl_coef"] == 0.0
+    with pytest.raises(ParamError, match=r"method_overrides' \(reinforce.stepz\): unknown"):
+        load_params("reinforce_rm", "cpu", {"method_overrides": {"reinforce": {"stepz": 1}}})
+    with pytest.raises(ParamError, match=r"'ppo'\): not one of the methods run"):
+        load_params("reinforce_rm", "cpu", {"method_overrides": {"ppo": {"steps": 1}}})

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from reason_lib.config import memory
+from reason_lib.config import memory, method_values
 from reason_lib.generate import rollout, sequence_logprobs
 from reason_lib.losses import reinforce_loss, rloo_baseline
 from reason_lib.runs import atomic_write
@@ -210,15 +210,19 @@ def policy_gradient(policy, tokenizer, rows: list[dict], reward_fn, output_dir, 
 def method_settings(name: str, params) -> dict:
     """`policy_gradient` keyword arguments of the study's methods, from the experiment's params:
     vanilla REINFORCE (no tie to the SFT policy), the same with a repetition penalty in
-    generation, and RLOO with a KL penalty to the SFT policy."""
-    common = dict(steps=params.steps, prompts_per_step=params.prompts_per_step, k=params.k,
-                  learning_rate=params.pg_learning_rate, temperature=params.temperature,
-                  max_new_tokens=params.max_new_tokens, seed=params.seed,
-                  baseline=params.baseline, **memory(params))
+    generation, RLOO with a KL penalty to the SFT policy, and REINFORCE with that KL penalty;
+    `params.method_overrides[name]` replaces shared values for one method (the study ran its
+    methods at different steps, batches and penalties)."""
+    own = method_values(params, name)
+    common = dict(steps=int(own["steps"]), prompts_per_step=int(own["prompts_per_step"]),
+                  k=int(own["k"]), learning_rate=own["pg_learning_rate"],
+                  temperature=own["temperature"], max_new_tokens=int(own["max_new_tokens"]),
+                  seed=params.seed, baseline=params.baseline, **memory(params))
     methods = {"reinforce": dict(method="reinforce", kl_coef=0.0),
                "reinforce_rep_penalty": dict(method="reinforce", kl_coef=0.0,
-                                             repetition_penalty=params.repetition_penalty),
-               "rloo_kl": dict(method="rloo", kl_coef=params.kl_coef)}
+                                             repetition_penalty=own["repetition_penalty"]),
+               "rloo_kl": dict(method="rloo", kl_coef=own["kl_coef"]),
+               "reinforce_kl": dict(method="reinforce", kl_coef=own["kl_coef"])}
     if name not in methods:
         raise ValueError(f"method {name!r}: expected one of {sorted(methods)}")
     return {**common, **methods[name]}
