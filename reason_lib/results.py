@@ -198,7 +198,7 @@ def markdown(result: dict) -> str:
         tables.setdefault(table, {}).setdefault(configuration, {})[column] = m
     intervals = any(isinstance(m, dict) for m in result["metrics"].values())
     out = [f"Profile `{result.get('profile', '?')}`; commit "
-           f"{', '.join(c[:12] for c in result.get('commits', []))}; "
+           f"{', '.join(c[:12] + ('-dirty' if c.endswith('-dirty') else '') for c in result.get('commits', []))}; "
            f"{', '.join(result.get('devices', []))}"
            + (f"; reproduction {result['reproduction']}" if result.get("reproduction") else "")
            + (". 95 % intervals; Δ are paired changes (gained / lost items in the run reports)."
