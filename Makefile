@@ -76,16 +76,32 @@ summary: setup ## notebook 99: every experiment's table from outputs/, and outpu
 # run (the tiny model's matrices are too small to keep two threads busy). Longest runs first; their
 # progress lines interleave (each run also logs to its own folder). PROFILE=cpu (the default): the
 # base model is trained first, since every experiment starts from it; PROFILE=smol: every
-# experiment starts from SmolLM2 (`make smol-model`), and the base model's evaluation runs beside
-# them (about 2 h 30 min on 2 cores).
+# experiment starts from SmolLM2 (`make smol-model`), in two lanes side by side. The runs that
+# hold the most memory on SmolLM2 (reinforce_rm about 12 GB resident, perplexity_grpo about 14 GB)
+# share one lane, so they never run together: side by side they ran a 24 GB machine out of memory
+# (measured 2026-12-04, the GRPO kernel killed). A lane takes roughly 2 h 40 min / 3 h 20 min at
+# one thread on 2 cores (estimated from that session's runs; not yet measured end to end).
 REPRODUCE_JOBS ?= 2
 CORES := $(shell nproc 2>/dev/null || echo 2)
 THREADS := $(shell echo $$(( $(CORES) / $(REPRODUCE_JOBS) > 0 ? $(CORES) / $(REPRODUCE_JOBS) : 1 )))
 ifeq ($(PROFILE),smol)
-EXPERIMENTS ?= pause-warmup-grid reinforce-rm-2 reinforce-rm-1 perplexity-grpo base-model star-mmlu pause-star
+EXPERIMENTS ?= smol-lane-rl smol-lane-other
 else
 EXPERIMENTS ?= pause-warmup-grid star-mmlu pause-star reinforce-rm-1 reinforce-rm-2 perplexity-grpo
 endif
+
+# The smol lanes: each experiment in turn (one failing does not stop its lane).
+.PHONY: smol-lane-rl smol-lane-other
+smol-lane-rl:
+	-$(MAKE) reinforce-rm-2 PROFILE=smol ARGS=
+	-$(MAKE) reinforce-rm-1 PROFILE=smol ARGS=
+	-$(MAKE) perplexity-grpo PROFILE=smol ARGS=
+
+smol-lane-other:
+	-$(MAKE) pause-warmup-grid PROFILE=smol GRID=smol ARGS=
+	-$(MAKE) base-model PROFILE=smol ARGS=
+	-$(MAKE) star-mmlu PROFILE=smol ARGS=
+	-$(MAKE) pause-star PROFILE=smol ARGS=
 
 # One id per reproduction (outputs/reproduce/<id>/: its results.json and the check against
 # results/<profile>.json).
