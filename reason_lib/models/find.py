@@ -50,10 +50,22 @@ def _is_model_folder(path: Path) -> bool:
     return (path / "config.json").is_file() or is_delta(path) or is_pause(path)
 
 
+def _is_run(folder: Path) -> bool:
+    """A run folder: its manifest names an experiment and a run id (`make smol-model`'s model
+    folder has a manifest.json of another kind)."""
+    manifest = folder / "manifest.json"
+    if not manifest.is_file():
+        return False
+    try:
+        return {"experiment", "run_id"} <= json.loads(manifest.read_text()).keys()
+    except (json.JSONDecodeError, AttributeError):
+        return False
+
+
 def _run_folder(spec: str) -> Path | None:
     """The run folder `spec` names (a path to one, a run id, or `<experiment>/latest`)."""
     local = config.resolve_path(spec)
-    if (local / "manifest.json").is_file():
+    if _is_run(local):
         return local
     root = config.outputs_root()
     experiment, _, rest = spec.partition("/")
