@@ -7,7 +7,12 @@ PROFILE ?= cpu
 # Extra papermill parameters, e.g. ARGS='-p seed 1 -p init_model HuggingFaceTB/SmolLM2-135M-Instruct'
 ARGS ?=
 GRID ?= warmup
-RUN := $(PY) -m reason_lib.run
+# NPROC=N: each experiment's notebook in N processes under accelerate launch (DDP on N GPUs, or N
+# gloo processes on CPUs); ACCELERATE_CONFIG=params/accelerate/<ddp|fsdp|deepspeed_zero3>.yaml: as
+# that file says (README, More than one GPU).
+NPROC ?=
+ACCELERATE_CONFIG ?=
+RUN := $(PY) -m reason_lib.run $(if $(NPROC),--nproc $(NPROC)) $(if $(ACCELERATE_CONFIG),--accelerate-config $(ACCELERATE_CONFIG))
 
 .PHONY: help setup test export readme reference check-reproduction ci-reference smol-model base-model pause-warmup pause-warmup-grid pause-star pause-star-sampled star-mmlu perplexity-grpo reinforce-rm reinforce-rm-1 reinforce-rm-2 evaluate infer summary bench reproduce clean
 
@@ -69,7 +74,7 @@ bench: setup ## the benchmarks (ratios against TRL / transformers) -> outputs/be
 	cd benchmarks && ../$(PY) run_all.py $(ARGS)
 
 summary: setup ## notebook 99: every experiment's table from outputs/, and outputs/index.html
-	$(RUN) summary --profile $(PROFILE) $(ARGS)
+	$(PY) -m reason_lib.run summary --profile $(PROFILE) $(ARGS)
 
 # `make reproduce` runs the experiments REPRODUCE_JOBS at a time, each with an equal share of the
 # cores as torch threads: on 2 cores two one-thread runs do about 1.25x the work of one two-thread

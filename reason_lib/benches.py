@@ -64,7 +64,7 @@ class ItemSet:
 
 def offline_sets(p, names=("gsm8k_format", "paraphrase", "mc_english", "mc_yoruba")) -> list[ItemSet]:
     """The base model's offline item sets from parameters shaped like BaseModelParams (seed,
-    n_eval, n_eval_mc, max_steps, max_operand, ...): the very items notebook 00 scores (a split's
+    n_eval, n_eval_mc, max_steps, max_operand, ...): notebook 00 scores these (`base_sets`; a split's
     items depend only on the seed and their own count)."""
     gen = dict(max_new_tokens=p.max_new_tokens, batch_size=p.eval_batch_size)
     out = []
@@ -97,11 +97,17 @@ def real_sets(p, names=("gsm8k", "mmlu")) -> list[ItemSet]:
     return out
 
 
+def base_sets(p) -> list[ItemSet]:
+    """What notebook 00 scores its base model on: the offline sets (when `offline_eval`) and the
+    real GSM8K and MMLU (when given)."""
+    return (offline_sets(p) if p.offline_eval else []) + real_sets(p)
+
+
 def run_sets(run) -> list[ItemSet]:
     """A run's own test items, from its parameters: what its notebook scored its models on."""
     experiment, p = run.manifest["experiment"], run.params()
     if experiment == "base_model":
-        return (offline_sets(p) if p.offline_eval else []) + real_sets(p)
+        return base_sets(p)
     if experiment == "perplexity_grpo":
         rows = gsm8k_data(p.train_data, p.test_data, p.n_train, 1, p.n_test, p.problem_steps,
                           p.max_operand, seed=p.seed + 1)["test"]

@@ -7,6 +7,7 @@ missing file raises one ParamError naming the key, the value and the file, befor
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import os
 import re
 import types
@@ -99,6 +100,17 @@ def report_to():
                  "folder alone.", choices=["tensorboard", "wandb"])
 
 
+def device():
+    """Where every experiment puts its models (a field factory, one help text)."""
+    return param("auto", "auto (a GPU when there is one, else the CPU), cpu or cuda.",
+                 choices=["auto", "cpu", "cuda"])
+
+
+def dtype():
+    return param("float32", "Model dtype (bfloat16 on GPUs that have it).",
+                 choices=["float32", "bfloat16", "float16"])
+
+
 def gradient_checkpointing():
     return param(False, "Recompute activations in the backward pass instead of keeping them: "
                  "far less activation memory for about a third more compute.")
@@ -162,8 +174,8 @@ class BaseModelParams:
                              "20 for each of the 57).", min=1)
     mmlu_max_new_tokens: int = param(64, "Generation budget for the real MMLU 'Answer: X' replies "
                                      "(the letter log-prob score needs none).", min=1)
-    device: str = param("auto", "auto, cpu or cuda.", choices=["auto", "cpu", "cuda"])
-    dtype: str = param("float32", "Model dtype.", choices=["float32", "bfloat16", "float16"])
+    device: str = device()
+    dtype: str = dtype()
     report_to: list[str] = report_to()
 
 
@@ -213,9 +225,23 @@ class PerplexityGRPOParams:
                          min=1)
     max_new_tokens: int = param(160, "Generation budget at evaluation.", min=8)
     eval_batch_size: int = param(64, "Generation batch size at evaluation.", min=1)
-    device: str = param("auto", "auto, cpu or cuda.", choices=["auto", "cpu", "cuda"])
-    dtype: str = param("float32", "Model dtype.", choices=["float32", "bfloat16", "float16"])
+    use_vllm: bool = param(False, "Generate the GRPO rollouts with vLLM, through TRL's own "
+                           "use_vllm (GPUs, an environment with vLLM: README, More than one GPU).")
+    vllm_mode: str = param("colocate", "TRL's vLLM mode: colocate (vLLM inside each training "
+                           "process) or server (a `trl vllm-serve` process on its own GPUs).",
+                           choices=["colocate", "server"])
+    vllm_gpu_memory_utilization: float = param(0.3, "Share of each GPU's memory vLLM takes in "
+                                               "colocate mode.", min=0.05, max=0.95)
+    device: str = device()
+    dtype: str = dtype()
     report_to: list[str] = report_to()
+
+    def check(self) -> None:
+        """vLLM asked for and not installed: one line naming the extra, before any work."""
+        if self.use_vllm and importlib.util.find_spec("vllm") is None:
+            raise ParamError("key 'use_vllm' (value true): vLLM is not installed; it pins its own "
+                             "torch and transformers, so it needs an environment of its own "
+                             "(README, More than one GPU)")
 
 
 @dataclass
@@ -264,8 +290,8 @@ class PauseWarmupParams:
     max_new_tokens: int = param(160, "Generation budget per reply (pauses count).", min=8)
     eval_batch_size: int = param(64, "Generation batch size.", min=1)
     save_model: bool = param(True, "Save the trained pause LM into the run folder.")
-    device: str = param("auto", "auto, cpu or cuda.", choices=["auto", "cpu", "cuda"])
-    dtype: str = param("float32", "Model dtype.", choices=["float32", "bfloat16", "float16"])
+    device: str = device()
+    dtype: str = dtype()
     report_to: list[str] = report_to()
 
 
@@ -345,8 +371,8 @@ class PauseStarParams:
     max_consecutive_pauses: int = param(8, "Most pauses in a row at decoding.", min=0)
     max_new_tokens: int = param(160, "Generation budget per reply (pauses count).", min=8)
     eval_batch_size: int = param(64, "Generation batch size.", min=1)
-    device: str = param("auto", "auto, cpu or cuda.", choices=["auto", "cpu", "cuda"])
-    dtype: str = param("float32", "Model dtype.", choices=["float32", "bfloat16", "float16"])
+    device: str = device()
+    dtype: str = dtype()
     report_to: list[str] = report_to()
 
 
@@ -407,8 +433,8 @@ class StarMMLUParams:
     eval_batch_size: int = param(64, "Generation batch size.", min=1)
     lora: bool = param(False, "Fine-tune LoRA adapters (merged after each loop).")
     lora_r: int = param(16, "LoRA rank.", min=1)
-    device: str = param("auto", "auto, cpu or cuda.", choices=["auto", "cpu", "cuda"])
-    dtype: str = param("float32", "Model dtype.", choices=["float32", "bfloat16", "float16"])
+    device: str = device()
+    dtype: str = dtype()
     report_to: list[str] = report_to()
 
 
@@ -489,13 +515,18 @@ class ReinforceRMParams:
                                       "reinforce_rep_penalty (1.0 = none).", min=1.0)
     kl_coef: float = param(0.1, "KL coefficient of rloo_kl (per sequence, nats).", min=0.0)
     temperature: float = param(1.0, "Sampling temperature in training and evaluation.", min=0.01)
+    seeded_samples: bool = param(False, "Draw each training sample from its own seed (Gumbel-max, "
+                                 "generate.SeededSampling): the same samples whatever the batch, "
+                                 "micro-batch or process count (NPROC), so a run on N processes "
+                                 "repeats the one-process run. Off: torch's generator, one seed "
+                                 "per step (how the committed results were made).")
     max_new_tokens: int = param(64, "Longest reply (tokens).", min=4)
     eval_every: int = param(10, "Steps between evaluations (the over-optimisation curves).", min=1)
     eval_batch_size: int = param(64, "Generation batch size at evaluation.", min=1)
     lora: bool = param(False, "Train LoRA adapters (SFT, reward model and policy).")
     lora_r: int = param(16, "LoRA rank.", min=1)
-    device: str = param("auto", "auto, cpu or cuda.", choices=["auto", "cpu", "cuda"])
-    dtype: str = param("float32", "Model dtype.", choices=["float32", "bfloat16", "float16"])
+    device: str = device()
+    dtype: str = dtype()
     report_to: list[str] = report_to()
 
     def check(self) -> None:
@@ -559,8 +590,8 @@ class EvaluateParams:
     max_new_tokens: int = param(160, "Generation budget of a GSM8K reply.", min=1)
     eval_batch_size: int = param(64, "Generation batch size.", min=1)
     n_samples: int = param(20, "Replies per model and item set shown in the report.", min=0)
-    device: str = param("auto", "auto, cpu or cuda.", choices=["auto", "cpu", "cuda"])
-    dtype: str = param("float32", "Model dtype.", choices=["float32", "bfloat16", "float16"])
+    device: str = device()
+    dtype: str = dtype()
     report_to: list[str] = report_to()
     trust_remote_code: bool = param(False, "Let a Hub model run its own code (off: never by default).")
 

@@ -8,6 +8,7 @@ from collections import Counter
 import torch
 from tqdm.auto import tqdm
 
+from reason_lib import distributed
 from reason_lib.data.gsm8k import gsm8k_prompt
 from reason_lib.data.mmlu import mc_prompt
 from reason_lib.data.multichoice import LETTERS, TEXT
@@ -185,6 +186,7 @@ def evaluate_choice_logprob(model, tokenizer, rows: list[dict], lang: str = "en"
         for j, i in enumerate(idx):
             scores[i] = logp[j].tolist()
     model.train(was_training)
+    scores = distributed.gather_filled(scores)
     records = []
     for row, lp in zip(rows, scores):
         pred = LETTERS[max(range(len(LETTERS)), key=lambda k: lp[k])]
@@ -245,9 +247,11 @@ def evaluate_policy(policy, tokenizer, rows: list[dict], scorer, ref_model=None,
     (`gold_fn(rows, texts)`, when known) and the KL to `ref_model` (sum over the reply's tokens of
     log pi - log pi_ref, a sample estimate of KL(pi || pi_ref) in nats); plus repetition and
     distinct-n. Returns (summary, per-reply records)."""
-    records = []
-    batches = range(0, len(rows), batch_size)
-    for start in tqdm(batches, desc="policy eval", disable=not progress or len(batches) < 2):
+    done = []  # (first row, its batch's records): each batch is drawn from its own seed, so
+    # with several processes each rank scores its share of the batches (distributed.batches)
+    batches = distributed.batches(range(0, len(rows), batch_size))
+    for start in tqdm(batches, desc="policy eval",
+                      disable=not progress or len(batches) < 2 or not distributed.is_main()):
         batch = rows[start:start + batch_size]
         torch.manual_seed(seed + start)
         r = rollout(policy, tokenizer, [b["prompt"] for b in batch], 1, max_new_tokens,
@@ -257,9 +261,10 @@ def evaluate_policy(policy, tokenizer, rows: list[dict], scorer, ref_model=None,
         with torch.inference_mode():
             kl = (sequence_logprobs(policy, r) - sequence_logprobs(ref_model, r)).tolist() \
                 if ref_model is not None else [None] * len(batch)
-        for b, text, s, g, d in zip(batch, r.texts, rm, gold, kl):
-            records.append({"prompt": b["prompt"][-1]["content"], "reply": text, "reward": s,
-                            "gold": g, "kl": d, **degeneration(text.split())})
+        done.append((start, [{"prompt": b["prompt"][-1]["content"], "reply": text, "reward": s,
+                              "gold": g, "kl": d, **degeneration(text.split())}
+                             for b, text, s, g, d in zip(batch, r.texts, rm, gold, kl)]))
+    records = [rec for _, part in sorted(distributed.gather(done)) for rec in part]
     texts = [rec["reply"] for rec in records]
     summary = {"reward": mean_interval(rec["reward"] for rec in records),
                "repeated_ngrams": mean_interval(rec["repeated_ngrams"] for rec in records),

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 import torch
 from tqdm.auto import tqdm
+from transformers import LogitsProcessor, LogitsProcessorList
+
+from reason_lib import distributed
 
 
 def render_prompts(tokenizer, prompts) -> list[str]:
@@ -26,10 +29,13 @@ def encode_prompts(tokenizer, texts: list[str], device=None):
 def length_sorted_batches(tokenizer, texts: list[str], batch_size: int, device, desc: str,
                           progress: bool = True):
     """(indices, encoded batch) over `texts` sorted by length, so each batch pads little; the
-    caller puts results back at `indices`. A progress bar when there is more than one batch."""
+    caller puts results back at `indices` (and, with several processes, merges every rank's with
+    `distributed.gather_filled`: each rank decodes its share of these very batches). A progress
+    bar when there is more than one batch (the main process's)."""
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    batches = range(0, len(order), batch_size)
-    for start in tqdm(batches, desc=desc, disable=not progress or len(batches) < 2):
+    batches = distributed.batches(range(0, len(order), batch_size))
+    for start in tqdm(batches, desc=desc,
+                      disable=not progress or len(batches) < 2 or not distributed.is_main()):
         idx = order[start:start + batch_size]
         yield idx, encode_prompts(tokenizer, [texts[i] for i in idx], device)
 
@@ -62,6 +68,7 @@ def generate(model, tokenizer, prompts, max_new_tokens: int = 128, temperature: 
         for j, i in enumerate(idx):
             out[i] = decoded[j * num_return_sequences:(j + 1) * num_return_sequences]
     model.train(was_training)
+    out = distributed.gather_filled(out)
     if num_return_sequences == 1:
         return [o[0] for o in out]
     return [c for o in out for c in o]
@@ -98,17 +105,55 @@ class Rollout:
         return [slice(i, i + size) for i in range(0, len(self), size)]
 
 
+class SeededSampling(LogitsProcessor):
+    """Sampling at `temperature` by the Gumbel-max trick, each sequence with its own generator:
+    argmax(logits / T + Gumbel noise) is a draw from softmax(logits / T), and the noise of row i
+    comes from `seeds[i]` alone. So a sample depends only on its seed and its context, not on
+    which batch, micro-batch or process drew it. Used under greedy decoding (the argmax)."""
+
+    def __init__(self, seeds: list[int], temperature: float = 1.0):
+        if temperature <= 0:
+            raise ValueError(f"seeded sampling needs a temperature > 0, got {temperature}")
+        self.generators = [torch.Generator().manual_seed(int(s)) for s in seeds]
+        self.temperature = temperature
+
+    def __call__(self, input_ids, scores):
+        if scores.shape[0] != len(self.generators):
+            raise ValueError(f"{scores.shape[0]} sequences but {len(self.generators)} seeds")
+        u = torch.stack([torch.rand(scores.shape[-1], generator=g) for g in self.generators])
+        gumbel = -torch.log(-torch.log(u.clamp_min(1e-20)))
+        return scores.float() / self.temperature + gumbel.to(scores.device)
+
+
+def sample_seed(seed: int, step: int, index: int) -> int:
+    """The seed of sample `index` (prompt * k + j over the whole step) of a step: the same in
+    any batch, micro-batch or process (`SeededSampling`)."""
+    return (seed * 1_000_003 + step) * 1_000_033 + index
+
+
 @torch.no_grad()  # not inference_mode: the ids feed a forward pass that is differentiated
 def rollout(model, tokenizer, prompts, k: int = 1, max_new_tokens: int = 64,
             temperature: float = 1.0, top_p: float = 1.0, repetition_penalty: float = 1.0,
-            greedy: bool = False) -> Rollout:
-    """k sampled completions per prompt in one batched `generate` call (KV cache), with ids."""
+            greedy: bool = False, seeds: list[int] | None = None) -> Rollout:
+    """k sampled completions per prompt in one batched `generate` call (KV cache), with ids.
+    `seeds` (one per completion, prompt-major): each completion drawn from its own seed
+    (`SeededSampling`; top_p must be 1), else from torch's global generator."""
     enc = encode_prompts(tokenizer, render_prompts(tokenizer, prompts),
                          next(model.parameters()).device)
     kwargs = dict(max_new_tokens=max_new_tokens, do_sample=not greedy, num_return_sequences=k,
                   repetition_penalty=repetition_penalty, pad_token_id=tokenizer.pad_token_id,
                   eos_token_id=tokenizer.eos_token_id, use_cache=True)
-    if not greedy:
+    if seeds is not None and not greedy:
+        if top_p < 1:
+            raise ValueError("seeded sampling draws from the whole distribution: top_p must be 1")
+        if len(seeds) != len(prompts) * k:
+            raise ValueError(f"{len(seeds)} seeds for {len(prompts)} prompts x {k} samples")
+        # greedy search over the noised logits, the prompts repeated k times (greedy search
+        # returns one sequence per row)
+        enc = {key: v.repeat_interleave(k, 0) for key, v in enc.items()}
+        kwargs.update(do_sample=False, num_return_sequences=1,
+                      logits_processor=LogitsProcessorList([SeededSampling(seeds, temperature)]))
+    elif not greedy:
         kwargs.update(temperature=temperature, top_p=top_p, top_k=0)
     was_training = model.training
     model.eval()
@@ -119,7 +164,8 @@ def rollout(model, tokenizer, prompts, k: int = 1, max_new_tokens: int = 64,
     is_eos = new == tokenizer.eos_token_id
     # tokens up to and including the first eos (an eos-padded tail, when pad == eos, is masked)
     completion_mask = (is_eos.cumsum(-1) - is_eos.long()) == 0
-    attention_mask = torch.cat([enc["attention_mask"].repeat_interleave(k, 0),
+    repeat = 1 if enc["attention_mask"].shape[0] == ids.shape[0] else k
+    attention_mask = torch.cat([enc["attention_mask"].repeat_interleave(repeat, 0),
                                 completion_mask.long()], dim=1)
     return Rollout(ids, attention_mask, completion_mask, prompt_len,
                    tokenizer.batch_decode(new, skip_special_tokens=True))
@@ -167,4 +213,4 @@ def pause_generate(model, tokenizer, prompts, max_new_tokens: int = 128, tempera
         for j, i in enumerate(idx):
             out[i] = tokenizer.decode([t for t in ids[j].tolist() if t not in drop],
                                       skip_special_tokens=False)
-    return out
+    return distributed.gather_filled(out)

@@ -15,10 +15,13 @@ import argparse
 import io
 import json
 import os
+import shutil
+import subprocess
 import sys
 import traceback
+from pathlib import Path
 
-from reason_lib import config, runs
+from reason_lib import config, distributed, runs
 from reason_lib.data.check import check_data
 from reason_lib.data.files import DataError
 from reason_lib.estimate import check_fits
@@ -37,12 +40,30 @@ def render_html(notebook, html) -> None:
 
 
 def execute(experiment: str, profile: str = "cpu", overrides: dict | None = None,
-            resume: str = "", progress: bool = True, rehearse: bool = False) -> runs.Run:
+            resume: str = "", progress: bool = True, rehearse: bool = False, nproc: int = 1,
+            accelerate_config: str = "") -> runs.Run:
     """Validate, create (or reopen) the run folder, execute the notebook, render it; the Run.
     `rehearse`: the profile's sizes cut by `rehearsal.shrink`, on CPU, labelled
-    `<profile>-rehearsal` (never taken for a result of the profile)."""
-    import papermill as pm
+    `<profile>-rehearsal` (never taken for a result of the profile). `nproc` > 1: the notebook
+    runs in that many processes under `accelerate launch` (`reason_lib.distributed`; with
+    `accelerate_config`, as that file says), the main one writing the run folder."""
+    run, overrides = prepare(experiment, profile, overrides, resume, rehearse, nproc,
+                             accelerate_config)
+    if nproc == 1 and not accelerate_config:
+        execute_notebook(run, profile, overrides, progress)
+    else:
+        launch(run, profile, nproc, accelerate_config)
+    if run.status != "succeeded":
+        run.fail("the notebook ended without calling run.finish()")
+        raise RuntimeError(f"{run.dir}: notebook ended without finishing the run")
+    return run
 
+
+def prepare(experiment: str, profile: str = "cpu", overrides: dict | None = None,
+            resume: str = "", rehearse: bool = False, nproc: int = 1,
+            accelerate_config: str = "") -> tuple[runs.Run, dict]:
+    """Everything before the notebook runs: parameters, data, trackers and memory checked, the run
+    folder created (or reopened); (run, the overrides it runs with)."""
     overrides = overrides or {}
     if rehearse:
         overrides = {**shrink(config.load_params(experiment, profile, overrides)), **overrides}
@@ -50,6 +71,15 @@ def execute(experiment: str, profile: str = "cpu", overrides: dict | None = None
     check_available(getattr(params, "report_to", []))  # and a tracker that is not installed
     check_data(experiment, params)  # so does a malformed row in a data file it names
     check_fits(experiment, params)  # and, on a GPU, a run that cannot fit its memory
+    if nproc < 1:
+        raise config.ParamError(f"--nproc {nproc}: must be at least 1")
+    for key in ("batch_size", "prompts_per_step"):  # each step's examples split over processes
+        value = getattr(params, key, None)
+        if value is not None and value % nproc:
+            raise config.ParamError(f"key {key!r} (value {value}): cannot be split over --nproc "
+                                    f"{nproc} processes; use a multiple of {nproc}")
+    if accelerate_config and not config.resolve_path(accelerate_config).is_file():
+        raise config.ParamError(f"--accelerate-config {accelerate_config}: file not found")
     if resume:
         run = runs.find_run(experiment, resume)
         run.reopen()
@@ -60,7 +90,19 @@ def execute(experiment: str, profile: str = "cpu", overrides: dict | None = None
     else:
         run = runs.Run.create(experiment, params, profile + ("-rehearsal" if rehearse else ""))
     print(f"run folder: {run.dir}", flush=True)
-    notebook = run.dir / "notebook.ipynb"
+    if nproc > 1 or accelerate_config:
+        run.note(processes=nproc, accelerate_config=accelerate_config or None)
+    return run, overrides
+
+
+def execute_notebook(run: runs.Run, profile: str, overrides: dict, progress: bool = True,
+                     notebook: Path | None = None) -> None:
+    """Execute the experiment's notebook on `run` (its folder prepared) into `notebook` (the
+    run's notebook.ipynb), rendered to report.html beside it; a failure marks the run failed."""
+    import papermill as pm
+
+    experiment = run.manifest["experiment"]
+    notebook = notebook or run.dir / "notebook.ipynb"
     source = config.NOTEBOOKS_DIR / config.EXPERIMENTS[experiment].notebook
     cells = len(json.loads(source.read_text())["cells"]) + 1  # + papermill's injected parameters
     before = os.environ.get(HEADLESS)
@@ -83,11 +125,41 @@ def execute(experiment: str, profile: str = "cpu", overrides: dict | None = None
         else:
             os.environ[HEADLESS] = before
         if notebook.exists():
-            render_html(notebook, run.dir / "report.html")
-    if run.status != "succeeded":
-        run.fail("the notebook ended without calling run.finish()")
-        raise RuntimeError(f"{run.dir}: notebook ended without finishing the run")
-    return run
+            render_html(notebook, notebook.with_name("report.html"))
+
+
+def launch(run: runs.Run, profile: str, nproc: int, accelerate_config: str = "") -> None:
+    """Run's notebook in `nproc` processes (`distributed.launch_command`); each rank runs
+    `run_rank`. A launch that fails marks the run failed (the ranks' own errors are above)."""
+    cmd = distributed.launch_command(nproc, [run.manifest["experiment"], "--profile", profile],
+                                     str(config.resolve_path(accelerate_config))
+                                     if accelerate_config else "")
+    print("launching:", " ".join(cmd), flush=True)
+    try:
+        done = subprocess.run(cmd, env={**os.environ, distributed.LAUNCHED: str(run.dir)})
+    except BaseException as e:
+        run.fail(f"{type(e).__name__}: {e}")
+        raise
+    if done.returncode != 0:
+        if run.status != "failed":
+            run.fail(f"accelerate launch exited with status {done.returncode}")
+        raise RuntimeError(f"{run.dir}: a process of the launch failed (exit status "
+                           f"{done.returncode}); see the output above and {run.dir / 'log.txt'}")
+
+
+def run_rank(profile: str) -> None:
+    """One process of a launched run: the main one executes the notebook into the run folder;
+    every other one into its own throwaway copy (`runs.Run.shadow`), so that the run folder holds
+    one notebook, one manifest, one metrics file and one set of checkpoints."""
+    run = runs.Run(os.environ[distributed.LAUNCHED])
+    if distributed.is_main():
+        execute_notebook(run, profile, {})
+        return
+    shadow = run.shadow(distributed.rank())
+    try:
+        execute_notebook(shadow, profile, {}, progress=False)
+    finally:
+        shutil.rmtree(shadow.dir, ignore_errors=True)
 
 
 def find_identical(experiment: str, params) -> runs.Run | None:
@@ -123,15 +195,15 @@ def load_grid(path: str, experiment: str, profile: str, overrides: dict) -> list
     return [{**entry, **overrides} for entry in entries]
 
 
-def run_grid(experiment: str, profile: str, entries: list[dict],
-             rehearse: bool = False) -> list[tuple[dict, str]]:
+def run_grid(experiment: str, profile: str, entries: list[dict], rehearse: bool = False,
+             **launch) -> list[tuple[dict, str]]:
     """Every entry as its own run, in order; a failed entry is marked failed and the grid goes
     on. Returns (entry, "succeeded" | error) per entry."""
     outcomes = []
     for i, entry in enumerate(entries, start=1):
         print(f"[grid {i}/{len(entries)}] {entry}", flush=True)
         try:
-            run = execute(experiment, profile, entry, rehearse=rehearse)
+            run = execute(experiment, profile, entry, rehearse=rehearse, **launch)
             outcomes.append((entry, "succeeded"))
             print(f"[grid {i}/{len(entries)}] succeeded: {run.dir}", flush=True)
         except Exception as e:  # noqa: BLE001 - one failed configuration must not stop the grid
@@ -168,13 +240,34 @@ def main(argv: list[str] | None = None) -> int:
                              "(reason_lib.rehearsal), labelled <profile>-rehearsal")
     parser.add_argument("--grid", default="", metavar="YAML",
                         help="run every configuration of a grid file (a list of overrides)")
+    parser.add_argument("--nproc", type=int, default=1, metavar="N",
+                        help="run the notebook in N processes under accelerate launch (DDP on N "
+                             "GPUs, or N gloo processes on CPUs); make <experiment> NPROC=N")
+    parser.add_argument("--accelerate-config", default="", metavar="YAML",
+                        help="an accelerate config file (params/accelerate/: DDP, FSDP, "
+                             "DeepSpeed ZeRO-3); its num_processes replaces --nproc")
+    parser.add_argument("--prepare", action="store_true",
+                        help="check everything and create the run folder, print its path, run "
+                             "nothing (a cluster job then launches its ranks on it: "
+                             "params/accelerate/slurm.sh)")
+    parser.add_argument("--mark-failed", default="", metavar="RUN_DIR",
+                        help="mark a prepared run failed (its launch failed)")
     args = parser.parse_args(argv)
+    if os.environ.get(distributed.LAUNCHED):  # one process of `launch`: the folder exists
+        run_rank(args.profile)
+        return 0
+    if args.mark_failed:
+        run = runs.Run(args.mark_failed)
+        if run.status != "succeeded":
+            run.fail("a process of the launch failed")
+        return 1
     overrides = {k: config.parse_override(v) for k, v in args.param}
     try:
         if args.grid:
             outcomes = run_grid(args.experiment, args.profile,
                                 load_grid(args.grid, args.experiment, args.profile, overrides),
-                                rehearse=args.rehearse)
+                                rehearse=args.rehearse, nproc=args.nproc,
+                                accelerate_config=args.accelerate_config)
             failed = [(e, o) for e, o in outcomes if o != "succeeded"]
             print(f"grid: {len(outcomes) - len(failed)} of {len(outcomes)} runs succeeded")
             for entry, outcome in failed:
@@ -188,8 +281,14 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{args.experiment}: reusing run {previous.id} (succeeded, same parameters and code"
                       f"{', model at ' + saved if saved else ''}); not running it again")
                 return 0
+        if args.prepare:
+            run, _ = prepare(args.experiment, args.profile, overrides, args.resume,
+                             args.rehearse, args.nproc, args.accelerate_config)
+            print(run.dir)
+            return 0
         run = execute(args.experiment, args.profile, overrides, args.resume,
-                      rehearse=args.rehearse)
+                      rehearse=args.rehearse, nproc=args.nproc,
+                      accelerate_config=args.accelerate_config)
     except (config.ParamError, DataError, MemoryError) as e:  # no run was started
         print(f"error: {e}", file=sys.stderr)
         return 2

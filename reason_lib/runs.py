@@ -9,6 +9,7 @@ import json
 import os
 import platform
 import secrets
+import shutil
 import subprocess
 import tempfile
 from importlib import metadata
@@ -93,6 +94,22 @@ def _versions() -> dict:
     return out
 
 
+def run_manifest(folder: str | Path) -> dict | None:
+    """The manifest of run folder `folder`, or None when it is not one: no manifest.json, an
+    unreadable one, or one that names no experiment, run id and status (`make smol-model`'s model
+    folder has a manifest.json of another kind)."""
+    path = Path(folder) / "manifest.json"
+    if not path.is_file():
+        return None
+    try:
+        info = json.loads(path.read_text())
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(info, dict) or not {"experiment", "run_id", "status"} <= info.keys():
+        return None
+    return info
+
+
 class Run:
     """One run folder; create with `Run.create`, reopen with `Run(path)`."""
 
@@ -161,10 +178,30 @@ class Run:
     def _update(self, **fields) -> None:
         atomic_write(self.dir / "manifest.json", json.dumps({**self.manifest, **fields}, indent=2))
 
+    def note(self, **fields) -> None:
+        """Record facts about the run in its manifest (e.g. how many processes ran it)."""
+        self._update(**fields)
+
+    def shadow(self, rank: int) -> "Run":
+        """A throwaway copy of this run's folder for process `rank` (> 0) of a multi-process run
+        (`reason_lib.distributed`): the same parameters and manifest, no trackers, and the run's
+        own checkpoints folder (linked: what the main process saves there, every process loads,
+        and a resumed run resumes alike on every rank); whatever else that process writes goes
+        into the copy, never into the run folder."""
+        folder = Path(tempfile.mkdtemp(prefix=f"reason_lib-{self.id}-rank{rank}-"))
+        for name in ("params.yaml", "manifest.json"):
+            shutil.copy2(self.dir / name, folder / name)
+        (folder / "checkpoints").symlink_to(self.checkpoints.resolve(), target_is_directory=True)
+        (folder / "figures").mkdir(exist_ok=True)
+        shadow = Run(folder)
+        shadow._update(shadow_of=str(self.dir), rank=rank)
+        return shadow
+
     def trackers(self):
-        """The run's experiment trackers (`params.report_to`, `reason_lib.trackers`), or None."""
+        """The run's experiment trackers (`params.report_to`, `reason_lib.trackers`), or None
+        (always None in a shadow: one process reports)."""
         if self._trackers is None:  # read once: False when the run reports to none
-            names = getattr(self.params(), "report_to", [])
+            names = [] if "shadow_of" in self.manifest else getattr(self.params(), "report_to", [])
             self._trackers = False
             if names:
                 self._trackers = Trackers(names, self.dir, self.id, self.manifest["experiment"],

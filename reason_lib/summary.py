@@ -13,7 +13,7 @@ from pathlib import Path
 
 from reason_lib import config
 from reason_lib.evaluate import interval_text, mean_interval
-from reason_lib.runs import atomic_write
+from reason_lib.runs import atomic_write, run_manifest
 
 def collect(root: Path | None = None) -> list[dict]:
     """Every run folder (`<root>/<experiment>/<run_id>/manifest.json`), newest first, with its
@@ -22,11 +22,7 @@ def collect(root: Path | None = None) -> list[dict]:
     found = []
     for manifest in root.glob("*/*/manifest.json"):
         folder = manifest.parent
-        try:
-            info = json.loads(manifest.read_text())
-        except json.JSONDecodeError:
-            continue
-        if not {"experiment", "run_id", "status"} <= info.keys():
+        if (info := run_manifest(folder)) is None:
             continue  # not a run: e.g. outputs/models/<name>/manifest.json of `make smol-model`
         metrics = folder / "metrics.json"
         params = folder / "params.yaml"

@@ -122,7 +122,7 @@ def test_evaluate_gives_a_runs_own_numbers_on_its_own_items(shared_outputs, expe
         (got,) = scored.values()
         assert got and all(got[name]["accuracy"] == own[name]["accuracy"] for name in got)
         assert [r["reply"] for r in replies if r["item set"] == "GSM8K-format"] == \
-            [r["reply"] for r in recorded if r["task"] == "gsm8k"]
+            [r["reply"] for r in recorded if r["task"] == "GSM8K-format"]
     elif experiment == "pause_warmup":
         got = scored[f"{folder.name}/model"]["GSM8K test (run)"]
         for key in ("accuracy", "pauses", "pauses_correct", "pauses_incorrect"):
@@ -186,3 +186,55 @@ def test_a_kept_reward_model_is_reused_and_a_method_runs_its_own_steps(shared_ou
     assert [e["step"] for e in logged if "reinforce_kl/kl" in e] == [1, 2, 3]
     assert not (second / "models" / "reward_model").exists()
     assert set(again["policies"]) == {"sft", "reinforce_kl"}
+
+
+def _numbers(tree, prefix=""):
+    """{path: number} of every number in a nested metrics dict."""
+    out = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            out.update(_numbers(value, f"{prefix}{key}/"))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def test_a_run_in_two_processes_writes_one_run_folder_with_the_one_process_tables(
+        shared_outputs, tmp_path):
+    """`make reinforce-rm NPROC=2` on 2 cores: two gloo processes under accelerate launch. The
+    main one writes the run folder (one manifest, notebook, metrics file, set of checkpoints and
+    kept models; the other's throwaway copy is gone); with seeded samples every number equals
+    the one-process run's up to float rounding (the TRL stages see the same batches here: ci's
+    SFT and reward model take their 32 pairs in two full steps of 16)."""
+    import glob
+    import json
+    import tempfile
+
+    folders = {}
+    for nproc in (1, 2):
+        root = tmp_path / f"nproc{nproc}"
+        root.mkdir()
+        (root / "models").symlink_to(shared_outputs / "models")  # the ci base model
+        env = {**os.environ, "REASON_LIB_OUTPUTS": str(root), "HF_HUB_OFFLINE": "1",
+               "OMP_NUM_THREADS": "1"}
+        result = subprocess.run([sys.executable, "-m", "reason_lib.run", "reinforce_rm",
+                                 "--profile", "ci", "--nproc", str(nproc), "-p", "seeded_samples",
+                                 "true"], cwd=PROJ_ROOT, env=env, capture_output=True, text=True,
+                                timeout=900)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        (folders[nproc],) = (root / "reinforce_rm").iterdir()
+    two = folders[2]
+    manifest = json.loads((two / "manifest.json").read_text())
+    assert manifest["status"] == "succeeded" and manifest["processes"] == 2
+    assert sorted(p.name for p in two.iterdir()) == sorted(p.name for p in folders[1].iterdir())
+    assert sorted(p.name for p in (two / "checkpoints").iterdir()) == \
+        sorted(p.name for p in (folders[1] / "checkpoints").iterdir())
+    assert not glob.glob(os.path.join(tempfile.gettempdir(), f"reason_lib-{two.name}-rank*"))
+    logged = [json.loads(line) for line in (two / "metrics.jsonl").read_text().splitlines()]
+    steps = [e["step"] for e in logged if "rloo_kl/reward" in e]
+    assert steps == [1, 2]  # written once, by the main process
+    one_n, two_n = (_numbers(json.loads((f / "metrics.json").read_text())) for f in folders.values())
+    assert two_n.keys() == one_n.keys() and len(one_n) > 50
+    for key, value in one_n.items():  # KL estimates near 0 are differences of two log-prob sums:
+        # their rounding is absolute, about 1e-6 nats
+        assert two_n[key] == pytest.approx(value, rel=1e-4, abs=1e-5), key

@@ -22,7 +22,7 @@ from reason_lib import config
 from reason_lib.models.delta import is_delta, lineage
 from reason_lib.models.load import load_model, load_tokenizer
 from reason_lib.models.pause_lm import PauseLM
-from reason_lib.runs import Run
+from reason_lib.runs import Run, run_manifest
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
@@ -50,22 +50,10 @@ def _is_model_folder(path: Path) -> bool:
     return (path / "config.json").is_file() or is_delta(path) or is_pause(path)
 
 
-def _is_run(folder: Path) -> bool:
-    """A run folder: its manifest names an experiment and a run id (`make smol-model`'s model
-    folder has a manifest.json of another kind)."""
-    manifest = folder / "manifest.json"
-    if not manifest.is_file():
-        return False
-    try:
-        return {"experiment", "run_id"} <= json.loads(manifest.read_text()).keys()
-    except (json.JSONDecodeError, AttributeError):
-        return False
-
-
 def _run_folder(spec: str) -> Path | None:
     """The run folder `spec` names (a path to one, a run id, or `<experiment>/latest`)."""
     local = config.resolve_path(spec)
-    if _is_run(local):
+    if run_manifest(local) is not None:
         return local
     root = config.outputs_root()
     experiment, _, rest = spec.partition("/")
@@ -168,7 +156,7 @@ def find_models(spec: str) -> list[Found]:
     if run_dir is not None:
         found = kept_models(run_dir)
         if not found:
-            status = json.loads((run_dir / "manifest.json").read_text())["status"]
+            status = Run(run_dir).status
             raise ModelNotFound(f"model {spec!r}: run {run_dir.name} keeps no model (status {status})")
         return found
     local = config.resolve_path(spec)

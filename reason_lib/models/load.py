@@ -6,18 +6,20 @@ import re
 
 import torch
 
+from reason_lib.distributed import local_rank, world_size
 from reason_lib.models.delta import apply_link, lineage
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
 def resolve_device(device: str = "auto") -> str:
-    """'auto' -> 'cuda' when a GPU is present, else 'cpu'."""
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
+    """'auto' -> 'cuda' when a GPU is present, else 'cpu'; under a launcher with several
+    processes (`reason_lib.distributed`) each rank's own GPU, `cuda:<local rank>`."""
     if device == "cuda" and not torch.cuda.is_available():
         raise ValueError("device 'cuda' requested but no CUDA device is available")
-    return device
+    if device in ("auto", "cuda") and torch.cuda.is_available():
+        return f"cuda:{local_rank()}" if world_size() > 1 else "cuda"
+    return "cpu" if device == "auto" else device
 
 
 # A base model (e.g. Mistral-7B-v0.1) has no chat template: prompts take the plain GSM8K-paper

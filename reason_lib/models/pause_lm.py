@@ -128,7 +128,11 @@ class PauseLM(nn.Module):
         head = self.causal.get_output_embeddings()
         return head(hidden.to(head.weight.dtype)), self.pause_head(hidden.float()).squeeze(-1)
 
-    def forward(self, input_ids, attention_mask=None):
+    def forward(self, input_ids, attention_mask=None, loss_mask=None):
+        """(LM logits, pause logit); with `loss_mask`, the training losses (`losses`), so that a
+        wrapper such as DDP sees the training step as one forward call."""
+        if loss_mask is not None:
+            return self.losses(input_ids, attention_mask, loss_mask)
         h, _ = self.hidden(input_ids, attention_mask)
         return self.heads(h)
 

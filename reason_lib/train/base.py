@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from reason_lib import distributed
 from reason_lib.config import resolve_path, resolve_source
 from reason_lib.data.world import corpus
 from reason_lib.models import load_model, load_tokenizer
@@ -23,8 +24,11 @@ def build_or_load(params, rows: list[dict], mc_rows: dict) -> tuple[object, obje
 
 
 def save(model, tokenizer, path) -> str:
-    """Save model (safetensors) and tokenizer where experiments load them by path; the path."""
+    """Save model (safetensors) and tokenizer where experiments load them by path; the path.
+    With several processes the main one saves and the others wait for it (`distributed`)."""
     path = resolve_path(path)
-    model.save_pretrained(path)
-    tokenizer.save_pretrained(path)
+    if distributed.is_main():
+        model.save_pretrained(path)
+        tokenizer.save_pretrained(path)
+    distributed.barrier()
     return str(path)

@@ -41,6 +41,33 @@ def reward_setup(reward_type: str, scorer, hybrid_weights=(1.0, 1.0)) -> tuple[l
     return [gsm8k_correctness, scorer], weights[reward_type]
 
 
+def vllm_settings(params) -> dict:
+    """TRL's vLLM options from an experiment's parameters (`use_vllm`, `vllm_mode`,
+    `vllm_gpu_memory_utilization`): none unless `use_vllm`."""
+    if not params.use_vllm:
+        return {}
+    return {"use_vllm": True, "vllm_mode": params.vllm_mode,
+            "vllm_gpu_memory_utilization": params.vllm_gpu_memory_utilization}
+
+
+def grpo_args(output_dir, steps: int = 50, batch_size: int = 8, num_generations: int = 8,
+              temperature: float = 1.0, beta: float = 0.0, learning_rate: float = 1e-5,
+              max_completion_length: int = 128, seed: int = 0, bf16: bool = False,
+              save_steps: int = 50, micro_batch_size: int = 0,
+              gradient_checkpointing: bool = False, reward_weights: list[float] | None = None,
+              **config_kwargs):
+    """TRL's GRPOConfig for `grpo` (`config_kwargs` last: e.g. `vllm_settings`)."""
+    from trl import GRPOConfig
+
+    settings = dict(
+        trainer_settings(output_dir, seed, bf16, batch_size, micro_batch_size,
+                         gradient_checkpointing), max_steps=steps, num_generations=num_generations,
+        temperature=temperature, beta=beta, learning_rate=learning_rate,
+        max_completion_length=max_completion_length, reward_weights=reward_weights,
+        logging_steps=1, save_strategy="steps", save_steps=save_steps, save_total_limit=1, top_k=0)
+    return GRPOConfig(**{**settings, **config_kwargs})
+
+
 def grpo(model, tokenizer, rows: list[dict], reward_funcs: list, output_dir, run=None,
          reward_weights: list[float] | None = None, steps: int = 50, batch_size: int = 8,
          num_generations: int = 8, temperature: float = 1.0, beta: float = 0.0,
@@ -51,18 +78,15 @@ def grpo(model, tokenizer, rows: list[dict], reward_funcs: list, output_dir, run
     """Train `model` with GRPO on `rows` (`prompt` messages plus reward columns such as `answer`);
     returns (trained model, log history). `batch_size` counts completions per step, so each step
     sees batch_size / num_generations prompts, generated together, their loss taken
-    `micro_batch_size` completions at a time (`trainer_settings`). Reward components are logged per function by TRL
-    (`rewards/<name>/mean`) and copied into the run's metrics.jsonl."""
+    `micro_batch_size` completions at a time (`trainer_settings`). Reward components are logged
+    per function by TRL (`rewards/<name>/mean`) and copied into the run's metrics.jsonl.
+    `config_kwargs` reach TRL's GRPOConfig (`grpo_args`), e.g. its vLLM options."""
     from datasets import Dataset
-    from trl import GRPOConfig, GRPOTrainer
+    from trl import GRPOTrainer
 
-    settings = dict(
-        trainer_settings(output_dir, seed, bf16, batch_size, micro_batch_size,
-                         gradient_checkpointing), max_steps=steps, num_generations=num_generations,
-        temperature=temperature, beta=beta, learning_rate=learning_rate,
-        max_completion_length=max_completion_length, reward_weights=reward_weights,
-        logging_steps=1, save_strategy="steps", save_steps=save_steps, save_total_limit=1, top_k=0)
-    args = GRPOConfig(**{**settings, **config_kwargs})
+    args = grpo_args(output_dir, steps, batch_size, num_generations, temperature, beta,
+                     learning_rate, max_completion_length, seed, bf16, save_steps,
+                     micro_batch_size, gradient_checkpointing, reward_weights, **config_kwargs)
     trainer = GRPOTrainer(model=model, reward_funcs=reward_funcs, args=args,
                           train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
                           peft_config=peft_config,

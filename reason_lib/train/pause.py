@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import math
 import random
+from contextlib import nullcontext
 
 import torch
 from tqdm.auto import tqdm
 
+from reason_lib import distributed
 from reason_lib.generate import render_prompts
+from reason_lib.train.sft import rank_batch
 
 def encode(tokenizer, rows: list[dict], max_length: int = 512) -> list[tuple[list[int], list[int]]]:
     """(ids, loss mask) per row: the chat-rendered prompt (mask 0), then the reply and the eos
@@ -46,11 +49,14 @@ def train_pause_lm(model, tokenizer, rows: list[dict], epochs: float = 1.0, batc
 
     Each step's `batch_size` rows go through forward and backward `micro_batch_size` at a time
     (0: all at once), each part's loss weighted by its share of the rows, the gradients summed;
-    `gradient_checkpointing` recomputes the decoder's activations in the backward pass."""
+    `gradient_checkpointing` recomputes the decoder's activations in the backward pass. Through
+    accelerate's `Accelerator`: with several processes each takes its equal slice of every
+    step's rows, DDP averaging the gradients, the logged losses averaged over processes."""
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise ValueError("nothing to train: every part of the pause LM is frozen")
-    micro = micro_batch_size or batch_size
+    n_proc = distributed.world_size()
+    per_rank, micro = rank_batch(batch_size, micro_batch_size or batch_size)
     if gradient_checkpointing:
         model.causal.gradient_checkpointing_enable({"use_reentrant": False})
     data = encode(tokenizer, rows, max_length)
@@ -58,26 +64,34 @@ def train_pause_lm(model, tokenizer, rows: list[dict], epochs: float = 1.0, batc
     steps_per_epoch = math.ceil(len(data) / batch_size)
     total = max(1, round(epochs * steps_per_epoch))
     optimizer = torch.optim.AdamW(params, lr=learning_rate, weight_decay=0.0)
+    accelerator = distributed.accelerator()
+    trained, optimizer = accelerator.prepare(model, optimizer)  # DDP-wrapped with several
+    mine = slice(distributed.rank() * per_rank, (distributed.rank() + 1) * per_rank)
     warm = max(1, round(warmup * total))
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(
         (s + 1) / warm, 0.5 * (1 + math.cos(math.pi * min(1.0, (s - warm) / max(1, total - warm))))))
     model.train()
     history, window = [], []
     order: list[int] = []
-    for step in tqdm(range(total), desc=f"{log_prefix}pause LM training", disable=not progress):
+    for step in tqdm(range(total), desc=f"{log_prefix}pause LM training",
+                     disable=not progress or not distributed.is_main()):
         if len(order) < batch_size:
             order += rng.sample(range(len(data)), len(data))
-        batch, order = [data[i] for i in order[:batch_size]], order[batch_size:]
+        batch, order = [data[i] for i in order[:batch_size]][mine], order[batch_size:]
         optimizer.zero_grad(set_to_none=True)
         parts = [batch[i:i + micro] for i in range(0, len(batch), micro)]
         totals = {}
-        for part in parts:
-            out = model.losses(*_batch(part, tokenizer.pad_token_id, model.device))
-            share = len(part) / len(batch)
-            (out["loss"] * share if len(parts) > 1 else out["loss"]).backward()
+        for i, part in enumerate(parts):
+            sync = i == len(parts) - 1  # DDP averages the gradients once, after the last part
+            with nullcontext() if sync else accelerator.no_sync(trained):
+                out = trained(*_batch(part, tokenizer.pad_token_id, model.device))
+                share = len(part) / len(batch)
+                accelerator.backward(out["loss"] * share if len(parts) > 1 else out["loss"])
             for k, v in out.items():
                 totals[k] = totals.get(k, 0.0) + v.item() * share
-        torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
+        if n_proc > 1:
+            totals = {k: sum(distributed.gather([v])) / n_proc for k, v in totals.items()}
+        accelerator.clip_grad_norm_(params, max_grad_norm)
         optimizer.step()
         schedule.step()
         window.append(totals)

@@ -12,13 +12,15 @@ kl_coef = 0: no tie back to the SFT policy).
 from __future__ import annotations
 
 import random
+from contextlib import nullcontext
 from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
 
+from reason_lib import distributed
 from reason_lib.config import memory, method_values
-from reason_lib.generate import rollout, sequence_logprobs
+from reason_lib.generate import rollout, sample_seed, sequence_logprobs
 from reason_lib.losses import reinforce_loss, rloo_baseline
 from reason_lib.runs import atomic_write
 
@@ -49,20 +51,25 @@ def _chunked_logprobs(model, r, micro_batch_size: int) -> torch.Tensor:
 
 
 def policy_loss_backward(policy, r, advantages: torch.Tensor, logp=None,
-                         micro_batch_size: int = 0) -> float:
+                         micro_batch_size: int = 0, accelerator=None) -> float:
     """Backpropagate the REINFORCE surrogate of rollout `r`, `micro_batch_size` samples at a time
     (0: all at once, reusing `logp` when given), each part weighted by its share of the samples,
-    so that only one part's activations are alive at a time; returns the loss."""
+    so that only one part's activations are alive at a time; returns the loss. With an
+    `accelerator` (a DDP-wrapped `policy`) the gradients are averaged over the processes once,
+    after the last part."""
+    backward = accelerator.backward if accelerator is not None else torch.Tensor.backward
     parts = r.parts(micro_batch_size)
     if len(parts) == 1:
         loss = reinforce_loss(sequence_logprobs(policy, r) if logp is None else logp, advantages)
-        loss.backward()
+        backward(loss)
         return loss.item()
     total = 0.0
-    for part in parts:
+    for i, part in enumerate(parts):
         share = len(r.texts[part]) / len(r)
-        loss = reinforce_loss(sequence_logprobs(policy, r.rows(part)), advantages[part]) * share
-        loss.backward()
+        sync = accelerator is None or i == len(parts) - 1
+        with nullcontext() if sync else accelerator.no_sync(policy):
+            loss = reinforce_loss(sequence_logprobs(policy, r.rows(part)), advantages[part]) * share
+            backward(loss)
         total += loss.item()
     return total
 
@@ -115,7 +122,7 @@ def policy_gradient(policy, tokenizer, rows: list[dict], reward_fn, output_dir, 
                     max_grad_norm: float = 1.0, seed: int = 0, run=None, log_prefix: str = "",
                     diagnostics=None, on_step=None, every: int = 10, save_every: int = 20,
                     resume: bool = False, progress: bool = True, micro_batch_size: int = 0,
-                    gradient_checkpointing: bool = False, keep=None):
+                    gradient_checkpointing: bool = False, keep=None, seeded: bool = False):
     """Optimise `policy` on `rows` (`prompt` messages plus reward columns) against
     `reward_fn(prompts, completions, **columns) -> list[float]`; returns (policy, history).
 
@@ -129,6 +136,12 @@ def policy_gradient(policy, tokenizer, rows: list[dict], reward_fn, output_dir, 
     final policy is on disk before anything evaluates it (`reason_lib.models.keep.keep_model`).
     Log-probabilities and the backward pass take `micro_batch_size` samples at a time (0: all
     prompts_per_step * k at once); `gradient_checkpointing` recomputes activations in backward.
+    `seeded`: each sample drawn from its own seed (`generate.SeededSampling`), so the samples of a
+    step do not depend on batching or processes; else from torch's generator, seeded per step.
+
+    Through accelerate's `Accelerator`: with several processes (`reason_lib.distributed`) each
+    rank samples, scores and backpropagates its slice of the step's prompts, DDP averages the
+    gradients (equal slices: the one-process gradient), and the logged means are gathered.
     """
     if method not in METHODS:
         raise ValueError(f"policy-gradient method {method!r}: expected one of {METHODS}")
@@ -136,6 +149,10 @@ def policy_gradient(policy, tokenizer, rows: list[dict], reward_fn, output_dir, 
         raise ValueError(f"baseline {baseline!r}: expected one of {BASELINES}")
     if method == "rloo" and k < 2:
         raise ValueError(f"RLOO needs k >= 2 samples per prompt, got k={k}")
+    n_proc = distributed.world_size()
+    if prompts_per_step % n_proc:
+        raise ValueError(f"prompts_per_step {prompts_per_step} cannot be split over {n_proc} "
+                         "processes: use a multiple of the process count")
     need_ref = kl_coef > 0 or ref_model is not None
     params = list(_trainable(policy).values())
     optimizer = torch.optim.AdamW(params, lr=learning_rate, weight_decay=0.0)
@@ -145,32 +162,39 @@ def policy_gradient(policy, tokenizer, rows: list[dict], reward_fn, output_dir, 
     output_dir = Path(output_dir)
     if resume and (ckpt := last_checkpoint(output_dir)) is not None:
         start, moving = load_checkpoint(ckpt, policy, optimizer)
+    accelerator = distributed.accelerator()
+    trained, optimizer = accelerator.prepare(policy, optimizer)  # DDP-wrapped with several
+    share = prompts_per_step // n_proc
+    mine = slice(distributed.rank() * share, (distributed.rank() + 1) * share)
     # a resumed run's earlier steps are already in the run's metrics log
     history = [h for h in (run.history() if run is not None and start else [])
                if h["step"] <= start and f"{log_prefix}reward" in h]
     policy.train()
     for step in tqdm(range(start, steps), desc=f"{log_prefix or method} steps", initial=start,
-                     total=steps, disable=not progress):
+                     total=steps, disable=not progress or not distributed.is_main()):
         # the prompts and the sampling noise of a step depend only on (seed, step): a resumed run
         # draws what the uninterrupted one would have
         epoch, offset = divmod(step * prompts_per_step, len(rows))
         order = list(range(len(rows)))
         random.Random(seed * 100_003 + epoch).shuffle(order)
-        batch = [rows[order[(offset + i) % len(rows)]] for i in range(prompts_per_step)]
+        batch = [rows[order[(offset + i) % len(rows)]] for i in range(prompts_per_step)][mine]
         torch.manual_seed(seed * 100_003 + step)
+        seeds = [sample_seed(seed, step, i) for i in range(mine.start * k, mine.stop * k)] \
+            if seeded else None
         r = rollout(policy, tokenizer, [b["prompt"] for b in batch], k, max_new_tokens,
-                    temperature=temperature, repetition_penalty=repetition_penalty)
+                    temperature=temperature, repetition_penalty=repetition_penalty, seeds=seeds)
         rows_k = [b for b in batch for _ in range(k)]
         rewards = torch.tensor(reward_fn([b["prompt"] for b in rows_k], r.texts,
                                          **_columns(rows_k)), dtype=torch.float32)
         whole = len(r.parts(micro_batch_size)) == 1  # else the graph is built part by part
-        logp = sequence_logprobs(policy, r) if whole else None
+        logp = sequence_logprobs(trained, r) if whole else None
         if need_ref:
             current = logp.detach() if whole else _chunked_logprobs(policy, r, micro_batch_size)
             kl = (current - reference_logprobs(policy, ref_model, r, micro_batch_size)).float().cpu()
         else:
             kl = torch.zeros_like(rewards)
         total = rewards - kl_coef * kl
+        everyone = torch.tensor(distributed.gather(total.tolist()))  # the step's, in prompt order
         if method == "rloo":
             grouped = total.view(-1, k)
             advantages = (grouped - rloo_baseline(grouped)).flatten()
@@ -178,18 +202,27 @@ def policy_gradient(policy, tokenizer, rows: list[dict], reward_fn, output_dir, 
             b = moving if (baseline == "moving_average" and moving is not None) else 0.0
             advantages = total - b
             if baseline == "moving_average":
-                mean = total.mean().item()
+                mean = everyone.mean().item()
                 moving = mean if moving is None else baseline_decay * moving + (1 - baseline_decay) * mean
         optimizer.zero_grad(set_to_none=True)
-        loss = policy_loss_backward(policy, r, advantages.to(r.ids.device), logp, micro_batch_size)
-        grad_norm = torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
+        loss = policy_loss_backward(trained, r, advantages.to(r.ids.device), logp,
+                                    micro_batch_size, accelerator)
+        grad_norm = accelerator.clip_grad_norm_(params, max_grad_norm)
         optimizer.step()
+        lengths = r.completion_mask.sum(-1).float().tolist()
+        if n_proc > 1:  # the step's means over every rank's samples (equal slices)
+            rewards, kl = (torch.tensor(distributed.gather(x.tolist())) for x in (rewards, kl))
+            lengths = distributed.gather(lengths)
+            loss = sum(distributed.gather([loss])) / n_proc
+            rows_k = [b for b in distributed.gather(batch) for _ in range(k)]
+            texts = distributed.gather(r.texts)
+        else:
+            texts = r.texts
         entry = {"reward": rewards.mean().item(), "kl": kl.mean().item(),
-                 "total_reward": total.mean().item(), "loss": loss,
-                 "grad_norm": grad_norm.item(),
-                 "length": r.completion_mask.sum(-1).float().mean().item()}
+                 "total_reward": everyone.mean().item(), "loss": loss,
+                 "grad_norm": grad_norm.item(), "length": sum(lengths) / len(lengths)}
         if diagnostics is not None:
-            entry.update(diagnostics(rows_k, r.texts))
+            entry.update(diagnostics(rows_k, texts))
         entry = {f"{log_prefix}{key}": v for key, v in entry.items()}
         history.append({"step": step + 1, **entry})
         if run is not None:
@@ -201,8 +234,8 @@ def policy_gradient(policy, tokenizer, rows: list[dict], reward_fn, output_dir, 
             on_step(policy, step + 1)
             policy.train()
         if save_every and (step + 1) % save_every == 0 and step + 1 < steps:
-            save_checkpoint(output_dir / f"checkpoint-{step + 1}", policy, optimizer, step + 1,
-                            moving)
+            distributed.main_writes(save_checkpoint, output_dir / f"checkpoint-{step + 1}",
+                                    policy, optimizer, step + 1, moving)
     policy.eval()
     return policy, history
 
@@ -217,7 +250,8 @@ def method_settings(name: str, params) -> dict:
     common = dict(steps=int(own["steps"]), prompts_per_step=int(own["prompts_per_step"]),
                   k=int(own["k"]), learning_rate=own["pg_learning_rate"],
                   temperature=own["temperature"], max_new_tokens=int(own["max_new_tokens"]),
-                  seed=params.seed, baseline=params.baseline, **memory(params))
+                  seed=params.seed, baseline=params.baseline, seeded=params.seeded_samples,
+                  **memory(params))
     methods = {"reinforce": dict(method="reinforce", kl_coef=0.0),
                "reinforce_rep_penalty": dict(method="reinforce", kl_coef=0.0,
                                              repetition_penalty=own["repetition_penalty"]),

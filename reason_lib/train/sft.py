@@ -9,6 +9,7 @@ import torch
 from transformers import TrainerCallback
 from transformers.trainer_callback import ProgressCallback
 
+from reason_lib import distributed
 from reason_lib.progress import HEADLESS
 
 
@@ -37,19 +38,39 @@ def trained_model(trainer):
     return model
 
 
+def rank_batch(batch_size: int, micro: int) -> tuple[int, int]:
+    """(examples per optimiser step, examples per pass) of this rank when `batch_size` examples
+    per step are split over the processes (`reason_lib.distributed`), taken `micro` at a time:
+    the global batch stays `batch_size` whatever the number of processes."""
+    n = distributed.world_size()
+    if batch_size % n:
+        raise ValueError(f"batch_size {batch_size} cannot be split over {n} processes: use a "
+                         "multiple of the process count")
+    per_rank = batch_size // n
+    micro = min(micro, per_rank)
+    if per_rank % micro:
+        raise ValueError(f"micro_batch_size {micro} must divide the {per_rank} examples each of "
+                         f"{n} processes takes per step")
+    return per_rank, micro
+
+
 def trainer_settings(output_dir, seed: int = 0, bf16: bool = False, batch_size: int = 8,
                      micro_batch_size: int = 0, gradient_checkpointing: bool = False) -> dict:
     """Trainer arguments every reason_lib trainer shares: the output folder and seed, logs kept
     local (the run's metrics.jsonl), the CPU when no GPU is present, no dataloader workers, and
-    `batch_size` examples per optimiser step taken `micro_batch_size` at a time (0: all at once),
-    the gradients accumulated. Activation checkpointing only when asked (TRL's default is on:
-    slower for small models); non-reentrant, so frozen inputs and LoRA need no extra hook."""
+    `batch_size` examples per optimiser step (over all processes: `rank_batch`) taken
+    `micro_batch_size` at a time (0: all at once), the gradients accumulated. Activation
+    checkpointing only when asked (TRL's default is on: slower for small models); non-reentrant,
+    so frozen inputs and LoRA need no extra hook."""
     micro = micro_batch_size or batch_size
     if batch_size % micro:
         raise ValueError(f"micro_batch_size {micro} must divide batch_size {batch_size}")
+    per_rank, micro = rank_batch(batch_size, micro)
+    cpu = not torch.cuda.is_available()
     return dict(output_dir=str(output_dir), seed=seed, bf16=bf16, report_to="none",
-                use_cpu=not torch.cuda.is_available(), dataloader_num_workers=0,
-                per_device_train_batch_size=micro, gradient_accumulation_steps=batch_size // micro,
+                use_cpu=cpu, dataloader_num_workers=0,
+                ddp_backend="gloo" if cpu and distributed.world_size() > 1 else None,
+                per_device_train_batch_size=micro, gradient_accumulation_steps=per_rank // micro,
                 gradient_checkpointing=gradient_checkpointing,
                 gradient_checkpointing_kwargs={"use_reentrant": False} if gradient_checkpointing
                 else None)

@@ -29,6 +29,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from reason_lib.models.delta import ancestors, is_delta
+from reason_lib import distributed
 from reason_lib.runs import atomic_write
 
 
@@ -96,8 +97,9 @@ def star(model, tokenizer, rows: list[dict], *, sample, is_correct, finetune, va
         # and it may remain the best
         history = [{"loop": 0, **_validation(validate, model), "kept": None}]
         _log(run, log_prefix, history[0])
-        _checkpoint(output_dir / "loop-0", None if reload_start else model, tokenizer, [], [], [],
-                    history[0], save, 0)
+        distributed.main_writes(_checkpoint, output_dir / "loop-0",
+                                None if reload_start else model, tokenizer, [], [], [],
+                                history[0], save, 0)
     for loop in tqdm(range(len(history), outer_loops + 1), desc=f"{log_prefix}STaR outer loops",
                      disable=not progress):
         samples = sample(model, rows)
@@ -111,9 +113,9 @@ def star(model, tokenizer, rows: list[dict], *, sample, is_correct, finetune, va
                  "kept": n_correct}
         history.append(entry)
         _log(run, log_prefix, entry)
-        _checkpoint(output_dir / f"loop-{loop}", model, tokenizer, rows, samples, flags, entry,
-                    save, loop)
-        _prune(output_dir, history)
+        distributed.main_writes(_checkpoint, output_dir / f"loop-{loop}", model, tokenizer, rows,
+                                samples, flags, entry, save, loop)
+        distributed.main_writes(_prune, output_dir, history)
     best = _best(history)
     if best["loop"] != history[-1]["loop"]:
         model = reload(best["loop"])

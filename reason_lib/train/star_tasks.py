@@ -4,6 +4,7 @@ GSM8K with pause LMs (experiment A), STaR or constant textual reward conditionin
 
 from __future__ import annotations
 
+from reason_lib import distributed
 from reason_lib.config import REWARD_TAGS, conditioning_prefix, memory, parse_variant
 from reason_lib.data.gsm8k import gsm8k_prompt
 from reason_lib.data.mmlu import mc_prompt
@@ -128,7 +129,7 @@ def _merged(model, lora: bool, folder, saved: list):
     the adapters are saved to `folder` first (appended to `saved`) for the loop's checkpoint."""
     if not lora:
         return model
-    model.save_pretrained(folder)
+    distributed.main_writes(model.save_pretrained, folder)
     saved.append(folder)
     return model.merge_and_unload()
 

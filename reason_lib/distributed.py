@@ -1,0 +1,121 @@
+"""More than one process: what each rank does, through accelerate (no process-group code here).
+
+A run with `--nproc N` (`make <experiment> NPROC=N`) is N copies of the experiment's notebook
+started by `accelerate launch` (`launch_command`): every rank builds the same data and models,
+TRL's trainers and the hand-written loops (`train.reinforce`, `train.pause`) train through
+accelerate (DDP, or FSDP / DeepSpeed from an accelerate config file), generation is sharded
+(`batches`: each rank decodes whole batches of the single-process order, gathered back in
+prompt order by `gather_filled`), and only the main process writes the run folder: the others
+write to a throwaway copy that shares only its checkpoints (`runs.Run.shadow`), which the main
+process alone writes (`main_writes`, and transformers' own savers). One process (the default) is exactly the single-process code path.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sys
+
+import torch
+from accelerate import Accelerator, PartialState
+from accelerate.state import AcceleratorState
+from accelerate.utils import gather_object
+
+LAUNCHED = "REASON_LIB_LAUNCHED"  # set by the launcher in every rank: the run folder's id
+
+
+def accelerator() -> Accelerator:
+    """accelerate's `Accelerator` for the hand-written loops (`train.reinforce`, `train.pause`):
+    DDP over the launcher's processes, no mixed precision (the loops compute in the model's own
+    dtype, whatever an accelerate config says for the TRL trainers). A TRL trainer's earlier
+    accelerator settings are cleared first, as each TRL trainer clears its predecessor's."""
+    AcceleratorState._reset_state()
+    return Accelerator(cpu=not torch.cuda.is_available(), mixed_precision="no")
+
+
+def world_size() -> int:
+    """Processes in this job (1 unless started by a distributed launcher)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def rank() -> int:
+    return int(os.environ.get("RANK", "0"))
+
+
+def local_rank() -> int:
+    """This process's index on its machine (its GPU)."""
+    return int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def is_main() -> bool:
+    return rank() == 0
+
+
+def state() -> PartialState:
+    """accelerate's process state (joins the process group on first use; gloo on CPUs)."""
+    return PartialState(cpu=not torch.cuda.is_available())
+
+
+def batches(items: list) -> list:
+    """This rank's share of `items` (whole batches, in turn: rank r takes r, r + N, ...), so that
+    every batch is composed as in one process and greedy decoding returns the same tokens."""
+    n = world_size()
+    return items if n == 1 else items[rank()::n]
+
+
+def gather_filled(out: list) -> list:
+    """`out` with every rank's filled slots (not None) merged, in order, on every rank."""
+    if world_size() == 1:
+        return out
+    state()
+    filled = gather_object([(i, x) for i, x in enumerate(out) if x is not None])
+    merged = list(out)
+    for i, x in filled:
+        merged[i] = x
+    return merged
+
+
+def gather(values: list) -> list:
+    """Every rank's list, concatenated in rank order (each rank gets all)."""
+    if world_size() == 1:
+        return values
+    state()
+    return gather_object(list(values))
+
+
+def barrier() -> None:
+    if world_size() > 1:
+        state().wait_for_everyone()
+
+
+def main_writes(write, *args, **kwargs) -> None:
+    """`write(*args, **kwargs)` in the main process only, every other one waiting until it is
+    done: for files all processes read back, such as checkpoints (a run's checkpoints folder is
+    shared by its processes, `runs.Run.shadow`)."""
+    if is_main():
+        write(*args, **kwargs)
+    barrier()
+
+
+def launch_command(nproc: int, argv: list[str], config_file: str = "") -> list[str]:
+    """`accelerate launch` of `python -m reason_lib.run <argv>` on `nproc` processes: with an
+    accelerate config file (DDP, FSDP, DeepSpeed; params/accelerate/) as it says (its
+    num_processes), else plain data parallel (`--multi_gpu`: DDP on the GPUs, or gloo processes
+    on a machine with none)."""
+    if nproc < 1:
+        raise ValueError(f"nproc {nproc}: must be at least 1")
+    exe = shutil.which("accelerate", path=os.path.dirname(sys.executable)) or "accelerate"
+    if config_file:
+        return [exe, "launch", "--config_file", config_file, "-m", "reason_lib.run", *argv]
+    return [exe, "launch", "--multi_gpu", "--num_machines", "1", "--mixed_precision", "no",
+            "--dynamo_backend", "no", "--num_processes", str(nproc),
+            "--main_process_port", str(free_port()), "-m", "reason_lib.run", *argv]
+
+
+def free_port() -> int:
+    """A TCP port free on this machine now (two launched runs side by side must not share the
+    process group's rendezvous port)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

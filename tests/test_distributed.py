@@ -1,0 +1,148 @@
+"""reason_lib.distributed: every training stage and generation in two gloo processes under
+`accelerate launch` gives what one process gives with the same global batch."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from reason_lib import distributed
+from reason_lib.generate import SeededSampling, rollout, sample_seed
+
+PROJ_ROOT = Path(__file__).resolve().parents[1]
+JOB = PROJ_ROOT / "tests" / "distributed_job.py"
+# Two processes reduce the same numbers in another order (gloo's all-reduce, per-rank sums):
+# losses agree to float32 rounding, far inside this relative tolerance, while one changed example
+# in a step moves them by about 1e-2 (measured: a short last batch filled by accelerate).
+REL = 1e-4
+
+
+def _env():
+    return {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1",
+            "PYTHONPATH": str(PROJ_ROOT)}
+
+
+@pytest.fixture(scope="module")
+def one_and_two(tiny, tmp_path_factory):
+    """The job's results in one process and in two."""
+    _, _, path = tiny
+    out = tmp_path_factory.mktemp("distributed")
+    one = subprocess.run([sys.executable, str(JOB), str(path), str(out / "one")], env=_env(),
+                         capture_output=True, text=True, timeout=600)
+    assert one.returncode == 0, one.stderr[-3000:]
+    cmd = distributed.launch_command(2, [])[:-2] + [str(JOB), str(path), str(out / "two")]
+    two = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=600)
+    assert two.returncode == 0, two.stderr[-3000:]
+    return (json.loads((out / "one" / "results.json").read_text()),
+            json.loads((out / "two" / "results.json").read_text()))
+
+
+def test_sharded_greedy_generation_returns_the_unsharded_replies_in_order(one_and_two):
+    one, two = one_and_two
+    assert (one["processes"], two["processes"]) == (1, 2)
+    assert len(set(one["greedy"])) > 6  # the replies differ from one another
+    assert two["greedy"] == one["greedy"]
+
+
+@pytest.mark.parametrize("stage", ["sft", "dpo", "reward_model"])
+def test_trl_stages_log_the_one_process_losses(one_and_two, stage):
+    one, two = one_and_two
+    assert len(one[stage]) >= 3 and len(two[stage]) == len(one[stage])
+    assert two[stage] == pytest.approx(one[stage], rel=REL)
+    assert len(set(one[stage])) == len(one[stage])  # the steps differ: the model trained
+
+
+def test_pause_lm_training_in_two_processes_repeats_one(one_and_two):
+    """The hand-written pause-LM loop: each rank half of each step's rows, DDP's average; one
+    process takes the step in the same two parts."""
+    one, two = one_and_two
+    for key in ("loss", "pause_loss"):
+        assert len(one["pause_lm"][key]) == 3
+        assert two["pause_lm"][key] == pytest.approx(one["pause_lm"][key], rel=REL), key
+    assert one["pause_lm"]["loss"][-1] < one["pause_lm"]["loss"][0]
+
+
+@pytest.mark.parametrize("method", ["reinforce", "rloo"])
+def test_policy_gradient_in_two_processes_repeats_one(one_and_two, method):
+    """Each rank samples its half of the step's prompts from the samples' own seeds; DDP
+    averages the gradients: rewards, losses and gradient norms as in one process."""
+    one, two = one_and_two
+    for key in ("reward", "loss", "grad_norm"):
+        assert len(one[method][key]) == 3
+        assert two[method][key] == pytest.approx(one[method][key], rel=REL), key
+    assert len(set(one[method]["reward"])) > 1
+
+
+def test_seeded_samples_do_not_depend_on_the_batch(tiny):
+    """A completion drawn with its own seed is the same alone or inside a larger batch."""
+    model, tok, _ = tiny
+    prompts = [[{"role": "user", "content": f"question {i}"}] for i in range(4)]
+    seeds = [sample_seed(3, 1, i) for i in range(8)]
+    both = rollout(model, tok, prompts, k=2, max_new_tokens=6, seeds=seeds)
+    last = rollout(model, tok, prompts[2:], k=2, max_new_tokens=6, seeds=seeds[4:])
+    assert both.texts[4:] == last.texts
+    other = rollout(model, tok, prompts[2:], k=2, max_new_tokens=6,
+                    seeds=[sample_seed(4, 1, i) for i in range(4, 8)])
+    assert other.texts != last.texts
+    with pytest.raises(ValueError, match="8 seeds for 3 prompts x 2"):
+        rollout(model, tok, prompts[:3], k=2, seeds=seeds)
+    with pytest.raises(ValueError, match="temperature > 0"):
+        SeededSampling([1], temperature=0.0)
+
+
+def test_seeded_sampling_draws_from_the_softmax():
+    """Gumbel-max: the share of each token over many draws is its softmax probability."""
+    import torch
+
+    logits = torch.tensor([[2.0, 1.0, 0.0, -1.0]])
+    draws = [SeededSampling([s], temperature=1.0)(None, logits).argmax().item()
+             for s in range(4000)]
+    share = torch.bincount(torch.tensor(draws), minlength=4).float() / len(draws)
+    assert torch.allclose(share, logits.softmax(-1)[0], atol=0.03)
+
+
+def test_launch_command_uses_a_config_file_or_plain_data_parallel(tmp_path):
+    plain = distributed.launch_command(4, ["reinforce_rm", "--profile", "cpu"])
+    assert plain[1] == "launch" and "--multi_gpu" in plain
+    assert plain[plain.index("--num_processes") + 1] == "4"
+    assert plain[-5:] == ["-m", "reason_lib.run", "reinforce_rm", "--profile", "cpu"]
+    config = distributed.launch_command(8, ["x"], "params/accelerate/fsdp.yaml")
+    assert config[1:4] == ["launch", "--config_file", "params/accelerate/fsdp.yaml"]
+    assert "--multi_gpu" not in config
+    with pytest.raises(ValueError, match="at least 1"):
+        distributed.launch_command(0, [])
+
+
+def test_vllm_options_reach_trls_grpo_config(tmp_path):
+    from reason_lib.config import load_params
+    from reason_lib.train.grpo import grpo_args, vllm_settings
+
+    params = load_params("perplexity_grpo", "cpu", {"vllm_mode": "server",
+                                                     "vllm_gpu_memory_utilization": 0.5})
+    assert vllm_settings(params) == {}  # off by default: TRL generates with transformers
+    params.use_vllm = True
+    args = grpo_args(tmp_path, steps=2, batch_size=4, num_generations=2, **vllm_settings(params))
+    assert (args.use_vllm, args.vllm_mode, args.vllm_gpu_memory_utilization) == (True, "server", 0.5)
+
+
+def test_use_vllm_without_vllm_installed_stops_with_one_line_saying_where_to_get_it(monkeypatch):
+    import importlib.util
+
+    from reason_lib.config import ParamError, load_params
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "vllm" else real(name, *a))
+    with pytest.raises(ParamError, match=r"use_vllm.*vLLM is not installed.*More than one GPU"):
+        load_params("perplexity_grpo", "cpu", {"use_vllm": True})
+
+
+def test_a_step_that_cannot_be_split_over_the_processes_stops_before_any_run(outputs, capsys):
+    from reason_lib import run
+
+    assert run.main(["reinforce_rm", "--profile", "ci", "--nproc", "3"]) == 2
+    assert "key 'batch_size' (value 16): cannot be split over --nproc 3" in capsys.readouterr().err
+    assert not (outputs / "reinforce_rm").exists()
