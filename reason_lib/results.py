@@ -45,8 +45,10 @@ def _round(m):
 def select(all_runs: list[dict], profile: str, since: str = "") -> list[dict]:
     """The runs a result is made of: `profile`'s runs started at or after `since` (ISO time; empty:
     all), and for an experiment with none since then, its newest succeeded run before (a reused
-    base model), marked `reused`."""
-    mine = [r for r in all_runs if r["profile"] == profile and r["experiment"] != "summary"]
+    base model), marked `reused`. `make summary` and `make evaluate` runs are not results of the
+    profile (an evaluation scores models the experiments made; its own table is its report)."""
+    mine = [r for r in all_runs if r["profile"] == profile
+            and r["experiment"] not in ("summary", "evaluate")]
     if not since:
         return mine
     start = dt.datetime.fromisoformat(since)

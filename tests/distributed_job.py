@@ -99,6 +99,16 @@ def main(model_path: str, out: str) -> None:
                              learning_rate=1e-3, logging_steps=1, progress=False,
                              micro_batch_size=8)
     results["pause_lm"] = {key: losses(history, key) for key in ("loss", "pause_loss")}
+    # steps short of a batch (STaR's few correct rows): 5 rows split 3 + 2 (one process: parts of
+    # 3), and 1 row (the second process takes part with weight 0)
+    for name, n_rows in (("pause_lm_5_rows", 5), ("pause_lm_1_row", 1)):
+        set_seed(0)
+        pause_lm = PauseLM.from_pretrained(model_path, pause_token_id=pause_id)
+        pause_lm.set_trainable(lm_head=True)
+        history = train_pause_lm(pause_lm, pause_tok, pause_rows[:n_rows], epochs=3.0,
+                                 batch_size=6, learning_rate=1e-2, logging_steps=1,
+                                 progress=False, micro_batch_size=3)
+        results[name] = losses(history)
 
     prompts = [{"prompt": p["prompt"], "topic": p["topic"]} for p in pairs]
     for method in ("reinforce", "rloo"):  # 4 prompts x 4 samples per step, each its own seed

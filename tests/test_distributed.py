@@ -63,6 +63,9 @@ def test_pause_lm_training_in_two_processes_repeats_one(one_and_two):
         assert len(one["pause_lm"][key]) == 3
         assert two["pause_lm"][key] == pytest.approx(one["pause_lm"][key], rel=REL), key
     assert one["pause_lm"]["loss"][-1] < one["pause_lm"]["loss"][0]
+    for short in ("pause_lm_5_rows", "pause_lm_1_row"):  # steps with fewer rows than processes'
+        assert len(one[short]) == 3 and one[short][-1] < one[short][0]  # batch: no hang either
+        assert two[short] == pytest.approx(one[short], rel=REL), short
 
 
 @pytest.mark.parametrize("method", ["reinforce", "rloo"])

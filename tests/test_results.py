@@ -42,6 +42,13 @@ def test_gather_names_each_metric_by_table_configuration_and_column(root):
     assert not any("smol" in k or v == 0.2 for k, v in m.items())  # another profile's run
 
 
+def test_evaluation_and_summary_runs_are_not_part_of_a_result(root):
+    write_run(root, "evaluate", "e40", "succeeded", {"model": "b01"}, {"models": {}})
+    write_run(root, "summary", "u41", "succeeded", {}, {})
+    got = results.gather(results.select(summary.collect(root), "cpu"))
+    assert set(got["wall_s"]) == {"base_model", "pause_warmup"}
+
+
 def test_select_since_keeps_a_reused_base_model(root):
     write_run(root, "pause_warmup", "w30", "succeeded", {"config_name": "pe, LoRA"},
               {"accuracy": metric(0.7)})
@@ -157,3 +164,18 @@ def test_a_merged_reference_keeps_the_tables_the_new_runs_lack(root):
     assert merged["runs"]["base_model | tiny (offline)"] == ["b40"]
     assert merged["commits"] == ["new", "old"] and merged["merged"] == ["pause_warmup"]
     assert results.merge(new, {"metrics": {}}) == new  # nothing to keep: unchanged
+
+
+def test_make_reference_without_run_takes_the_profiles_runs_not_the_runner():
+    """`make reference PROFILE=smol MERGE=1` (no RUN=) asks for the runs that succeeded; RUN=<id>
+    names one reproduction. (The runner command once shared the variable's name.)"""
+    import subprocess
+
+    def command(*args):
+        out = subprocess.run(["make", "-n", "reference", *args], cwd=results.README.parent,
+                             capture_output=True, text=True, check=True).stdout
+        return next(line for line in out.splitlines() if "reason_lib.results reference" in line)
+
+    assert command("PROFILE=smol", "MERGE=1").split()[-4:] == \
+        ["reference", "--profile", "smol", "--merge"]
+    assert "--run r7" in command("RUN=r7") and "reason_lib.run " not in command("RUN=r7")

@@ -56,7 +56,7 @@ def train_pause_lm(model, tokenizer, rows: list[dict], epochs: float = 1.0, batc
     if not params:
         raise ValueError("nothing to train: every part of the pause LM is frozen")
     n_proc = distributed.world_size()
-    per_rank, micro = rank_batch(batch_size, micro_batch_size or batch_size)
+    _, micro = rank_batch(batch_size, micro_batch_size or batch_size)
     if gradient_checkpointing:
         model.causal.gradient_checkpointing_enable({"use_reentrant": False})
     data = encode(tokenizer, rows, max_length)
@@ -66,7 +66,6 @@ def train_pause_lm(model, tokenizer, rows: list[dict], epochs: float = 1.0, batc
     optimizer = torch.optim.AdamW(params, lr=learning_rate, weight_decay=0.0)
     accelerator = distributed.accelerator()
     trained, optimizer = accelerator.prepare(model, optimizer)  # DDP-wrapped with several
-    mine = slice(distributed.rank() * per_rank, (distributed.rank() + 1) * per_rank)
     warm = max(1, round(warmup * total))
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(
         (s + 1) / warm, 0.5 * (1 + math.cos(math.pi * min(1.0, (s - warm) / max(1, total - warm))))))
@@ -77,20 +76,28 @@ def train_pause_lm(model, tokenizer, rows: list[dict], epochs: float = 1.0, batc
                      disable=not progress or not distributed.is_main()):
         if len(order) < batch_size:
             order += rng.sample(range(len(data)), len(data))
-        batch, order = [data[i] for i in order[:batch_size]][mine], order[batch_size:]
+        batch, order = [data[i] for i in order[:batch_size]], order[batch_size:]
+        # this process's share of the step: a step short of batch_size rows (a few STaR rows) is
+        # split as evenly as it goes, and a process left with none still takes its part in DDP's
+        # gradient average, with weight 0
+        per = -(-len(batch) // n_proc)
+        mine = batch[distributed.rank() * per:(distributed.rank() + 1) * per]
+        parts = [mine[i:i + micro] for i in range(0, len(mine), micro)] or [batch[:1]]
         optimizer.zero_grad(set_to_none=True)
-        parts = [batch[i:i + micro] for i in range(0, len(batch), micro)]
         totals = {}
         for i, part in enumerate(parts):
+            # each part weighted by its share of the step's rows, times the process count (DDP
+            # averages): one process taking the step in the same parts computes the same
+            share = len(part) / len(batch) if mine else 0.0
+            weight = share * n_proc
             sync = i == len(parts) - 1  # DDP averages the gradients once, after the last part
             with nullcontext() if sync else accelerator.no_sync(trained):
                 out = trained(*_batch(part, tokenizer.pad_token_id, model.device))
-                share = len(part) / len(batch)
-                accelerator.backward(out["loss"] * share if len(parts) > 1 else out["loss"])
+                accelerator.backward(out["loss"] if weight == 1.0 else out["loss"] * weight)
             for k, v in out.items():
                 totals[k] = totals.get(k, 0.0) + v.item() * share
         if n_proc > 1:
-            totals = {k: sum(distributed.gather([v])) / n_proc for k, v in totals.items()}
+            totals = {k: sum(distributed.gather([v])) for k, v in totals.items()}
         accelerator.clip_grad_norm_(params, max_grad_norm)
         optimizer.step()
         schedule.step()
