@@ -7,7 +7,8 @@ accelerate (DDP, or FSDP / DeepSpeed from an accelerate config file), generation
 (`batches`: each rank decodes whole batches of the single-process order, gathered back in
 prompt order by `gather_filled`), and only the main process writes the run folder: the others
 write to a throwaway copy that shares only its checkpoints (`runs.Run.shadow`), which the main
-process alone writes (`main_writes`, and transformers' own savers). One process (the default) is exactly the single-process code path.
+process alone writes (`main_writes`, and transformers' own savers). One process (the default)
+is exactly the single-process code path.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from accelerate import Accelerator, PartialState
 from accelerate.state import AcceleratorState
 from accelerate.utils import gather_object
 
-LAUNCHED = "REASON_LIB_LAUNCHED"  # set by the launcher in every rank: the run folder's id
+LAUNCHED = "REASON_LIB_LAUNCHED"  # set by the launcher in every rank: the run folder's path
 
 
 def accelerator() -> Accelerator:
@@ -68,8 +69,7 @@ def gather_filled(out: list) -> list:
     """`out` with every rank's filled slots (not None) merged, in order, on every rank."""
     if world_size() == 1:
         return out
-    state()
-    filled = gather_object([(i, x) for i, x in enumerate(out) if x is not None])
+    filled = gather([(i, x) for i, x in enumerate(out) if x is not None])
     merged = list(out)
     for i, x in filled:
         merged[i] = x
