@@ -250,9 +250,14 @@ class PauseWarmupParams:
     one configuration of the ablation grid (what is trainable, LoRA or not)."""
 
     seed: int = param(0, "Seed for data, pause injection, initialisation and training.", min=0)
-    config_name: str = param("pe+ph, LoRA", "Label of this configuration in the grid's table.")
+    config_name: str = param("sft_peft", "Label of this configuration in the grid's table (the "
+                             "study's names: params/pause_warmup/grids/warmup.yaml).")
     model: str = param("outputs/models/base-cpu", "Base model (trained without pauses; path or "
                        "Hub id).")
+    start_epochs: float = param(1.0, "Epochs of plain SFT (no pauses, LoRA merged) the warm-up "
+                                "starts from: the study's step 1, trained once per setting and "
+                                "reused (reason_lib.train.start); 0 starts from `model` itself.",
+                                min=0.0)
     use_pauses: bool = param(True, "Train with pauses; false gives the no-pause baseline (same "
                              "data without pauses, decoding never pauses).")
     pause_embedding: bool = param(True, "Train the pause token's embedding.")
@@ -289,6 +294,10 @@ class PauseWarmupParams:
     max_consecutive_pauses: int = param(8, "Most pauses in a row at decoding.", min=0)
     max_new_tokens: int = param(160, "Generation budget per reply (pauses count).", min=8)
     eval_batch_size: int = param(64, "Generation batch size.", min=1)
+    sweep_temperatures: list[float] = param([], "The sampling playground: test accuracy and pauses "
+                                            "of the warmed-up model sampled at each of these "
+                                            "temperatures (how the study chose STaR's 1.0 and "
+                                            "1.5); empty: skipped.")
     save_model: bool = param(True, "Save the trained pause LM into the run folder.")
     device: str = device()
     dtype: str = dtype()
@@ -341,6 +350,8 @@ class PauseStarParams:
     lora: bool = param(True, "LoRA adapters on the transformer blocks.")
     lora_r: int = param(16, "LoRA rank.", min=1)
     n_random_pauses: int = param(3, "Most random pauses per warm-up answer.", min=0)
+    n_generated_samples_per_datapoint: int = param(1, "Pause-augmented copies of each warm-up "
+                                                   "answer (the pause warm-up only).", min=1)
     n_pauses_per_patterns: dict = param({}, "Warm-up pauses after every occurrence of a pattern, "
                                         "e.g. {'=': 1}: a pause the head can learn to predict.")
     warmup_epochs: float = param(1.0, "Warm-up epochs on the random-pause training set.", min=0.0)
@@ -418,6 +429,9 @@ class StarMMLUParams:
                                     "instead of continuing from the previous loop.")
     epochs: float = param(1.0, "Fine-tuning epochs per outer loop.", min=0.0)
     learning_rate: float = param(3e-4, "Fine-tuning learning rate (SFT).", min=0.0)
+    warmup_ratio: float = param(0.05, "Learning-rate warm-up of each fine-tune (SFT and DPO), "
+                                "as a share of its steps; the study sets it (0 for its "
+                                "single-batch check).", min=0.0, max=1.0)
     batch_size: int = param(16, "Fine-tuning batch size.", min=1)
     micro_batch_size: int = micro_batch_size()
     gradient_checkpointing: bool = gradient_checkpointing()
@@ -426,6 +440,10 @@ class StarMMLUParams:
     dpo_sft_first: bool = param(False, "Before DPO, SFT on the winners (the study considered it).")
     single_batch: bool = param(False, "Sanity mode: train and evaluate on one batch of "
                                "`batch_size` questions, which the model must fit.")
+    single_batch_target: float = param(0.9, "Sanity mode's pass mark: each run's best loop must "
+                                       "reach this accuracy on the batch it trained on, or the "
+                                       "overfit check fails (recorded and printed).", min=0.0,
+                                       max=1.0)
     single_batch_epochs: float = param(20.0, "Fine-tuning epochs per loop in sanity mode.",
                                        min=0.0)
     max_length: int = param(384, "Longest training sequence (tokens).", min=32)
@@ -444,9 +462,20 @@ METHOD_KEYS = ("steps", "prompts_per_step", "k", "pg_learning_rate", "temperatur
 
 
 def method_values(params, method: str) -> dict:
-    """{METHOD_KEYS: value} of one policy-gradient method: the shared values of a ReinforceRMParams
-    with `method_overrides[method]` over them."""
-    return {**{k: getattr(params, k) for k in METHOD_KEYS}, **params.method_overrides.get(method, {})}
+    """{METHOD_KEYS: value} of one policy-gradient method: the shared values of a ReinforceRMParams,
+    `level_overrides[level]` over them, then `method_overrides[method]` over those."""
+    return {**{k: getattr(params, k) for k in METHOD_KEYS},
+            **params.level_overrides.get(params.level, {}), **params.method_overrides.get(method, {})}
+
+
+def _check_overrides(key: str, values: dict, where: str) -> None:
+    if not isinstance(values, dict):
+        raise ParamError(f"key {key!r} ({where}: {values!r}): expected a mapping")
+    for name, value in values.items():
+        if name not in METHOD_KEYS:
+            raise ParamError(f"key {key!r} ({where}.{name}): unknown; known: " + ", ".join(METHOD_KEYS))
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise ParamError(f"key {key!r} ({where}.{name} = {value!r}): expected a number >= 0")
 
 
 @dataclass
@@ -504,6 +533,10 @@ class ReinforceRMParams:
     method_overrides: dict = param({}, "Per-method settings over the shared ones, as the study ran "
                                    "them, e.g. {reinforce_rep_penalty: {steps: 50, prompts_per_step: "
                                    "64, repetition_penalty: 1.2}}; keys: " + ", ".join(METHOD_KEYS) + ".")
+    level_overrides: dict = param({}, "Settings by reward-model level over the shared ones "
+                                  "(method_overrides apply on top), as the study ran its levels, "
+                                  "e.g. {2: {steps: 150, prompts_per_step: 16}}; keys as for "
+                                  "method_overrides.")
     steps: int = param(60, "Policy-gradient steps per method.", min=1)
     prompts_per_step: int = param(16, "Prompts per step.", min=1)
     k: int = param(4, "Samples per prompt (RLOO's leave-one-out group; the other methods draw as "
@@ -530,20 +563,17 @@ class ReinforceRMParams:
     report_to: list[str] = report_to()
 
     def check(self) -> None:
-        """`method_overrides` names methods of `methods` and keys of METHOD_KEYS, with numbers."""
+        """`method_overrides` names methods of `methods`, `level_overrides` levels 1 and 2; both
+        set keys of METHOD_KEYS, with numbers."""
         for method, values in self.method_overrides.items():
             if method not in self.methods:
                 raise ParamError(f"key 'method_overrides' (value {method!r}): not one of the "
                                  f"methods run ({', '.join(self.methods)})")
-            if not isinstance(values, dict):
-                raise ParamError(f"key 'method_overrides' ({method}: {values!r}): expected a mapping")
-            for key, value in values.items():
-                if key not in METHOD_KEYS:
-                    raise ParamError(f"key 'method_overrides' ({method}.{key}): unknown; known: "
-                                     + ", ".join(METHOD_KEYS))
-                if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                    raise ParamError(f"key 'method_overrides' ({method}.{key} = {value!r}): expected "
-                                     "a number >= 0")
+            _check_overrides("method_overrides", values, method)
+        for level, values in self.level_overrides.items():
+            if level not in (1, 2):
+                raise ParamError(f"key 'level_overrides' (value {level!r}): levels are 1 and 2")
+            _check_overrides("level_overrides", values, str(level))
 
 
 @dataclass
@@ -609,13 +639,16 @@ class SummaryParams:
 class Experiment:
     notebook: str
     params: type
+    # parameters a resumed run may raise (`--resume RUN_ID -p outer_loops 20`: more STaR outer
+    # loops on a finished run, continuing after its last loop); any other changes nothing on resume
+    extendable: tuple[str, ...] = ()
 
 
 EXPERIMENTS: dict[str, Experiment] = {
     "base_model": Experiment("00_base_model.ipynb", BaseModelParams),
     "pause_warmup": Experiment("01_pause_warmup.ipynb", PauseWarmupParams),
-    "pause_star": Experiment("02_pause_star.ipynb", PauseStarParams),
-    "star_mmlu": Experiment("03_star_mmlu.ipynb", StarMMLUParams),
+    "pause_star": Experiment("02_pause_star.ipynb", PauseStarParams, ("outer_loops",)),
+    "star_mmlu": Experiment("03_star_mmlu.ipynb", StarMMLUParams, ("outer_loops",)),
     "perplexity_grpo": Experiment("04_perplexity_grpo.ipynb", PerplexityGRPOParams),
     "reinforce_rm": Experiment("05_reinforce_rm.ipynb", ReinforceRMParams),
     "evaluate": Experiment("06_evaluate.ipynb", EvaluateParams),

@@ -15,13 +15,14 @@ import dataclasses
 ROWS = 8  # every count of problems, items, pairs or prompts (`n_*`)
 TOKENS = 24  # every generation budget
 LENGTH = 256  # the longest training sequence
-STEPS = 2  # optimisation steps of step-counted trainers
+STEPS = 2  # optimisation steps of step-counted trainers, and STaR outer loops
 TOKEN_BUDGETS = ("max_new_tokens", "max_completion_length", "mmlu_max_new_tokens")
 
 
 def shrink(params) -> dict:
     """The overrides that make `params` a CPU rehearsal: counts to ROWS, generation budgets to
-    TOKENS, sequence length to LENGTH, steps to STEPS and evaluation to every step, device cpu;
+    TOKENS, sequence length to LENGTH, steps and STaR outer loops to STEPS and evaluation to every
+    step, device cpu;
     never below a field's own minimum, never above its value."""
     cuts = {}
     for f in dataclasses.fields(params):
@@ -39,7 +40,7 @@ def shrink(params) -> dict:
             cut = TOKENS
         elif f.name == "max_length":
             cut = LENGTH
-        elif f.name == "steps":
+        elif f.name in ("steps", "outer_loops"):
             cut = STEPS
         elif f.name == "eval_every":
             cut = 1

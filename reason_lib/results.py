@@ -25,7 +25,7 @@ import re
 import sys
 from pathlib import Path
 
-from reason_lib import config, estimate, runs, summary
+from reason_lib import config, estimate, runs, studies, summary
 from reason_lib.evaluate import interval_text
 from reason_lib.progress import duration
 
@@ -225,10 +225,13 @@ BLOCK = re.compile(r"(<!-- results:(\w+) begin[^>]*-->\n)(.*?)(<!-- results:\2 e
 
 def readme_text(text: str, results_dir: Path = RESULTS_DIR) -> str:
     """The README with every `<!-- results:<profile> begin -->` block regenerated from
-    `results/<profile>.json`, and the `results:estimate` block from `reason_lib.estimate`."""
+    `results/<profile>.json`, the `results:estimate` block from `reason_lib.estimate` and the
+    `results:studies` block (the study-to-parameter map) from `reason_lib.studies`."""
+    generated = {"estimate": estimate.table, "studies": studies.settings_map}
+
     def block(m):
-        body = estimate.table() if m.group(2) == "estimate" else \
-            markdown(load(results_dir / f"{m.group(2)}.json"))
+        name = m.group(2)
+        body = generated[name]() if name in generated else markdown(load(results_dir / f"{name}.json"))
         return m.group(1) + body + m.group(4)
 
     return BLOCK.sub(block, text)

@@ -82,7 +82,10 @@ def prepare(experiment: str, profile: str = "cpu", overrides: dict | None = None
         raise config.ParamError(f"--accelerate-config {accelerate_config}: file not found")
     if resume:
         run = runs.find_run(experiment, resume)
+        extension = resume_changes(run, profile, params, overrides)
         run.reopen()
+        if extension:
+            run.extend(extension)
         previous = run.dir / "notebook.ipynb"
         if previous.exists():  # keep the earlier attempt's notebook beside the new one
             attempt = len(list(run.dir.glob("notebook.attempt*.ipynb"))) + 1
@@ -93,6 +96,38 @@ def prepare(experiment: str, profile: str = "cpu", overrides: dict | None = None
     if nproc > 1 or accelerate_config:
         run.note(processes=nproc, accelerate_config=accelerate_config or None)
     return run, overrides
+
+
+def resume_changes(run: runs.Run, profile: str, params, overrides: dict) -> dict:
+    """What a resume changes in `run`'s parameters: {key: (stored, new)} for the keys its
+    experiment can extend (`config.Experiment.extendable`, raised only). A resumed run continues
+    with the parameters it started with, so any other `-p` that differs from them, or another
+    profile, stops here with an error naming it rather than being silently ignored."""
+    if not (run.dir / "params.yaml").is_file():
+        raise FileNotFoundError(f"--resume {run.id}: no run folder {run.dir} (or no params.yaml)")
+    experiment = run.manifest["experiment"]
+    started_as = run.manifest["profile"].removesuffix("-rehearsal")
+    if profile != started_as:
+        raise config.ParamError(f"--resume {run.id}: --profile {profile}, but the run started "
+                                f"with profile {started_as!r}")
+    stored = run.params()
+    allowed = config.EXPERIMENTS[experiment].extendable
+    changes = {}
+    for key in overrides:
+        old, new = getattr(stored, key), getattr(params, key)
+        if old == new:
+            continue
+        if key not in allowed:
+            raise config.ParamError(
+                f"--resume {run.id}: key {key!r} (value {new!r}) differs from the run's {old!r} "
+                f"({run.dir / 'params.yaml'}); a resumed run continues with the parameters it "
+                f"started with; it can only extend {', '.join(allowed) or 'nothing'}. Start a "
+                "new run for other values")
+        if new < old:
+            raise config.ParamError(f"--resume {run.id}: key {key!r} (value {new!r}) is below the "
+                                    f"run's {old!r}; an extension only adds")
+        changes[key] = (old, new)
+    return changes
 
 
 def execute_notebook(run: runs.Run, profile: str, overrides: dict, progress: bool = True,

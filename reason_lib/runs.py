@@ -241,6 +241,18 @@ class Run:
         resumed = self.manifest.get("resumed", []) + [_now()]
         self._update(status="running", ended=None, resumed=resumed)
 
+    def extend(self, changes: dict) -> None:
+        """Raise extendable parameters of this run ({key: (old, new)}): params.yaml takes the new
+        values, the manifest records the extension (when, what), so the run's report says its
+        later loops came from a resume."""
+        values = config.read_yaml((self.dir / "params.yaml").read_text())
+        values.update({k: new for k, (_, new) in changes.items()})
+        atomic_write(self.dir / "params.yaml", yaml.safe_dump(values, sort_keys=False,
+                                                              allow_unicode=True))
+        entry = {"at": _now(), "changes": {k: [old, new] for k, (old, new) in changes.items()},
+                 "git_commit": _git_commit(), "code_hash": code_hash()}
+        self._update(extended=self.manifest.get("extended", []) + [entry])
+
     def last_checkpoint(self) -> Path | None:
         """The newest `checkpoint-<step>` folder (the Trainer's naming), or None."""
         found = sorted(self.checkpoints.glob("checkpoint-*"),

@@ -11,7 +11,7 @@ import html
 import json
 from pathlib import Path
 
-from reason_lib import config
+from reason_lib import config, studies
 from reason_lib.evaluate import interval_text, mean_interval
 from reason_lib.runs import atomic_write, run_manifest
 
@@ -120,15 +120,31 @@ def base_model_table(runs, raw=False):
                  label=lambda r, _: r["params"].get("init_model") or "tiny (offline)", raw=raw)
 
 
+# The study's published numbers shown beside ours (reason_lib/studies/pause_warmup_grid.csv).
+STUDY_WARMUP_COLUMNS = {"study: test accuracy": "test_accuracy", "study: eval loss": "eval_loss",
+                        "study: pauses / reply": "pauses",
+                        "study: pauses (correct)": "pauses_correct",
+                        "study: pauses (incorrect)": "pauses_incorrect"}
+
+
 def pause_warmup_table(runs, raw=False):
     """The warm-up grid: accuracy before and after the warm-up and its paired change, pauses per
-    reply (all / correct / incorrect), eval loss."""
-    return _rows(runs, "pause_warmup",
+    reply (all / correct / incorrect), eval loss; and the study's own numbers for the
+    configuration of the same name (Mistral-7B on real GSM8K: a different scale, shown for the
+    pattern across rows, not to be matched)."""
+    rows = _rows(runs, "pause_warmup",
                  {"before warm-up": "before", "test accuracy": "accuracy",
                   "Δ vs before": "difference", "pauses / reply": "pauses",
                   "pauses (correct)": "pauses_correct", "pauses (incorrect)": "pauses_incorrect",
                   "eval loss": "eval_loss.loss"},
                  label=lambda r, _: r["params"].get("config_name", "?"), raw=raw)
+    study = studies.table("pause_warmup_grid")
+    for row in rows:
+        published = study.get(row["configuration"], {})
+        for column, key in STUDY_WARMUP_COLUMNS.items():
+            value = published.get(key)
+            row[column] = value if raw or value is not None else "-"
+    return rows
 
 
 def pause_star_table(runs, raw=False):

