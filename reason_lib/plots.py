@@ -101,6 +101,28 @@ def step_curves(curves: dict[str, list[dict]], metrics: list[tuple[str, str]], p
     return _save(fig, path)
 
 
+def class_distribution_samples(per_sample: dict[str, list[list[float]]], path=None, title: str = ""):
+    """One panel per label: every reply's predicted class distribution as a row of a heat map
+    (replies sorted by expected class), so a mean hides neither a split nor a collapse."""
+    import numpy as np
+
+    labels = list(per_sample)
+    fig, axes = plt.subplots(1, len(labels), figsize=(2.6 * len(labels) + 1, 3.8), sharey=True,
+                             squeeze=False)
+    for ax, label in zip(axes[0], labels):
+        probs = np.asarray(per_sample[label])
+        order = np.argsort(probs @ np.arange(1, probs.shape[1] + 1))
+        image = ax.imshow(probs[order], aspect="auto", vmin=0, vmax=1, cmap="viridis",
+                          interpolation="nearest",
+                          extent=(0.5, probs.shape[1] + 0.5, len(probs), 0))
+        ax.set(title=label, xlabel="reward class", xticks=list(range(1, probs.shape[1] + 1, 3)))
+    axes[0][0].set_ylabel("reply (sorted by expected class)")
+    fig.colorbar(image, ax=axes[0].tolist(), label="probability")
+    if title:
+        fig.suptitle(title)
+    return _save(fig, path)
+
+
 def class_distributions(dists: dict[str, list[float]], path=None, title: str = ""):
     """Grouped bars: for each label, the mean predicted probability of each reward class (1..n)."""
     labels = list(dists)

@@ -23,3 +23,13 @@ def test_figure_displayed_as_png_inside_ipython(tmp_path, monkeypatch):
     fig = plots.loss_curve([{"step": i, "loss": 1.0 / (i + 1)} for i in range(5)], tmp_path / "l.png")
     assert len(shown) == 1 and shown[0].data[:8] == b"\x89PNG\r\n\x1a\n"
     assert not plt.fignum_exists(fig.number)  # closed once displayed: no figure piles up
+
+
+def test_per_reply_class_distributions_are_drawn_sorted_by_expected_class(tmp_path):
+    low, high = [0.9] + [0.1 / 9] * 9, [0.1 / 9] * 9 + [0.9]
+    fig = plots.class_distribution_samples({"sft": [high, low, high], "reinforce": [low, low]},
+                                           tmp_path / "per_reply.png", title="t")
+    assert (tmp_path / "per_reply.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    image = fig.axes[0].images[0].get_array()
+    assert image.shape == (3, 10) and image[0, 0] == 0.9 and image[-1, -1] == 0.9  # low class first
+    plt.close(fig)
