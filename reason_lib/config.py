@@ -338,6 +338,9 @@ class PauseStarParams:
 
     seed: int = param(0, "Seed for data, pause injection, sampling and training.", min=0)
     model: str = param("outputs/models/base-cpu", "Base model (trained without pauses).")
+    start_epochs: float = param(1.0, "Epochs of plain SFT (no pauses, LoRA merged) the warm-ups "
+                                "start from: the study's step 1 (reason_lib.train.start, reused "
+                                "when identical); 0 starts from `model` itself.", min=0.0)
     variants: list[str] = param(PAUSE_STAR_VARIANTS, "Variants: <method>_<pauses>_t<temperature>; "
                                 "method star (keep correct replies) or reward_cond (keep all, "
                                 "prefixed with their reward; generate after the high-reward "

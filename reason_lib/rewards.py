@@ -61,12 +61,26 @@ def choice_correctness(prompts, completions, Answer, **_) -> list[float]:
 # --- Perplexity reward: a frozen LM scores the gold answer given the policy's reasoning ----------
 
 FINAL_LINE = re.compile(r"\n?[^\n]*####.*", re.DOTALL)
+# a stated final answer ("So the answer is 42", "Final answer: 42", "\boxed{42}"): the scorer
+# must not be handed it, whether or not a `####` line follows
+ANSWER_STATEMENT = re.compile(r"(?i)\b(?:so\s+)?(?:the\s+)?(?:final\s+)?answer\s*(?:is\b|[:=])"
+                              r"|\\boxed\s*\{")
 
 
 def strip_final_answer(completion: str) -> str:
-    """The reasoning of a GSM8K-style reply with its own final answer removed: the first line that
-    holds `####`, and everything after it, is cut."""
-    return FINAL_LINE.sub("", completion).rstrip()
+    """The reasoning of a GSM8K-style reply with every form of its own final answer that
+    `extract_gsm8k` reads removed, so a scorer is never handed the answer it scores: the first
+    line holding `####` and all after it; then the first stated answer ("the answer is", "Answer:",
+    "\\boxed{") and all after it; and when the reply has neither, its last number onward (the
+    extractor's fallback answer)."""
+    final = FINAL_LINE.search(completion)
+    text = completion[:final.start()] if final else completion
+    stated = ANSWER_STATEMENT.search(text)
+    if stated:
+        text = text[:stated.start()]
+    elif not final and (numbers := list(NUMBER.finditer(text))):
+        text = text[:numbers[-1].start()]
+    return text.rstrip()
 
 
 def gold_target(answer: str, target: str = "final_line") -> str:

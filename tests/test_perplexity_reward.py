@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from reason_lib.data import gsm8k_prompt
-from reason_lib.rewards import PerplexityReward, gold_target, strip_final_answer
+from reason_lib.rewards import PerplexityReward, extract_gsm8k, gold_target, strip_final_answer
 from reason_lib.train.grpo import reward_setup
 
 
@@ -37,6 +37,19 @@ def test_strip_final_answer_and_gold_target():
     assert strip_final_answer("3+4=7 apples.\n#### 7") == "3+4=7 apples."
     assert strip_final_answer("a\nso #### 9\nmore text") == "a"
     assert strip_final_answer("no final line") == "no final line"
+
+
+@pytest.mark.parametrize("ending", [
+    "\n#### 42", "\nSo the answer is 42.", " The answer is 42", "\nAnswer: 42", "\nFinal answer: $42",
+    "\nThe final answer is \\boxed{42}", "\nSo the answer is 42.\n#### 42", "\nanswer = 42",
+    "\nSo she has 42 apples left.",  # no statement: the extractor's fallback, the last number
+])
+def test_no_form_of_the_final_answer_reaches_the_scorer(ending):
+    """Every way `extract_gsm8k` finds 42 in a reply; the reasoning before it is kept."""
+    reply = "Ada has 6 boxes of 7 apples, 6*7 apples in all." + ending
+    assert extract_gsm8k(reply) == "42"
+    stripped = strip_final_answer(reply)
+    assert "42" not in stripped and stripped.startswith("Ada has 6 boxes of 7 apples")
     assert gold_target(ROW["answer"]) == "#### 7"
     assert gold_target("x\n#### 1,000", "answer_text") == "1000"
 

@@ -87,7 +87,8 @@ def test_only_the_best_and_the_last_loop_keep_a_model_on_disk(tiny, tmp_path):
     rec = Recorder([0.3, 0.6, 0.5, 0.4])
     out = star(load_model(path), tok, ROWS, sample=rec.sample, is_correct=rec.is_correct,
                finetune=rec.finetune, validate=rec.validate, output_dir=tmp_path, outer_loops=3,
-               load=load_model, reload_start=lambda: load_model(path), progress=False)
+               load=load_model, reload_start=lambda: load_model(path), progress=False, tested=1)
+    assert out["tested_loops"] == [1, 3]
     has_model = {p.name: (p / "model.safetensors").is_file() for p in tmp_path.glob("loop-*")}
     assert has_model == {"loop-0": False, "loop-1": True, "loop-2": False, "loop-3": True}
     assert all((tmp_path / f"loop-{i}" / "metrics.json").is_file() for i in range(4))
@@ -234,15 +235,30 @@ def test_a_finished_run_extended_continues_at_the_next_loop_earlier_loops_untouc
     assert more.finetuned == [(2, 3), (3, 3)]  # loops 2 and 3 only, from loop 1's model
     assert [h["validation_accuracy"] for h in out["history"]] == [0.3, 0.6, 0.7, 0.4]
     assert out["best_loop"] == 2
-    # loop 0's and loop 1's records as they were; loop 1's model, now neither the best nor the
-    # last, pruned as any superseded loop's is
-    records = [rel for rel in before if rel.name in ("metrics.json", "samples.jsonl")]
-    assert len(records) == 4
-    for rel in records:
+    # loop 0's and loop 1's records as they were; loop 1's model too (still among the 3 best),
+    # loop 0's pruned as any loop's that falls out of them
+    for rel, stamp in before.items():
         path = tmp_path / rel
-        assert (path.read_bytes(), path.stat().st_mtime_ns) == before[rel]
-    assert not (tmp_path / "loop-1" / "model.safetensors").exists()
-    assert (tmp_path / "loop-2" / "model.safetensors").is_file()
+        if rel.name in ("metrics.json", "samples.jsonl") or rel.parts[0] == "loop-1":
+            assert (path.read_bytes(), path.stat().st_mtime_ns) == stamp, rel
+    assert (tmp_path / "loop-1" / "model.safetensors").is_file()
+    assert not (tmp_path / "loop-0" / "model.safetensors").exists()
+    assert out["tested_loops"] == [1, 2, 3]
+
+
+def test_the_three_best_loops_and_the_last_are_kept_for_testing(tiny, tmp_path):
+    """The pause study tests the 3 best checkpoints by validation accuracy plus the last."""
+    _, tok, path = tiny
+    rec = Recorder([0.1, 0.5, 0.7, 0.2, 0.6, 0.3])
+    out = star(load_model(path), tok, ROWS, sample=rec.sample, is_correct=rec.is_correct,
+               finetune=rec.finetune, validate=rec.validate, output_dir=tmp_path, outer_loops=5,
+               load=load_model, reload_start=lambda: load_model(path), progress=False)
+    assert out["tested_loops"] == [1, 2, 4, 5] and out["best_loop"] == 2
+    has_model = {int(p.name.split("-")[1]): (p / "model.safetensors").is_file()
+                 for p in tmp_path.glob("loop-*")}
+    assert has_model == {0: False, 1: True, 2: True, 3: False, 4: True, 5: True}
+    for loop in out["tested_loops"]:  # each comes back as the model that loop made
+        assert out["load"](loop).lm_head.weight[0, 0].item() == float(loop)
 
 
 def test_the_overfit_check_passes_only_when_every_run_fits_its_batch():

@@ -1,6 +1,7 @@
 """The STaR outer loop (Zelikman et al., 2022), without rationalization, shared by experiments A
 and B: sample rationales on the training questions, keep those that reach the right answer,
-fine-tune on them, validate, repeat. The best outer loop by validation accuracy is the result.
+fine-tune on them, validate, repeat. The best outer loop by validation accuracy is the result;
+as in the pause study, the 3 best loops by validation accuracy and the last are kept for testing.
 
 The loop is generic over the task through small callables, so pause tokens (A), reward
 conditioning (A) and multiple choice in two languages (B) all run through this one function:
@@ -16,8 +17,8 @@ Every finished outer loop is checkpointed (`loop-<i>/`: the model, the kept samp
 validation predictions, the metrics); a killed run resumes after its last finished loop, and a
 finished one extended with more loops continues after its last. A task saves its model as a delta
 checkpoint where it can (`reason_lib.models.delta`: LoRA adapters and pause parts, tens of MB at
-7B, on top of the loop or model they continue); of full models (~15 GB each at 7B) only the best
-loop's and the last one's stay on disk, with every folder a kept delta needs. The starting model
+7B, on top of the loop or model they continue); of full models (~15 GB each at 7B) only the
+tested loops' (the `tested` best and the last) stay on disk, with every folder a kept delta needs. The starting model
 is not saved again when the caller can reload it (`reload_start`).
 """
 
@@ -70,16 +71,20 @@ def _finished_loops(output_dir: Path) -> list[Path]:
 
 def star(model, tokenizer, rows: list[dict], *, sample, is_correct, finetune, validate,
          output_dir, outer_loops: int = 3, load=None, reload_start=None, save=None, run=None,
-         log_prefix: str = "", resume: bool = False, progress: bool = True) -> dict:
+         log_prefix: str = "", resume: bool = False, progress: bool = True,
+         tested: int = 3) -> dict:
     """Run `outer_loops` STaR iterations from `model`; returns {"model": best model, "best_loop",
-    "history": per-loop metrics (loop 0 = the starting model's validation accuracy)}.
+    "history": per-loop metrics (loop 0 = the starting model's validation accuracy),
+    "tested_loops": the `tested` best loops by validation accuracy and the last, in loop order,
+    "load": loop -> that loop's model (for the tested loops)}.
 
     `load(path) -> model` reloads a checkpointed loop (for resume and for the best loop); it
     defaults to the model class's `from_pretrained`. `reload_start() -> model` gives the starting
     model again (from where it was loaded): then loop 0 keeps no copy of it. `save(model,
     tokenizer, folder, loop)` writes a loop's model (default: `save_pretrained` of both).
-    Checkpoints go to `output_dir/loop-<i>/`; models of loops that are neither the best so far
-    nor the last, nor needed by their deltas, are deleted (their samples and metrics stay).
+    Checkpoints go to `output_dir/loop-<i>/`; models of loops that are neither among the `tested`
+    best so far nor the last, nor needed by their deltas, are deleted (their samples, validation
+    predictions and metrics stay).
     """
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -119,26 +124,37 @@ def star(model, tokenizer, rows: list[dict], *, sample, is_correct, finetune, va
         _log(run, log_prefix, entry)
         distributed.main_writes(_checkpoint, output_dir / f"loop-{loop}", model, tokenizer, rows,
                                 samples, flags, entry, save, loop, predictions)
-        distributed.main_writes(_prune, output_dir, history)
+        distributed.main_writes(_prune, output_dir, history, tested)
     best = _best(history)
     if best["loop"] != history[-1]["loop"]:
         model = reload(best["loop"])
-    return {"model": model, "best_loop": best["loop"], "history": history}
+    return {"model": model, "best_loop": best["loop"], "history": history,
+            "tested_loops": _tested(history, tested), "load": reload}
+
+
+def _ranked(history: list[dict]) -> list[dict]:
+    """Loops from the highest validation accuracy down; the earlier first among equals."""
+    return sorted(history, key=lambda h: (-h["validation_accuracy"], h["loop"]))
 
 
 def _best(history: list[dict]) -> dict:
     """The loop with the highest validation accuracy; the earliest among equals."""
-    return max(history, key=lambda h: (h["validation_accuracy"], -h["loop"]))
+    return _ranked(history)[0]
+
+
+def _tested(history: list[dict], tested: int) -> list[int]:
+    """The `tested` best loops and the last, in loop order."""
+    return sorted({h["loop"] for h in _ranked(history)[:tested]} | {history[-1]["loop"]})
 
 
 KEEP = ("samples.jsonl", "validation.jsonl", "metrics.json")
 
 
-def _prune(output_dir: Path, history: list[dict]) -> None:
-    """Delete the model files of every loop but the best so far and the last, and those their
-    delta checkpoints build on: a loop that is not the best now never becomes it (a later loop
-    must beat it, and then is the best)."""
-    kept = [output_dir / f"loop-{h['loop']}" for h in (_best(history), history[-1])]
+def _prune(output_dir: Path, history: list[dict], tested: int = 1) -> None:
+    """Delete the model files of every loop but the `tested` best so far and the last, and those
+    their delta checkpoints build on: a loop outside the best now never re-enters them (later
+    loops can only push it further down)."""
+    kept = [output_dir / f"loop-{loop}" for loop in _tested(history, tested)]
     needed = set().union(*(ancestors(p) for p in kept if is_delta(p)))
     for h in history:
         folder = output_dir / f"loop-{h['loop']}"
