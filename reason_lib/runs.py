@@ -110,6 +110,11 @@ def run_manifest(folder: str | Path) -> dict | None:
     return info
 
 
+def _write_params(folder: Path, values: dict) -> None:
+    """A run's parameters as it ran with them (`params.yaml`, in the parameters' order)."""
+    atomic_write(folder / "params.yaml", yaml.safe_dump(values, sort_keys=False, allow_unicode=True))
+
+
 class Run:
     """One run folder; create with `Run.create`, reopen with `Run(path)`."""
 
@@ -136,8 +141,7 @@ class Run:
         path = base / run_id
         for sub in ("figures", "checkpoints"):
             (path / sub).mkdir()
-        atomic_write(path / "params.yaml", yaml.safe_dump(config.to_dict(params), sort_keys=False,
-                                                          allow_unicode=True))
+        _write_params(path, config.to_dict(params))
         manifest = {"experiment": experiment, "run_id": run_id, "profile": profile,
                     "status": "running", "seed": getattr(params, "seed", None),
                     "git_commit": _git_commit(), "code_hash": code_hash(), "device": _device(),
@@ -247,8 +251,7 @@ class Run:
         later loops came from a resume."""
         values = config.read_yaml((self.dir / "params.yaml").read_text())
         values.update({k: new for k, (_, new) in changes.items()})
-        atomic_write(self.dir / "params.yaml", yaml.safe_dump(values, sort_keys=False,
-                                                              allow_unicode=True))
+        _write_params(self.dir, values)
         entry = {"at": _now(), "changes": {k: [old, new] for k, (old, new) in changes.items()},
                  "git_commit": _git_commit(), "code_hash": code_hash()}
         self._update(extended=self.manifest.get("extended", []) + [entry])
