@@ -72,8 +72,8 @@ evaluate: setup ## notebook 06: score MODEL on BENCH (comma list; reason_lib/ben
 infer: setup ## replies of MODEL (as for evaluate) to PROMPTS (jsonl: prompt or question per line) -> outputs/infer/<id>/replies.jsonl
 	$(PY) -m reason_lib.infer '$(MODEL)' '$(PROMPTS)' $(ARGS)
 
-bench: setup ## the benchmarks (ratios against TRL / transformers) -> outputs/bench/<run_id>/bench.json and results.json
-	cd benchmarks && ../$(PY) run_all.py $(ARGS)
+bench: setup $(if $(filter smol,$(PROFILE)),smol-model) ## the benchmarks (ratios against TRL / transformers; PROFILE=smol: SmolLM2 in float32 and bfloat16, the machine's bound, LoRA training) -> outputs/bench/<run_id>/bench.json and results.json
+	cd benchmarks && ../$(PY) run_all.py --profile $(PROFILE) $(ARGS)
 
 summary: setup ## notebook 99: every experiment's table from outputs/, and outputs/index.html
 	$(PY) -m reason_lib.run summary --profile $(PROFILE) $(ARGS)

@@ -645,15 +645,19 @@ class Experiment:
     # parameters a resumed run may raise (`--resume RUN_ID -p outer_loops 20`: more STaR outer
     # loops on a finished run, continuing after its last loop); any other changes nothing on resume
     extendable: tuple[str, ...] = ()
+    # the parameter naming the pretrained model a run starts from: the one the bfloat16 check
+    # (`reason_lib.precision`) compares with float32 before the run starts
+    model_field: str = ""
 
 
 EXPERIMENTS: dict[str, Experiment] = {
-    "base_model": Experiment("00_base_model.ipynb", BaseModelParams),
-    "pause_warmup": Experiment("01_pause_warmup.ipynb", PauseWarmupParams),
-    "pause_star": Experiment("02_pause_star.ipynb", PauseStarParams, ("outer_loops",)),
-    "star_mmlu": Experiment("03_star_mmlu.ipynb", StarMMLUParams, ("outer_loops",)),
-    "perplexity_grpo": Experiment("04_perplexity_grpo.ipynb", PerplexityGRPOParams),
-    "reinforce_rm": Experiment("05_reinforce_rm.ipynb", ReinforceRMParams),
+    "base_model": Experiment("00_base_model.ipynb", BaseModelParams, model_field="init_model"),
+    "pause_warmup": Experiment("01_pause_warmup.ipynb", PauseWarmupParams, model_field="model"),
+    "pause_star": Experiment("02_pause_star.ipynb", PauseStarParams, ("outer_loops",), "model"),
+    "star_mmlu": Experiment("03_star_mmlu.ipynb", StarMMLUParams, ("outer_loops",), "model"),
+    "perplexity_grpo": Experiment("04_perplexity_grpo.ipynb", PerplexityGRPOParams,
+                                  model_field="policy_model"),
+    "reinforce_rm": Experiment("05_reinforce_rm.ipynb", ReinforceRMParams, model_field="base_model"),
     "evaluate": Experiment("06_evaluate.ipynb", EvaluateParams),
     "summary": Experiment("99_summary.ipynb", SummaryParams),
 }

@@ -174,16 +174,27 @@ def rollout(model, tokenizer, prompts, k: int = 1, max_new_tokens: int = 64,
 def sequence_logprobs(model, r: Rollout) -> torch.Tensor:
     """Sum of log pi(token | context) over each completion's tokens: (n,). Carries gradients
     when called outside inference mode; positions follow the left padding, as in `generate`."""
+    return token_logprobs(model, r).sum(-1)
+
+
+def completion_logits(model, r: Rollout) -> torch.Tensor:
+    """The logits that predict each completion token: (n, new, vocab), float32."""
     position_ids = (r.attention_mask.cumsum(-1) - 1).clamp(min=0)
     # the LM head only where a completion token is predicted (not over the prompt): at a
     # 150k-token vocabulary the logits are the largest tensor of the step
     keep = r.ids.shape[1] - r.prompt_len + 1
-    logits = model(input_ids=r.ids, attention_mask=r.attention_mask, position_ids=position_ids,
-                   logits_to_keep=keep).logits[:, :-1].float()
+    return model(input_ids=r.ids, attention_mask=r.attention_mask, position_ids=position_ids,
+                 logits_to_keep=keep).logits[:, :-1].float()
+
+
+def token_logprobs(model, r: Rollout, logits: torch.Tensor | None = None) -> torch.Tensor:
+    """log pi(token | context) of each completion token, 0 past its end: (n, new), float32
+    (from `logits` when the caller has them: `completion_logits`)."""
+    logits = completion_logits(model, r) if logits is None else logits
     targets = r.ids[:, r.prompt_len:]
     # gather minus logsumexp: one vocabulary-sized tensor instead of a full log_softmax copy
     logp = logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1) - logits.logsumexp(-1)
-    return (logp * r.completion_mask).sum(-1)
+    return logp * r.completion_mask
 
 
 def grouped(flat: list, k: int) -> list[list]:

@@ -277,8 +277,24 @@ def start(experiment: str, profile: str = "cpu", overrides: dict | None = None,
     """
     if run_dir:
         run = Run(run_dir)
-        return run.params(), run
-    profile = os.environ.get("REASON_LIB_PROFILE", profile)
-    params = config.load_params(experiment, profile, overrides)
-    check_data(experiment, params)  # a malformed data row stops the run here, not hours later
-    return params, Run.create(experiment, params, profile)
+        params = run.params()
+    else:
+        profile = os.environ.get("REASON_LIB_PROFILE", profile)
+        params = config.load_params(experiment, profile, overrides)
+        check_data(experiment, params)  # a malformed data row stops the run here, not hours later
+        run = Run.create(experiment, params, profile)
+    check_precision(experiment, params, run)
+    return params, run
+
+
+def check_precision(experiment: str, params, run: "Run | None" = None) -> dict | None:
+    """A run in bfloat16 (or float16) on a CPU first checks that its starting model decodes and
+    scores like float32 (`reason_lib.precision`); the verdict goes into the manifest and a failure
+    stops the run here. None when there is nothing to check (float32, a GPU, no pretrained model)."""
+    field = config.EXPERIMENTS[experiment].model_field
+    model = getattr(params, field, "") if field else ""
+    if getattr(params, "dtype", "float32") == "float32" or not model:
+        return None
+    from reason_lib import precision
+
+    return precision.check_dtype(config.resolve_source(model), params.dtype, params.device, run)

@@ -137,6 +137,30 @@ def test_benchmark_ratios_become_a_results_file_and_a_readme_table(tmp_path, mon
     assert "95 % intervals" not in table  # ratios carry no interval
 
 
+def test_the_smol_benchmark_reports_dtype_gain_ratios_and_share_of_the_bound(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(results.config.PROJ_ROOT / "benchmarks"))
+    import run_all
+
+    def rollouts(lib, direct, one):
+        return {"device": "cpu", "tokens_per_s": {"reason_lib": lib, "direct": direct, "one_at_a_time": one},
+                "ratio_vs_direct": lib / direct, "ratio_vs_one_at_a_time": lib / one}
+
+    measured = {"machine": {"device": "cpu", "gflops": {"float32": 200.0, "bfloat16": 800.0},
+                            "bound_tokens_per_s": {"float32": 800.0, "bfloat16": 3200.0}},
+                "rollouts_float32": rollouts(150.0, 160.0, 25.0),
+                "rollouts_bfloat16": rollouts(330.0, 330.0, 30.0),
+                "lora_train": {"device": "cpu", "tokens_per_s": {"float32": 200.0, "bfloat16": 300.0},
+                               "ratio": 1.5}}
+    got = run_all.as_reference(measured, "2026-12-01T00:00:00+00:00", "smol")
+    assert got["profile"] == "bench_smol"
+    m = {k.split(results.SEP)[1]: v for k, v in got["metrics"].items()}
+    assert m["rollouts: bfloat16 / float32 reason_lib.generate (target >= 2)"] == 2.2
+    assert m["rollouts: batched / one question at a time, bfloat16 (target >= 10)"] == 11.0
+    assert m["machine: share of the bfloat16 matmul bound reached by bfloat16 rollouts"] == 0.1
+    assert m["machine: share of the float32 matmul bound reached by float32 rollouts"] == 0.19
+    assert len(m) == len(run_all.ROWS["smol"])
+
+
 def test_a_reference_from_run_folders_leaves_out_runs_that_did_not_succeed(root, monkeypatch, capsys):
     monkeypatch.setenv("REASON_LIB_OUTPUTS", str(root))
     monkeypatch.setattr(results, "RESULTS_DIR", root / "results")
