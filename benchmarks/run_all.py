@@ -37,6 +37,7 @@ SMOL = [("machine", "machine", []),
         ("rollouts_float32", "rollouts", ["--dtype", "float32", *ROLLOUT]),
         ("rollouts_bfloat16", "rollouts", ["--dtype", "bfloat16", *ROLLOUT]),
         ("lora_train", "lora_train", [])]
+BENCHMARKS = {"cpu": CPU, "smol": SMOL}
 SMOL_MODEL = "smollm2-135m-instruct"  # under outputs/models (`make smol-model`)
 
 
@@ -101,16 +102,16 @@ def main() -> int:
         raise SystemExit(f"no model at {model}: `make smol-model` converts SmolLM2-135M-Instruct")
     extra = ["--model", model] if model else []
     results, started = {}, _now()
-    for key, script, arguments in CPU if args.profile == "cpu" else SMOL:
+    for key, script, arguments in BENCHMARKS[args.profile]:
         print(f"== {key}", flush=True)
         results[key] = importlib.import_module(script).main(extra + arguments)
     run_id = f"{dt.datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
     path = outputs_root() / "bench" / run_id / "bench.json"
     atomic_write(path, json.dumps({"profile": args.profile, "model": model, **results}, indent=2))
-    profile = as_reference(results, started, args.profile)["profile"]
-    reference.write_result(as_reference(results, started, args.profile), path.parent, "results")
+    ratios = as_reference(results, started, args.profile)
+    reference.write_result(ratios, path.parent, "results")
     print(f"written: {path} and results.json "
-          f"(`make reference PROFILE={profile} RUN={path.parent}/results.json`)")
+          f"(`make reference PROFILE={ratios['profile']} RUN={path.parent}/results.json`)")
     return 0
 
 

@@ -293,7 +293,7 @@ def check_precision(experiment: str, params, run: "Run | None" = None) -> dict |
     stops the run here. None when there is nothing to check (float32, a GPU, no pretrained model)."""
     field = config.EXPERIMENTS[experiment].model_field
     model = getattr(params, field, "") if field else ""
-    if getattr(params, "dtype", "float32") == "float32" or not model:
+    if not model:
         return None
     from reason_lib import precision
 
