@@ -105,15 +105,16 @@ class Rollout:
         return [slice(i, i + size) for i in range(0, len(self), size)]
 
 
-def draw(probs: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """One token per row of `probs` (rows of probabilities, (n, vocab)) by the inverse CDF: the
-    first token whose cumulative probability exceeds u ~ U(0, row total). The same distribution as
-    `torch.multinomial(probs, 1)`, from one uniform number per row where multinomial draws one
-    exponential per vocabulary entry (on a CPU that draw was a fifth of a SmolLM2 decoding step:
-    26 ms of 135 for 32 rows x 49,152 tokens)."""
-    cdf = probs.float().cumsum(-1)
-    u = torch.rand(probs.shape[0], 1, generator=generator, device=probs.device) * cdf[:, -1:]
-    return torch.searchsorted(cdf, u, right=True)[:, 0].clamp_max(probs.shape[-1] - 1)
+def draw(weights: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """One token per row of `weights` (non-negative, (n, vocab); probabilities or unnormalised
+    ones such as exp(logits - max)) by the inverse CDF: the first token whose cumulative weight
+    exceeds u ~ U(0, row total). The same distribution as `torch.multinomial(weights, 1)`, from
+    one uniform number per row where multinomial draws one exponential per vocabulary entry (on a
+    CPU that draw was a fifth of a SmolLM2 decoding step: 26 ms of 135 for 32 rows x 49,152
+    tokens)."""
+    cdf = weights.float().cumsum(-1)
+    u = torch.rand(weights.shape[0], 1, generator=generator, device=weights.device) * cdf[:, -1:]
+    return torch.searchsorted(cdf, u, right=True)[:, 0].clamp_max(weights.shape[-1] - 1)
 
 
 class InverseCDFSampling(LogitsProcessor):
@@ -128,11 +129,14 @@ class InverseCDFSampling(LogitsProcessor):
         self.top_p = TopPLogitsWarper(top_p) if top_p < 1 else None
 
     def __call__(self, input_ids, scores):
-        scores = scores.float() / self.temperature
+        scores = scores.float()
+        if self.temperature != 1:
+            scores = scores / self.temperature
         if self.top_p is not None:
             scores = self.top_p(input_ids, scores)
-        token = draw(torch.softmax(scores, -1))
-        return torch.full_like(scores, -float("inf")).scatter_(1, token[:, None], 0.0)
+        # softmax's numerator is enough: `draw` scales its uniform number by the row's total
+        token = draw((scores - scores.amax(-1, keepdim=True)).exp_())
+        return scores.fill_(-float("inf")).scatter_(1, token[:, None], 0.0)
 
 
 class SeededSampling(LogitsProcessor):
