@@ -59,7 +59,11 @@ ROWS = {
         ("rollouts: tokens/s, reason_lib.generate in float32 (sampled, batch 32 x 128)",
          lambda r: _tps(r, "rollouts_float32")),
         ("rollouts: tokens/s, reason_lib.generate in bfloat16", lambda r: _tps(r, "rollouts_bfloat16")),
-        ("rollouts: bfloat16 / float32 reason_lib.generate (target >= 2)",
+        ("rollouts: tokens/s, generate called directly in float32 (torch.multinomial: the path "
+         "before issue 22)", lambda r: _tps(r, "rollouts_float32", "direct")),
+        ("rollouts: bfloat16 reason_lib.generate / float32 generate called directly (target >= 2)",
+         lambda r: _tps(r, "rollouts_bfloat16") / _tps(r, "rollouts_float32", "direct")),
+        ("rollouts: bfloat16 / float32 reason_lib.generate",
          lambda r: _tps(r, "rollouts_bfloat16") / _tps(r, "rollouts_float32")),
         ("rollouts: reason_lib.generate / generate called directly, bfloat16 (target >= 0.95)",
          lambda r: r["rollouts_bfloat16"]["ratio_vs_direct"]),

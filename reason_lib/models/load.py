@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 import torch
@@ -20,6 +21,27 @@ def resolve_device(device: str = "auto") -> str:
     if device in ("auto", "cuda") and torch.cuda.is_available():
         return f"cuda:{local_rank()}" if world_size() > 1 else "cuda"
     return "cpu" if device == "auto" else device
+
+
+def float32_masters(model):
+    """Trainable parameters of a bfloat16 (float16) model as float32: an update smaller than 2^-8
+    of a weight is rounded away in bfloat16, so what trains keeps full precision while the frozen
+    rest stays in the low dtype. Forward passes then mix dtypes: run them in `mixed_precision`
+    (a Trainer's bf16 autocast does in training). Returns the model."""
+    for p in model.parameters():
+        if p.requires_grad and p.is_floating_point() and p.dtype != torch.float32:
+            p.data = p.data.float()
+    return model
+
+
+def mixed_precision(model):
+    """An autocast context to the model's low dtype when its parameters mix float32 with bfloat16
+    or float16 (`float32_masters`), so every matmul sees one dtype; else no context at all."""
+    dtypes = {p.dtype for p in model.parameters() if p.is_floating_point()}
+    low = next((d for d in (torch.bfloat16, torch.float16) if d in dtypes), None)
+    if low is None or torch.float32 not in dtypes:
+        return contextlib.nullcontext()
+    return torch.autocast(next(model.parameters()).device.type, dtype=low)
 
 
 # A base model (e.g. Mistral-7B-v0.1) has no chat template: prompts take the plain GSM8K-paper

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from reason_lib.data.pauses import PAUSE
+from reason_lib.generate import draw
 from reason_lib.models.delta import save_delta, untie_embeddings
 from reason_lib.models.load import DTYPES, load_model, lora_config
 
@@ -181,7 +182,7 @@ class PauseLM(nn.Module):
                 pause = p > 0.5
             pause &= (run < max_consecutive_pauses) & allow_pauses
             if temperature > 0:
-                token = torch.multinomial(torch.softmax(logits.float() / temperature, -1), 1)[:, 0]
+                token = draw(torch.softmax(logits.float() / temperature, -1))
             else:
                 token = logits.argmax(-1)
             token = torch.where(pause, torch.full_like(token, self.pause_token_id), token)

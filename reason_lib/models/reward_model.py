@@ -10,7 +10,7 @@ import torch
 
 from reason_lib.evaluate import proportion
 from reason_lib.losses import expected_class
-from reason_lib.models.load import DTYPES, resolve_device
+from reason_lib.models.load import DTYPES, float32_masters, mixed_precision, resolve_device
 from reason_lib.rewards import completion_text
 
 LEVEL_CLASSES = {1: 1, 2: 10}
@@ -32,7 +32,8 @@ def load_reward_model(name_or_path: str, level: int = 1, dtype: str = "float32",
 
 def freeze_backbone(model, trainable_layers: int):
     """Train only the top `trainable_layers` transformer blocks of a sequence-classification model,
-    its final norm and its head (-1: leave everything trainable). Returns the model."""
+    its final norm and its head (-1: leave everything trainable), those in float32 under a
+    bfloat16 model (`float32_masters`). Returns the model."""
     if trainable_layers < 0:
         return model
     backbone = model.base_model
@@ -49,7 +50,7 @@ def freeze_backbone(model, trainable_layers: int):
     for name, p in model.named_parameters():  # the head: everything outside the backbone
         if not name.startswith(model.base_model_prefix + "."):
             p.requires_grad_(True)
-    return model
+    return float32_masters(model)
 
 
 class RewardModelScorer:
@@ -84,7 +85,8 @@ class RewardModelScorer:
             enc = self.tokenizer([texts[i] for i in idx], return_tensors="pt", padding=True,
                                  truncation=True, max_length=self.max_length,
                                  add_special_tokens=False, padding_side="right").to(device)
-            out[idx] = self.model(**enc).logits.float().cpu()
+            with mixed_precision(self.model):
+                out[idx] = self.model(**enc).logits.float().cpu()
         return out
 
     def rewards(self, logits: torch.Tensor) -> torch.Tensor:
