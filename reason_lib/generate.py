@@ -40,6 +40,19 @@ def length_sorted_batches(tokenizer, texts: list[str], batch_size: int, device, 
         yield idx, encode_prompts(tokenizer, [texts[i] for i in idx], device)
 
 
+def decode_kwargs(tokenizer, max_new_tokens: int, repetition_penalty: float = 1.0,
+                  sampler: LogitsProcessor | None = None, **generate_kwargs) -> dict:
+    """`model.generate` keyword arguments of the project's decoding: greedy search with the KV
+    cache, over the drawn token when `sampler` (`InverseCDFSampling`, `SeededSampling`) is given
+    (it runs after generate's own processors)."""
+    kwargs = dict(max_new_tokens=max_new_tokens, do_sample=False,
+                  repetition_penalty=repetition_penalty, pad_token_id=tokenizer.pad_token_id,
+                  eos_token_id=tokenizer.eos_token_id, use_cache=True, **generate_kwargs)
+    if sampler is not None:
+        kwargs["logits_processor"] = LogitsProcessorList([sampler])
+    return kwargs
+
+
 @torch.inference_mode()
 def generate(model, tokenizer, prompts, max_new_tokens: int = 128, temperature: float = 0.0,
              top_p: float = 1.0, batch_size: int = 32, repetition_penalty: float = 1.0,
@@ -53,11 +66,9 @@ def generate(model, tokenizer, prompts, max_new_tokens: int = 128, temperature: 
     texts = render_prompts(tokenizer, prompts)
     out: list[list[str] | None] = [None] * len(texts)
     device = next(model.parameters()).device
-    kwargs = dict(max_new_tokens=max_new_tokens, do_sample=False,
-                  repetition_penalty=repetition_penalty, pad_token_id=tokenizer.pad_token_id,
-                  eos_token_id=tokenizer.eos_token_id, use_cache=True, **generate_kwargs)
-    if temperature > 0:  # greedy over the drawn token (`InverseCDFSampling`)
-        kwargs["logits_processor"] = LogitsProcessorList([InverseCDFSampling(temperature, top_p)])
+    kwargs = decode_kwargs(tokenizer, max_new_tokens, repetition_penalty,
+                           InverseCDFSampling(temperature, top_p) if temperature > 0 else None,
+                           **generate_kwargs)
     was_training = model.training
     model.eval()
     for idx, enc in length_sorted_batches(tokenizer, texts, batch_size, device, desc, progress):
@@ -177,17 +188,16 @@ def rollout(model, tokenizer, prompts, k: int = 1, max_new_tokens: int = 64,
     # the prompts repeated k times: greedy search (over drawn tokens when sampling) returns one
     # sequence per row
     enc = {key: v.repeat_interleave(k, 0) for key, v in enc.items()}
-    kwargs = dict(max_new_tokens=max_new_tokens, do_sample=False,
-                  repetition_penalty=repetition_penalty, pad_token_id=tokenizer.pad_token_id,
-                  eos_token_id=tokenizer.eos_token_id, use_cache=True)
+    sampler = None
     if seeds is not None and not greedy:
         if top_p < 1:
             raise ValueError("seeded sampling draws from the whole distribution: top_p must be 1")
         if len(seeds) != len(prompts) * k:
             raise ValueError(f"{len(seeds)} seeds for {len(prompts)} prompts x {k} samples")
-        kwargs["logits_processor"] = LogitsProcessorList([SeededSampling(seeds, temperature)])
+        sampler = SeededSampling(seeds, temperature)
     elif not greedy:
-        kwargs["logits_processor"] = LogitsProcessorList([InverseCDFSampling(temperature, top_p)])
+        sampler = InverseCDFSampling(temperature, top_p)
+    kwargs = decode_kwargs(tokenizer, max_new_tokens, repetition_penalty, sampler)
     was_training = model.training
     model.eval()
     ids = model.generate(**enc, **kwargs)
