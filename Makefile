@@ -13,10 +13,13 @@ GRID ?= warmup
 NPROC ?=
 ACCELERATE_CONFIG ?=
 RUN ?=
+# SEEDS=N: every run at training seeds 0..N-1 (or a-b, or a,b,c), seed k from base model seed k
+# (trained first when missing); the test items stay those of data_seed. README, Findings over seeds.
+SEEDS ?=
 # the runner (a reproduction id or results file, for reference and check-reproduction, is RUN=)
-RUNNER := $(PY) -m reason_lib.run $(if $(NPROC),--nproc $(NPROC)) $(if $(ACCELERATE_CONFIG),--accelerate-config $(ACCELERATE_CONFIG))
+RUNNER := $(PY) -m reason_lib.run $(if $(NPROC),--nproc $(NPROC)) $(if $(ACCELERATE_CONFIG),--accelerate-config $(ACCELERATE_CONFIG)) $(if $(SEEDS),--seeds $(SEEDS))
 
-.PHONY: help setup test export readme reference check-reproduction ci-reference smol-model base-model pause-warmup pause-warmup-grid pause-star pause-star-sampled star-mmlu perplexity-grpo reinforce-rm reinforce-rm-1 reinforce-rm-2 evaluate infer summary bench reproduce clean
+.PHONY: help setup test export readme reference claims check-reproduction ci-reference smol-model base-model pause-warmup pause-warmup-grid pause-star pause-star-sampled star-mmlu perplexity-grpo reinforce-rm reinforce-rm-1 reinforce-rm-2 evaluate infer summary bench reproduce clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -110,6 +113,10 @@ smol-lane-other:
 	-$(MAKE) star-mmlu PROFILE=smol ARGS=
 	-$(MAKE) pause-star PROFILE=smol ARGS=
 
+# The warm-up grid a reproduction runs: the study's 20 rows (smol: its 6), or for `make claims`
+# the three rows the claims compare (params/pause_warmup/grids/claims.yaml).
+REPRO_GRID ?= $(if $(filter smol,$(PROFILE)),smol,warmup)
+
 # One id per reproduction (outputs/reproduce/<id>/: its results.json and the check against
 # results/<profile>.json).
 ifndef REPRO_ID
@@ -120,9 +127,12 @@ reproduce: setup $(if $(filter smol,$(PROFILE)),smol-model) ## every experiment 
 	@case "$(PROFILE)" in cpu|smol) ;; *) echo "make reproduce: PROFILE=cpu or smol, not $(PROFILE) (a gpu run is one experiment at a time)"; exit 2;; esac
 	$(PY) -m reason_lib.results begin $(REPRO_ID)
 	$(if $(filter cpu,$(PROFILE)),$(RUNNER) base_model --profile cpu --reuse)
-	-OMP_NUM_THREADS=$(THREADS) $(MAKE) -j$(REPRODUCE_JOBS) --keep-going $(EXPERIMENTS) PROFILE=$(PROFILE) GRID=$(if $(filter smol,$(PROFILE)),smol,warmup) ARGS=
+	-OMP_NUM_THREADS=$(THREADS) $(MAKE) -j$(REPRODUCE_JOBS) --keep-going $(EXPERIMENTS) PROFILE=$(PROFILE) GRID=$(REPRO_GRID) ARGS=
 	-$(MAKE) summary PROFILE=$(PROFILE) ARGS=
 	$(PY) -m reason_lib.results finish $(REPRO_ID) --profile $(PROFILE)
+
+claims: ## every claim over seeds: make reproduce at SEEDS seeds (cpu 5, smol 3) with the claims' warm-up rows; EXPERIMENTS=<targets> runs part of it (then make reference RUN=<id> MERGE=1)
+	$(MAKE) reproduce SEEDS=$(or $(SEEDS),$(if $(filter smol,$(PROFILE)),3,5)) PROFILE=$(PROFILE) REPRO_GRID=claims $(if $(filter command line,$(origin EXPERIMENTS)),EXPERIMENTS="$(EXPERIMENTS)")
 
 check-reproduction: setup ## compare RUN (a reproduction id under outputs/reproduce, or a results file) with results/$(PROFILE).json
 	$(PY) -m reason_lib.results check $(RUN) --reference results/$(PROFILE).json

@@ -69,15 +69,15 @@ def offline_sets(p, names=("gsm8k_format", "paraphrase", "mc_english", "mc_yorub
     gen = dict(max_new_tokens=p.max_new_tokens, batch_size=p.eval_batch_size)
     out = []
     if "gsm8k_format" in names:
-        rows = gsm8k_splits(0, 0, p.n_eval, p.max_steps, p.max_operand, seed=p.seed)["test"]
+        rows = gsm8k_splits(0, 0, p.n_eval, p.max_steps, p.max_operand, seed=p.data_seed)["test"]
         out.append(ItemSet("GSM8K-format", "gsm8k", rows, **gen))
     if "paraphrase" in names:
-        rows = gsm8k_paraphrase(p.n_eval, p.max_steps, p.max_operand, seed=p.seed)
+        rows = gsm8k_paraphrase(p.n_eval, p.max_steps, p.max_operand, seed=p.data_seed)
         out.append(ItemSet("GSM8K-format paraphrase", "gsm8k", rows, **gen))
     langs = [(lang, label) for lang, label, name in [("en", "MC English", "mc_english"),
                                                       ("yo", "MC Yoruba", "mc_yoruba")] if name in names]
     if langs:
-        mc = mmlu_splits(0, 0, p.n_eval_mc, seed=p.seed)["test"]
+        mc = mmlu_splits(0, 0, p.n_eval_mc, seed=p.data_seed)["test"]
         out += [ItemSet(label, "choice", mc[lang], lang, **gen) for lang, label in langs]
     return out
 
@@ -90,7 +90,7 @@ def real_sets(p, names=("gsm8k", "mmlu")) -> list[ItemSet]:
         out.append(ItemSet("GSM8K (real)", "gsm8k", rows, max_new_tokens=p.max_new_tokens,
                            batch_size=p.eval_batch_size))
     if "mmlu" in names and p.real_mmlu:
-        rows = stratified(load_mmlu(resolve_source(p.real_mmlu)), p.n_real_mmlu, seed=p.seed)
+        rows = stratified(load_mmlu(resolve_source(p.real_mmlu)), p.n_real_mmlu, seed=p.data_seed)
         out += [ItemSet("MMLU (real, letter log-prob)", "logprob", rows, batch_size=p.eval_batch_size),
                 ItemSet("MMLU (real, generated)", "choice", rows,
                         max_new_tokens=p.mmlu_max_new_tokens, batch_size=p.eval_batch_size)]
@@ -110,7 +110,7 @@ def run_sets(run) -> list[ItemSet]:
         return base_sets(p)
     if experiment == "perplexity_grpo":
         rows = gsm8k_data(p.train_data, p.test_data, p.n_train, 1, p.n_test, p.problem_steps,
-                          p.max_operand, seed=p.seed + 1)["test"]
+                          p.max_operand, seed=p.data_seed + 1)["test"]
         scorer = {"model": resolve_source(p.scorer_model or p.policy_model), "form": p.perplexity_form,
                   "target": p.perplexity_target, "dtype": p.dtype}
         return [ItemSet("GSM8K test (run)", "gsm8k", rows, max_new_tokens=p.max_new_tokens,
@@ -121,7 +121,7 @@ def run_sets(run) -> list[ItemSet]:
             raise ParamError(f"bench 'run': {run.dir} kept no reward model (runs before "
                              "models/ existed); its policies can be scored on the other benches")
         _, test, gold_fn = preference_data(resolve_source(p.preference_data) if p.preference_data else "",
-                                           p.n_train, p.n_test, p.seed, p.label_noise,
+                                           p.n_train, p.n_test, p.data_seed, p.label_noise,
                                            context_turns=p.context_turns, skip_malformed=p.skip_malformed)
         rows = [{"prompt": r["prompt"], **({"topic": r["topic"]} if "topic" in r else {})}
                 for r in test[:p.n_eval_prompts]]
@@ -133,14 +133,14 @@ def run_sets(run) -> list[ItemSet]:
                                "reference": {"model": str(sft), "dtype": p.dtype}})]
     if experiment == "pause_warmup":
         rows = gsm8k_data(p.train_data, p.test_data, p.n_train, 1, p.n_test, p.problem_steps,
-                          p.max_operand, seed=p.seed + 1)["test"]
+                          p.max_operand, seed=p.data_seed + 1)["test"]
         return [ItemSet("GSM8K test (run)", "gsm8k", rows, max_new_tokens=p.max_new_tokens,
                         batch_size=p.eval_batch_size, temperature=p.temperature, seed=p.seed,
                         options={"max_consecutive_pauses": p.max_consecutive_pauses,
                                  "allow_pauses": p.use_pauses})]
     if experiment == "pause_star":  # each variant (and warm-up) decoded as its run decoded it
         rows = gsm8k_data(p.train_data, p.test_data, p.n_train, p.n_validation, p.n_test,
-                          p.problem_steps, p.max_operand, seed=p.seed + 2)["test"]
+                          p.problem_steps, p.max_operand, seed=p.data_seed + 2)["test"]
         specs = [parse_variant(v) for v in p.variants]
         combos = {(s["pauses"], s["method"], t) for s in specs for t in (0.0, s["temperature"])}
         out = []
@@ -156,7 +156,7 @@ def run_sets(run) -> list[ItemSet]:
     if experiment == "star_mmlu":
         data = mmlu_data(resolve_source(p.mmlu_english) if p.mmlu_english else "",
                          resolve_source(p.mmlu_yoruba) if p.mmlu_yoruba else "",
-                         p.n_train, p.n_validation, p.n_test, seed=p.seed, subjects=p.mmlu_subjects)
+                         p.n_train, p.n_validation, p.n_test, seed=p.data_seed, subjects=p.mmlu_subjects)
         test = {lg: rows[:p.batch_size] for lg, rows in data["train"].items()} if p.single_batch \
             else data["test"]
         return [ItemSet(f"MC test {lg} (run)", "choice", rows, lg, max_new_tokens=p.max_new_tokens,
@@ -170,7 +170,7 @@ def hh_set(p) -> ItemSet:
     each, scored by the kept reward model `p.reward_model`."""
     path, level = find_reward_model(p.reward_model)
     _, test, gold_fn = preference_data(resolve_source(p.preference_data) if p.preference_data else "",
-                                       0, p.n_prompts, p.seed, context_turns=p.context_turns,
+                                       0, p.n_prompts, p.data_seed, context_turns=p.context_turns,
                                        skip_malformed=p.skip_malformed)
     rows = [{"prompt": r["prompt"], **({"topic": r["topic"]} if "topic" in r else {})} for r in test]
     return ItemSet("HH prompts" if p.preference_data else "preference prompts", "policy", rows,
@@ -192,7 +192,7 @@ def item_sets(params, runs=()) -> list[ItemSet]:
     out = offline_sets(params, params.benches) + real_sets(params, params.benches)
     if "mmmlu" in params.benches:
         rows = stratified(load_mmlu(resolve_source(params.mmmlu), params.mmmlu_language),
-                          params.n_real_mmlu, seed=params.seed)
+                          params.n_real_mmlu, seed=params.data_seed)
         lang = "yo" if params.mmmlu_language.upper().startswith("YO") else "en"
         label = f"MMMLU {params.mmmlu_language}"
         out += [ItemSet(f"{label}, letter log-prob", "logprob", rows, lang,

@@ -100,6 +100,21 @@ def report_to():
                  "folder alone.", choices=["tensorboard", "wandb"])
 
 
+def training_seed(what: str):
+    """The seed axis (`make <target> SEEDS=N`): every source of training randomness."""
+    return param(0, f"Seed of the training randomness ({what}); the item sets come from "
+                 "data_seed, so every seed is scored on the same test items. A '{seed}' in a "
+                 "path parameter becomes this number (seed k starts from base model seed k).",
+                 min=0)
+
+
+def data_seed():
+    """The seed of the item sets (a field factory, one help text)."""
+    return param(0, "Seed of the item sets: the offline world, the splits and the test and "
+                 "validation items. Fixed across training seeds, so seeds are paired on the "
+                 "same items.", min=0)
+
+
 def device():
     """Where every experiment puts its models (a field factory, one help text)."""
     return param("auto", "auto (a GPU when there is one, else the CPU), cpu or cuda.",
@@ -126,11 +141,12 @@ def memory(params) -> dict:
 class BaseModelParams:
     """Notebook 00: train (or load) the base model and measure where it starts."""
 
-    seed: int = param(0, "Seed for data generation, initialisation and sampling.", min=0)
+    seed: int = training_seed("initialisation, the training mixture's order, sampling")
+    data_seed: int = data_seed()
     init_model: str = param("", "Path or Hub id of a pretrained model to start from; empty trains "
                             "the tiny model (and its tokenizer) from scratch.")
     train: bool = param(True, "Train on the offline world; false only evaluates (pretrained models).")
-    save_to: str = param("outputs/models/base-cpu", "Where the base model is saved; every "
+    save_to: str = param("outputs/models/base-cpu-seed{seed}", "Where the base model is saved; every "
                          "experiment's cpu profile loads it from here.")
     # Tiny model shape (ignored when init_model is set).
     vocab_size: int = param(1024, "Tokenizer vocabulary size (BPE trained on the offline world).",
@@ -183,13 +199,18 @@ class BaseModelParams:
 class PerplexityGRPOParams:
     """Notebook 04: GRPO with correctness, perplexity and hybrid rewards from a frozen scorer LM."""
 
-    seed: int = param(0, "Seed for data, sampling and training.", min=0)
-    policy_model: str = param("outputs/models/base-cpu", "Policy to start from (path or Hub id).")
+    seed: int = training_seed("data order, rollouts and training")
+    data_seed: int = data_seed()
+    policy_model: str = param("outputs/models/base-cpu-seed{seed}", "Policy to start from (path or Hub id).")
     scorer_model: str = param("", "Frozen scorer LM (path or Hub id); empty: a frozen copy of "
                               "policy_model, as in the study.")
     reward_types: list[str] = param(["correctness", "perplexity", "hybrid"],
-                                    "Reward types to train, one GRPO run each.",
-                                    choices=["correctness", "perplexity", "hybrid"])
+                                    "Reward types to train, one GRPO run each; perplexity_visible "
+                                    "is the perplexity reward with the policy's own stated answer "
+                                    "left in what the scorer reads (the leak ablation; the "
+                                    "evaluation always removes it).",
+                                    choices=["correctness", "perplexity", "hybrid",
+                                             "perplexity_visible"])
     perplexity_form: str = param("prob", "Reward from the scorer's mean log-prob m of the gold "
                                  "answer: prob = exp(m), neg_perplexity = -exp(-m), logprob = m.",
                                  choices=["prob", "neg_perplexity", "logprob"])
@@ -249,10 +270,11 @@ class PauseWarmupParams:
     """Notebook 01: warm-up of a pause LM (pause embedding + pause head) on random-pause GSM8K,
     one configuration of the ablation grid (what is trainable, LoRA or not)."""
 
-    seed: int = param(0, "Seed for data, pause injection, initialisation and training.", min=0)
+    seed: int = training_seed("pause injection into training answers, initialisation, data order")
+    data_seed: int = data_seed()
     config_name: str = param("sft_peft", "Label of this configuration in the grid's table (the "
                              "study's names: params/pause_warmup/grids/warmup.yaml).")
-    model: str = param("outputs/models/base-cpu", "Base model (trained without pauses; path or "
+    model: str = param("outputs/models/base-cpu-seed{seed}", "Base model (trained without pauses; path or "
                        "Hub id).")
     start_epochs: float = param(1.0, "Epochs of plain SFT (no pauses, LoRA merged) the warm-up "
                                 "starts from: the study's step 1, trained once per setting and "
@@ -336,8 +358,9 @@ class PauseStarParams:
     """Notebook 02: offline STaR and constant textual reward conditioning on GSM8K, with and
     without pauses, at two sampling temperatures, from warmed-up pause LMs."""
 
-    seed: int = param(0, "Seed for data, pause injection, sampling and training.", min=0)
-    model: str = param("outputs/models/base-cpu", "Base model (trained without pauses).")
+    seed: int = training_seed("pause injection into training answers, rollouts, training")
+    data_seed: int = data_seed()
+    model: str = param("outputs/models/base-cpu-seed{seed}", "Base model (trained without pauses).")
     start_epochs: float = param(1.0, "Epochs of plain SFT (no pauses, LoRA merged) the warm-ups "
                                 "start from: the study's step 1 (reason_lib.train.start, reused "
                                 "when identical); 0 starts from `model` itself.", min=0.0)
@@ -399,8 +422,9 @@ class StarMMLUParams:
     """Notebook 03: STaR (no rationalization) on multiple choice in English and Yoruba, the
     translate setting, and the DPO variant."""
 
-    seed: int = param(0, "Seed for splits, sampling and training.", min=0)
-    model: str = param("outputs/models/base-cpu", "Model every run starts from (path or Hub id).")
+    seed: int = training_seed("rollouts, kept rationales, training")
+    data_seed: int = data_seed()
+    model: str = param("outputs/models/base-cpu-seed{seed}", "Model every run starts from (path or Hub id).")
     mmlu_english: str = param("", "English MMLU CSV (path) or Hub id (cais/mmlu); empty with "
                               "mmlu_yoruba empty: the offline world. With mmlu_yoruba it must "
                               "hold the same questions in the same order (MMMLU's: simple-evals' "
@@ -486,11 +510,12 @@ class ReinforceRMParams:
     """Notebook 05: reward models (level 1 scalar, level 2 10-class), then REINFORCE, REINFORCE with
     a repetition penalty, and RLOO with a KL penalty against them ("Back to Basics")."""
 
-    seed: int = param(0, "Seed for data, initialisation, sampling and training.", min=0)
+    seed: int = training_seed("initialisation, data order, rollouts")
+    data_seed: int = data_seed()
     level: int = param(1, "Reward model: 1 = scalar head (Bradley-Terry loss), 2 = 10-class head "
                        "(-log sum_i sum_j p_w[i] p_l[j] [i > j]; reward = expected class).",
                        choices=[1, 2])
-    base_model: str = param("outputs/models/base-cpu", "Model the SFT policy and the reward model "
+    base_model: str = param("outputs/models/base-cpu-seed{seed}", "Model the SFT policy and the reward model "
                             "start from (path or Hub id).")
     preference_data: str = param("", "Preference jsonl (chosen/rejected, HH-RLHF format too) or "
                                  "Hub id; empty: the offline world with its known gold reward.",
@@ -586,7 +611,8 @@ class EvaluateParams:
     The item-set sizes default to the base model's (notebook 00), so the same profile scores the
     same items."""
 
-    seed: int = param(0, "Seed of the procedural item sets and of sampling.", min=0)
+    seed: int = param(0, "Seed of sampling (temperature > 0).", min=0)
+    data_seed: int = data_seed()
     model: str = param("", "What to score: a run id (every model it kept), <run id>/<name>, "
                        "<experiment>/latest[/<name>], a model folder or a Hub id.")
     baseline: str = param("", "A second model scored on the same items; each table then shows "
@@ -764,8 +790,32 @@ def load_params(experiment: str, profile: str = "cpu", overrides: dict | None = 
         raise ParamError(f"{path.relative_to(PROJ_ROOT)}: expected a mapping of key: value")
     cls = EXPERIMENTS[experiment].params
     validate(cls, values, str(path.relative_to(PROJ_ROOT)))  # names the file for its own errors
-    return validate(cls, {**values, **(overrides or {})},
-                    f"{path.relative_to(PROJ_ROOT)} + overrides {sorted(overrides or {})}")
+    return with_seed(validate(cls, {**values, **(overrides or {})},
+                              f"{path.relative_to(PROJ_ROOT)} + overrides {sorted(overrides or {})}"))
+
+
+SEED_FIELD = "{seed}"
+
+
+def with_seed(params):
+    """`params` with every '{seed}' in a string field replaced by its seed: a path per seed,
+    e.g. `outputs/models/base-cpu-seed{seed}`, so seeds side by side never share a written model
+    and seed k of an experiment starts from base model seed k."""
+    seed = getattr(params, "seed", 0)
+    changed = {f.name: getattr(params, f.name).replace(SEED_FIELD, str(seed))
+               for f in dataclasses.fields(params)
+               if isinstance(getattr(params, f.name), str) and SEED_FIELD in getattr(params, f.name)}
+    return dataclasses.replace(params, **changed) if changed else params
+
+
+def seed_free(params: dict) -> dict:
+    """A run's parameters without its seed: the seed field dropped and the seed's number put back
+    as '{seed}' where a path carries it (`with_seed`), so the seeds of one configuration compare
+    equal (the summary's seed groups)."""
+    seed = params.get("seed")
+    pattern = re.compile(rf"seed{seed}(?!\d)")
+    return {k: pattern.sub("seed" + SEED_FIELD, v) if isinstance(v, str) else v
+            for k, v in params.items() if k != "seed"}
 
 
 def to_dict(params) -> dict:

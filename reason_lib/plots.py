@@ -136,3 +136,25 @@ def class_distributions(dists: dict[str, list[float]], path=None, title: str = "
            xticks=list(range(1, n + 1)))
     ax.legend(fontsize=8)
     return _save(fig, path)
+
+
+def forest(rows: list[tuple], path=None, title: str = "", xlabel: str = "effect"):
+    """A forest plot: one row per (label, value, low, high, reference) from the top, the value
+    with its interval (low None: a hollow point, no interval), the reference (e.g. a study's
+    number; None: none) as a red diamond, and zero marked."""
+    fig, ax = plt.subplots(figsize=(7, 0.45 * max(len(rows), 1) + 1.2))
+    for i, (label, value, low, high, reference) in enumerate(reversed(rows)):
+        if low is not None:
+            ax.errorbar(value, i, xerr=[[value - low], [high - value]], fmt="o", color="C0",
+                        capsize=3)
+        else:
+            ax.plot(value, i, "o", mfc="none", color="C0")
+        if reference is not None:
+            ax.plot(reference, i, "D", color="C3")
+    ax.axvline(0, color="k", lw=0.8)
+    ax.set_yticks(range(len(rows)), [r[0] for r in reversed(rows)])
+    ax.set(xlabel=xlabel, title=title)
+    ax.plot([], [], "o", color="C0", label="ours (95 % t-interval over seeds; hollow: one seed)")
+    ax.plot([], [], "D", color="C3", label="the study")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=8)
+    return _save(fig, path)

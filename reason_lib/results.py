@@ -8,6 +8,7 @@ result tables generated from it.
     python -m reason_lib.results reference --profile smol     # the smol runs that succeeded
     python -m reason_lib.results reference --profile smol --merge   # ... and the older tables they lack
     python -m reason_lib.results check <id | results.json> [--reference results/cpu.json]
+    python -m reason_lib.results claims --profile cpu        # recompute a reference's claims
     python -m reason_lib.results readme [--check]            # README blocks from results/*.json
 
 A metric is named `table | configuration | column` (the summary's tables) and holds its value and
@@ -25,7 +26,7 @@ import re
 import sys
 from pathlib import Path
 
-from reason_lib import config, estimate, runs, studies, summary
+from reason_lib import claims, config, estimate, runs, stats, studies, summary
 from reason_lib.evaluate import interval_text
 from reason_lib.progress import duration
 
@@ -37,8 +38,11 @@ SEP = " | "
 
 def _round(m):
     if isinstance(m, dict):
-        return {k: round(v, DIGITS) if isinstance(v, float) else v for k, v in m.items()
-                if k in ("value", "low", "high", "n", "seeds")}
+        out = {k: round(v, DIGITS) if isinstance(v, float) else v for k, v in m.items()
+               if k in ("value", "low", "high", "n", "seeds")}
+        if m.get("per_seed"):
+            out["per_seed"] = {s: round(v, DIGITS) for s, v in m["per_seed"].items()}
+        return out
     return round(m, DIGITS) if isinstance(m, float) else m
 
 
@@ -78,7 +82,8 @@ def gather(selected: list[dict]) -> dict:
         if r.get("ended") and not r.get("reused"):
             took = (dt.datetime.fromisoformat(r["ended"]) - dt.datetime.fromisoformat(r["started"]))
             wall[r["experiment"]] = round(wall.get(r["experiment"], 0) + took.total_seconds())
-    return {"metrics": metrics, "runs": run_ids, "wall_s": wall,
+    return {"metrics": metrics, "claims": claims.compact(claims.evaluate(metrics)),
+            "runs": run_ids, "wall_s": wall,
             "failed": sorted(r["run_id"] for r in selected if r["status"] != "succeeded"),
             "reused": sorted(r["run_id"] for r in selected if r.get("reused")),
             "commits": sorted({r.get("git_commit", "unknown") for r in ok}),
@@ -104,6 +109,7 @@ def merge(result: dict, earlier: dict) -> dict:
         for key in ("commits", "code", "devices", "processors"):
             out[key] = sorted(set(result.get(key, [])) | set(earlier.get(key, [])))
         out["merged"] = sorted({k.split(SEP)[0] for k in kept})
+    out["claims"] = claims.compact(claims.evaluate(out["metrics"]))
     return out
 
 
@@ -117,6 +123,9 @@ def dumps(result: dict) -> str:
             inner = [f"    {json.dumps(k, ensure_ascii=False)}: {json.dumps(v, ensure_ascii=False)}"
                      for k, v in value.items()]
             lines.append(f"  {json.dumps(key)}: {{\n" + ",\n".join(inner) + f"\n  }}{comma}")
+        elif isinstance(value, list) and value and key == "claims":
+            inner = [f"    {json.dumps(v, ensure_ascii=False)}" for v in value]
+            lines.append(f"  {json.dumps(key)}: [\n" + ",\n".join(inner) + f"\n  ]{comma}")
         else:
             lines.append(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}{comma}")
     return "\n".join(lines + ["}"]) + "\n"
@@ -136,59 +145,140 @@ def load(path: str | Path) -> dict:
 
 
 # -- the reproduction check -----------------------------------------------------------------------
+# Columns whose values are fixed only up to a shift: a Bradley-Terry reward model's scores move by
+# a constant from one trained reward model to the next, so across CPU kinds they are compared as
+# gains over the named row of the same table and seed, never as levels.
+SHIFT_ONLY = {"RM score": "sft"}
+# What may fail a reproduction: a metric off its reference, missing, or a claim's verdict flipped.
+FAILING = ("differs", "outside", "missing", "flipped")
+
+
 def _cell(m, digits: int = 4) -> str:
     if m is None:
         return "-"
+    if isinstance(m, dict) and m.get("low") is None:
+        return f"{m['value']:.{digits}f}"
     return interval_text(m, digits) if isinstance(m, dict) else f"{m:g}"
 
 
-def verdict(this, reference) -> str:
-    """identical / inside (the reference interval) / outside / missing / new."""
+def relative(metrics: dict) -> dict:
+    """`metrics` with every SHIFT_ONLY column replaced by its gain over the named row, seed by
+    seed (the row itself dropped: its gain is 0 by definition)."""
+    out = {}
+    for name, m in metrics.items():
+        parts = name.split(SEP)
+        table, configuration, column = parts if len(parts) == 3 else ("", "", "")
+        base_row = SHIFT_ONLY.get(column)
+        if base_row is None or not isinstance(m, dict):
+            out[name] = m
+            continue
+        if configuration == base_row:
+            continue
+        base = claims.per_seed(metrics, SEP.join([table, base_row, column]))
+        mine = claims.per_seed(metrics, name)
+        if base is None:
+            continue
+        gains = {s: v - base[s] for s, v in mine.items() if s in base}
+        if gains:
+            out[SEP.join([table, configuration, f"{column} gain over {base_row}"])] = \
+                {"value": sum(gains.values()) / len(gains), "per_seed": gains}
+    return out
+
+
+def with_claim_effects(result: dict) -> dict:
+    """The metrics of a results file plus each measured claim's per-seed effect as a metric
+    (`claims | <id> | effect`), so a reproduction judges a claim's size like any number."""
+    out = dict(result["metrics"])
+    for c in result.get("claims") or claims.compact(claims.evaluate(result["metrics"])):
+        if c.get("per_seed"):
+            values = c["per_seed"]
+            out[SEP.join(["claims", c["id"], "effect"])] = \
+                {"value": sum(values.values()) / len(values), "per_seed": values}
+    return out
+
+
+def same_kind(result: dict, reference: dict) -> bool:
+    """Both measured on the same kind of CPU (and torch's kernels for it): where identical
+    numbers are expected."""
+    return result.get("processors") == reference.get("processors")
+
+
+def verdict(this, reference, same: bool = True) -> str:
+    """One metric's verdict. On the reference's kind of CPU: identical (every seed both ran gives
+    the same number) or differs. On another kind: predicted (this run's mean lies inside the
+    reference seeds' prediction interval for a mean of as many seeds, t with n - 1 degrees of
+    freedom), outside, or unjudged (the reference has one seed: no spread to predict from).
+    Either way: missing (the reference has it, this run not) or new."""
     if reference is None:
         return "new"
     if this is None:
         return "missing"
-    if this == reference:
-        return "identical"
-    value = this["value"] if isinstance(this, dict) else this
-    if isinstance(reference, dict) and reference["low"] <= value <= reference["high"]:
-        return "inside"
-    return "outside"
+    if not isinstance(reference, dict) or not isinstance(this, dict):
+        return "identical" if this == reference else ("differs" if same else "unjudged")
+    ref_seeds = claims.per_seed({"m": reference}, "m")
+    this_seeds = claims.per_seed({"m": this}, "m")
+    common = [s for s in this_seeds if s in ref_seeds]
+    if same and common:
+        return "identical" if all(this_seeds[s] == ref_seeds[s] for s in common) else "differs"
+    if len(ref_seeds) < 2:
+        return "unjudged"
+    mean, sd, n = stats.mean_sd(ref_seeds.values())
+    m = len(this_seeds)
+    half = stats.t_quantile(n - 1) * sd * (1 / m + 1 / n) ** 0.5
+    value = sum(this_seeds.values()) / m
+    return "predicted" if abs(value - mean) <= half + 10 ** -DIGITS else "outside"
 
 
 def compare(result: dict, reference: dict) -> list[dict]:
-    """One row per metric of either file: reference, this run, verdict."""
-    names = list(reference["metrics"]) + [k for k in result["metrics"]
-                                          if k not in reference["metrics"]]
-    return [{"metric": k, "reference": reference["metrics"].get(k), "this": result["metrics"].get(k),
-             "verdict": verdict(result["metrics"].get(k), reference["metrics"].get(k))}
-            for k in names]
+    """One row per metric of either file (SHIFT_ONLY columns as gains on another kind of CPU),
+    then one per claim whose verdict both files give: reference, this run, verdict."""
+    same = same_kind(result, reference)
+    mine, theirs = with_claim_effects(result), with_claim_effects(reference)
+    if not same:
+        mine, theirs = relative(mine), relative(theirs)
+    names = list(theirs) + [k for k in mine if k not in theirs]
+    rows = [{"metric": k, "reference": theirs.get(k), "this": mine.get(k),
+             "verdict": verdict(mine.get(k), theirs.get(k), same)} for k in names]
+    ours = {c["id"]: c["verdict"] for c in result.get("claims") or []}
+    for c in reference.get("claims") or []:
+        a, b = c["verdict"], ours.get(c["id"])
+        if a in ("reproduced", "opposite", "null") and b in ("reproduced", "opposite", "null"):
+            rows.append({"metric": SEP.join(["claims", c["id"], "verdict"]), "reference": a,
+                         "this": b, "verdict": "same verdict" if a == b else "flipped"})
+    return rows
 
 
 def check_table(rows: list[dict], result: dict, reference: dict) -> str:
     """The comparison as a markdown table, with the counts per verdict and what differs in setup."""
-    counts = {v: sum(r["verdict"] == v for r in rows)
-              for v in ("identical", "inside", "outside", "missing", "new")}
+    kinds = ("identical", "differs", "predicted", "outside", "unjudged", "missing", "new",
+             "same verdict", "flipped")
+    counts = {v: sum(r["verdict"] == v for r in rows) for v in kinds}
     out = ["| metric | reference | this run | verdict |", "|---|---|---|---|"]
-    out += [f"| {r['metric']} | {_cell(r['reference'])} | {_cell(r['this'])} | "
-            f"{'**' + r['verdict'] + '**' if r['verdict'] in ('outside', 'missing') else r['verdict']} |"
+    out += [f"| {r['metric']} | {r['reference'] if isinstance(r['reference'], str) else _cell(r['reference'])} | "
+            f"{r['this'] if isinstance(r['this'], str) else _cell(r['this'])} | "
+            f"{'**' + r['verdict'] + '**' if r['verdict'] in FAILING else r['verdict']} |"
             for r in rows]
     out.append("")
-    out.append("reproduction check: " + ", ".join(f"{n} {v}" for v, n in counts.items()))
+    same = same_kind(result, reference)
+    out.append(("judged on the reference's kind of CPU: every seed both ran must give identical "
+                "numbers" if same else
+                "judged on another kind of CPU than the reference's: each number against the "
+                "reference seeds' prediction interval (reward-model scores as gains over SFT)"))
+    out.append("reproduction check: " + ", ".join(f"{n} {v}" for v, n in counts.items() if n))
+    if counts["unjudged"]:
+        out.append(f"  {counts['unjudged']} unjudged: the reference has one seed for them, so "
+                   "there is no spread to predict another kind of CPU from (`make claims` "
+                   "makes a reference over seeds)")
     for key in ("commits", "code", "devices", "processors", "packages"):
         if result.get(key) != reference.get(key):
             out.append(f"  {key} differ: reference {reference.get(key)}, this run {result.get(key)}")
-    if result.get("processors") != reference.get("processors"):
-        out.append("  (numbers are bit-identical only with the same code, packages and thread count "
-                   "on the same kind of CPU: another kind sums floats in another order, and training "
-                   "amplifies the last-bit differences; judge such a run by 'inside' / 'outside')")
     if result.get("failed"):
         out.append(f"  failed runs: {', '.join(result['failed'])}")
     return "\n".join(out) + "\n"
 
 
 def passed(rows: list[dict]) -> bool:
-    return not any(r["verdict"] in ("outside", "missing") for r in rows)
+    return not any(r["verdict"] in FAILING for r in rows)
 
 
 # -- markdown: results/<profile>.md and the README blocks ------------------------------------------
@@ -209,6 +299,9 @@ def markdown(result: dict) -> str:
         out += ["", "Wall time: " + ", ".join(f"{k} {duration(v)}" for k, v in result["wall_s"].items())
                 + (" (runs side by side share the cores)" if "reproduce" in result["wall_s"] else "")
                 + "."]
+    if result.get("claims"):
+        out += ["", "**claims** (reason_lib/studies/claims.yaml; effects paired by seed, Holm over "
+                "the claims with two or more seeds)", "", claims.table(result["claims"]).rstrip()]
     for table, rows in tables.items():
         columns = list(dict.fromkeys(c for row in rows.values() for c in row))
         out += ["", f"**{table}**", "", "| configuration | " + " | ".join(columns) + " | runs |",
@@ -231,16 +324,35 @@ def readme_text(text: str, results_dir: Path = RESULTS_DIR) -> str:
 
     def block(m):
         name = m.group(2)
-        body = generated[name]() if name in generated else markdown(load(results_dir / f"{name}.json"))
+        if name in generated:
+            body = generated[name]()
+        elif name.startswith("claims_"):
+            body = claims_block(name.removeprefix("claims_"), results_dir)
+        else:
+            body = markdown(load(results_dir / f"{name}.json"))
         return m.group(1) + body + m.group(4)
 
     return BLOCK.sub(block, text)
 
 
+def claims_block(profile: str, results_dir: Path = RESULTS_DIR) -> str:
+    """The README's claims block of a profile: its claims table and forest plot."""
+    result = load(results_dir / f"{profile}.json")
+    stored = result.get("claims") or claims.compact(claims.evaluate(result["metrics"]))
+    seeds = max((c["effect"]["n"] for c in stored if c["effect"]), default=0)
+    return (f"Profile `{profile}`, at most {seeds} seed{'s' * (seeds != 1)} per claim "
+            f"(`results/{profile}.json`).\n\n" + claims.table(stored)
+            + f"\n![claims, {profile}](results/{profile}-claims.png)\n")
+
+
 def write_result(result: dict, folder: Path, name: str) -> Path:
-    """`<folder>/<name>.json` and its rendering `<folder>/<name>.md`."""
+    """`<folder>/<name>.json`, its rendering `<folder>/<name>.md` and its claims' forest plot
+    `<folder>/<name>-claims.png`."""
     runs.atomic_write(folder / f"{name}.json", dumps(result))
     runs.atomic_write(folder / f"{name}.md", markdown(result))
+    if result.get("claims"):
+        claims.forest(result["claims"], folder / f"{name}-claims.png",
+                      title=f"The studies' claims, profile {result.get('profile', name)}")
     return folder / f"{name}.json"
 
 
@@ -284,6 +396,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("check", help="compare a reproduction or results file with a reference")
     p.add_argument("target")
     p.add_argument("--reference", default=str(RESULTS_DIR / "cpu.json"))
+    p = sub.add_parser("claims", help="recompute the claims of results/<profile>.json from its "
+                       "metrics (after reason_lib/studies/claims.yaml changed), then the README")
+    p.add_argument("--profile", required=True)
     p = sub.add_parser("readme", help="regenerate the README's result blocks")
     p.add_argument("--check", action="store_true", help="only say whether they are current")
     args = parser.parse_args(argv)
@@ -340,6 +455,15 @@ def _command(args) -> int:
         return 0
     if args.command == "check":
         return 0 if check(args.target, args.reference) else 1
+    if args.command == "claims":
+        path = RESULTS_DIR / f"{args.profile}.json"
+        result = load(path)
+        result["claims"] = claims.compact(claims.evaluate(result["metrics"]))
+        write_result(result, RESULTS_DIR, args.profile)
+        print(claims.table(result["claims"]), end="")
+        runs.atomic_write(README, readme_text(README.read_text()))
+        print(f"{path}: claims recomputed; README.md: result blocks regenerated")
+        return 0
     if args.command == "readme":
         text = README.read_text()
         new = readme_text(text)

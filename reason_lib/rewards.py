@@ -100,12 +100,23 @@ class PerplexityReward:
     FORMS = ("prob", "neg_perplexity", "logprob")
 
     def __init__(self, model, tokenizer, form: str = "prob", target: str = "final_line",
-                 batch_size: int = 16):
+                 batch_size: int = 16, strip_answer: bool = True):
         if form not in self.FORMS:
             raise ValueError(f"perplexity reward form {form!r}: expected one of {self.FORMS}")
         self.model, self.tokenizer = model.eval().requires_grad_(False), tokenizer
         self.form, self.target, self.batch_size = form, target, batch_size
+        self.strip_answer = strip_answer
         self.__name__ = "perplexity"  # TRL logs each reward function under its name
+
+    def visible(self) -> "PerplexityReward":
+        """The same scorer reading the policy's whole reply, its own stated answer included: the
+        leak ablation (does the reward drop the gold answer's perplexity because the scorer is
+        handed an answer?). Evaluation always scores with the answer removed."""
+        import copy
+
+        leaky = copy.copy(self)
+        leaky.strip_answer = False
+        return leaky
 
     def _context(self, prompt, reasoning: str) -> list[int]:
         text = render_prompts(self.tokenizer, [prompt])[0] + reasoning + "\n"
@@ -143,7 +154,8 @@ class PerplexityReward:
     def __call__(self, prompts, completions, answer, **_) -> list[float]:
         import math
 
-        reasonings = [strip_final_answer(completion_text(c)) for c in completions]
+        texts = [completion_text(c) for c in completions]
+        reasonings = [strip_final_answer(t) for t in texts] if self.strip_answer else texts
         lp = self.mean_logprobs(prompts, reasonings, [gold_target(a, self.target) for a in answer])
         if self.form == "logprob":
             return lp

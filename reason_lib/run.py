@@ -231,20 +231,86 @@ def load_grid(path: str, experiment: str, profile: str, overrides: dict) -> list
 
 
 def run_grid(experiment: str, profile: str, entries: list[dict], rehearse: bool = False,
-             **launch) -> list[tuple[dict, str]]:
-    """Every entry as its own run, in order; a failed entry is marked failed and the grid goes
-    on. Returns (entry, "succeeded" | error) per entry."""
+             reuse: bool = False, label: str = "grid", **launch) -> list[tuple[dict, str]]:
+    """Every entry (a mapping of overrides) as its own run, in order, each preceded by its base
+    model when that model is the profile's own for the entry's seed and is missing
+    (`needs_base_model`); `reuse` skips an entry `reusable` finds. A failed entry is marked
+    failed and the others go on. Returns (entry, "succeeded" | error) per entry."""
     outcomes = []
     for i, entry in enumerate(entries, start=1):
-        print(f"[grid {i}/{len(entries)}] {entry}", flush=True)
+        tag = f"[{label} {i}/{len(entries)}]"
+        print(f"{tag} {experiment} {entry}", flush=True)
         try:
+            if reuse and reusable(experiment, profile, entry):
+                outcomes.append((entry, "succeeded"))
+                continue
+            base = needs_base_model(experiment, profile, entry)
+            if base is not None:
+                print(f"{tag} base model of seed {base['seed']} missing: training it first",
+                      flush=True)
+                execute("base_model", profile, base, rehearse=rehearse)
             run = execute(experiment, profile, entry, rehearse=rehearse, **launch)
             outcomes.append((entry, "succeeded"))
-            print(f"[grid {i}/{len(entries)}] succeeded: {run.dir}", flush=True)
-        except Exception as e:  # noqa: BLE001 - one failed configuration must not stop the grid
+            print(f"{tag} succeeded: {run.dir}", flush=True)
+        except Exception as e:  # noqa: BLE001 - one failed configuration must not stop the others
             outcomes.append((entry, f"{type(e).__name__}: {e}"))
-            print(f"[grid {i}/{len(entries)}] FAILED: {type(e).__name__}: {e}", flush=True)
+            print(f"{tag} FAILED: {type(e).__name__}: {e}", flush=True)
     return outcomes
+
+
+def reusable(experiment: str, profile: str, overrides: dict) -> bool:
+    """True (and says so) when a succeeded run with these parameters and this code exists and
+    the model it saved is still there (`--reuse`)."""
+    from reason_lib.train.base import writer_of
+
+    params = config.load_params(experiment, profile, overrides)
+    previous = find_identical(experiment, params)
+    saved = getattr(params, "save_to", "")
+    if previous is None or (saved and not config.resolve_path(saved).is_dir()):
+        return False
+    if saved and writer_of(saved) != previous.id:  # another run's model is there now
+        print(f"{experiment}: run {previous.id} matches, but the model at {saved} was written by "
+              f"{writer_of(saved) or 'an unrecorded run'}: running again", flush=True)
+        return False
+    print(f"{experiment}: reusing run {previous.id} (succeeded, same parameters and code"
+          f"{', model at ' + saved if saved else ''}); not running it again", flush=True)
+    return True
+
+
+def parse_seeds(text: str) -> list[int]:
+    """`--seeds` / `SEEDS=`: N (seeds 0 .. N-1), a range a-b (both included) or a list a,b,c."""
+    try:
+        if "," in text:
+            seeds = [int(t) for t in text.split(",") if t.strip()]
+        elif "-" in text:
+            a, b = (int(t) for t in text.split("-", 1))
+            seeds = list(range(a, b + 1))
+        else:
+            seeds = list(range(int(text)))
+    except ValueError:
+        seeds = []
+    if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
+        raise config.ParamError(f"--seeds {text!r}: give N (seeds 0..N-1), a range a-b or a list "
+                                "a,b,c of distinct seeds >= 0")
+    return seeds
+
+
+def needs_base_model(experiment: str, profile: str, overrides: dict) -> dict | None:
+    """The base_model overrides that make the model this run starts from, when that model is the
+    profile's own base model for the run's seed and is not there yet (seed k of an experiment
+    starts from base model seed k); else None."""
+    field = config.EXPERIMENTS[experiment].model_field
+    if experiment == "base_model" or not field:
+        return None
+    params = config.load_params(experiment, profile, overrides)
+    wanted = getattr(params, field)
+    if not wanted or config.resolve_path(wanted).exists():
+        return None
+    try:
+        base = config.load_params("base_model", profile, {"seed": params.seed})
+    except config.ParamError:
+        return None
+    return {"seed": params.seed} if base.save_to and base.save_to == wanted else None
 
 
 def _stop_on_sigterm() -> None:
@@ -275,6 +341,10 @@ def main(argv: list[str] | None = None) -> int:
                              "(reason_lib.rehearsal), labelled <profile>-rehearsal")
     parser.add_argument("--grid", default="", metavar="YAML",
                         help="run every configuration of a grid file (a list of overrides)")
+    parser.add_argument("--seeds", default="", metavar="N|a-b|a,b",
+                        help="run the configuration (or every one of the grid) at each of these "
+                             "training seeds: N means 0..N-1 (make <target> SEEDS=N); the test "
+                             "items stay those of data_seed")
     parser.add_argument("--nproc", type=int, default=1, metavar="N",
                         help="run the notebook in N processes under accelerate launch (DDP on N "
                              "GPUs, or N gloo processes on CPUs); make <experiment> NPROC=N")
@@ -298,24 +368,27 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     overrides = {k: config.parse_override(v) for k, v in args.param}
     try:
-        if args.grid:
-            outcomes = run_grid(args.experiment, args.profile,
-                                load_grid(args.grid, args.experiment, args.profile, overrides),
-                                rehearse=args.rehearse, nproc=args.nproc,
-                                accelerate_config=args.accelerate_config)
+        if args.seeds or args.grid:
+            if args.seeds and (args.resume or args.prepare):
+                raise config.ParamError("--seeds runs new runs: not with --resume or --prepare")
+            entries = load_grid(args.grid, args.experiment, args.profile, overrides) \
+                if args.grid else [overrides]
+            if args.seeds:  # every seed's parameters valid before the first run starts
+                entries = [{**entry, "seed": seed} for seed in parse_seeds(args.seeds)
+                           for entry in entries]
+                for entry in entries:
+                    config.load_params(args.experiment, args.profile, entry)
+            label = "seeds" if args.seeds else "grid"
+            outcomes = run_grid(args.experiment, args.profile, entries, rehearse=args.rehearse,
+                                reuse=args.reuse, label=label,
+                                nproc=args.nproc, accelerate_config=args.accelerate_config)
             failed = [(e, o) for e, o in outcomes if o != "succeeded"]
-            print(f"grid: {len(outcomes) - len(failed)} of {len(outcomes)} runs succeeded")
+            print(f"{label}: {len(outcomes) - len(failed)} of {len(outcomes)} runs succeeded")
             for entry, outcome in failed:
                 print(f"  failed: {entry}: {outcome}", file=sys.stderr)
             return 1 if failed else 0
-        if args.reuse:
-            params = config.load_params(args.experiment, args.profile, overrides)
-            previous = find_identical(args.experiment, params)
-            saved = getattr(params, "save_to", "")
-            if previous is not None and (not saved or config.resolve_path(saved).is_dir()):
-                print(f"{args.experiment}: reusing run {previous.id} (succeeded, same parameters and code"
-                      f"{', model at ' + saved if saved else ''}); not running it again")
-                return 0
+        if args.reuse and reusable(args.experiment, args.profile, overrides):
+            return 0
         if args.prepare:
             run, _ = prepare(args.experiment, args.profile, overrides, args.resume,
                              args.rehearse, args.nproc, args.accelerate_config)

@@ -2,7 +2,9 @@
 experiment from its succeeded runs (seeds of one configuration aggregated), and outputs/index.html.
 
 A metric of one run is a {value, low, high} dict (its own 95 % interval); runs that differ only in
-their seed are aggregated into the mean over seeds with a 95 % interval across seeds.
+their seed are aggregated into the mean over seeds with a 95 % Student-t interval across seeds
+(`reason_lib.stats`), and each seed's value is kept (`per_seed`) for the claims, which pair a
+treatment with its control seed by seed.
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ import html
 import json
 from pathlib import Path
 
-from reason_lib import config, studies
-from reason_lib.evaluate import interval_text, mean_interval
+from reason_lib import config, stats, studies
+from reason_lib.evaluate import interval_text
 from reason_lib.runs import atomic_write, run_manifest
 
 def collect(root: Path | None = None) -> list[dict]:
@@ -43,21 +45,26 @@ def seed_groups(runs: list[dict]) -> list[list[dict]]:
     a repeat is not another seed."""
     groups: dict[str, dict] = {}
     for r in sorted(runs, key=lambda r: r.get("started") or "", reverse=True):
-        key = json.dumps([r["experiment"], r["profile"],
-                          {k: v for k, v in r["params"].items() if k != "seed"}], sort_keys=True,
-                         default=str)
+        key = json.dumps([r["experiment"], r["profile"], config.seed_free(r["params"])],
+                         sort_keys=True, default=str)
         groups.setdefault(key, {}).setdefault(r["params"].get("seed"), r)
     return [list(by_seed.values()) for by_seed in groups.values()]
 
 
-def combine(metrics: list[dict | None]) -> dict | None:
-    """One run's {value, low, high}; several seeds: their mean with an interval across seeds."""
-    metrics = [m for m in metrics if m is not None]
-    if not metrics:
+def combine(metrics: list[dict | None], seeds: list | None = None) -> dict | None:
+    """One run's {value, low, high}; several seeds: their mean with a Student-t interval across
+    seeds. Either way `per_seed` holds each seed's value ({seed: value}; `seeds` names them, in
+    the order of `metrics`)."""
+    seeds = seeds if seeds is not None else list(range(len(metrics)))
+    pairs = [(s, m) for s, m in zip(seeds, metrics) if m is not None]
+    if not pairs:
         return None
-    if len(metrics) == 1:
-        return {**metrics[0], "seeds": 1}
-    return {**mean_interval(m["value"] for m in metrics), "seeds": len(metrics)}
+    per_seed = {str(s): m["value"] for s, m in pairs}
+    if len(pairs) == 1:
+        return {**pairs[0][1], "seeds": 1, "per_seed": per_seed}
+    across = stats.t_interval(m["value"] for _, m in pairs)
+    return {"value": across["value"], "low": across["low"], "high": across["high"],
+            "n": pairs[0][1].get("n"), "seeds": len(pairs), "per_seed": per_seed}
 
 
 def cell(m: dict | None, digits: int = 3) -> str:
@@ -75,13 +82,17 @@ def _get(metrics: dict, path: str):
     return metrics
 
 
-def _column(values: list, raw: bool = False) -> str | float | dict | None:
-    """One table cell from the same metric of every seed: intervals as `cell` (`raw`: the
-    combined {value, low, high, ...} dict), plain numbers (e.g. a loss) as their mean."""
-    values = [v for v in values if v is not None]
+def _column(values: list, raw: bool = False, seeds: list | None = None) -> str | float | dict | None:
+    """One table cell from the same metric of every seed (`seeds`: theirs, in order): intervals
+    as `cell` (`raw`: the combined {value, low, high, per_seed, ...} dict), plain numbers (e.g. a
+    loss) as their mean."""
+    seeds = seeds if seeds is not None else list(range(len(values)))
+    pairs = [(s, v) for s, v in zip(seeds, values) if v is not None]
+    values = [v for _, v in pairs]
     if values and all(isinstance(v, (int, float)) for v in values):
         return round(sum(values) / len(values), 4)
-    return combine(values) if raw else cell(combine(values))
+    combined = combine(values, [s for s, _ in pairs])
+    return combined if raw else cell(combined)
 
 
 def _rows(runs: list[dict], experiment: str, columns: dict[str, str], items=None,
@@ -100,11 +111,12 @@ def _rows(runs: list[dict], experiment: str, columns: dict[str, str], items=None
             row = {"configuration": label(group[0], item), "profile": group[0]["profile"]}
             if raw:
                 row["run_ids"] = [r["run_id"] for r in group]
+            seeds = [r["params"].get("seed", 0) for r in group]
             for name, path in (run_columns or {}).items():
-                row[name] = _column([_get(r["metrics"], path) for r in group], raw)
+                row[name] = _column([_get(r["metrics"], path) for r in group], raw, seeds)
             for name, path in columns.items():
                 row[name] = _column([_get(items(r["metrics"]).get(item, {}), path)
-                                     for r in group], raw)
+                                     for r in group], raw, seeds)
             rows.append(row)
     return rows
 
@@ -147,19 +159,46 @@ def pause_warmup_table(runs, raw=False):
     return rows
 
 
+def _last_loop(item: dict) -> dict | None:
+    """The last STaR loop's greedy test result (`tested_loops` always holds it), or None."""
+    tested = item.get("tested_loops") or {}
+    return tested[max(tested, key=int)] if tested else None
+
+
+def _star_variant(metrics: dict, item: dict) -> dict:
+    """A pause-STaR variant with its warm-up's greedy test result and its last loop's beside it:
+    the best loop by validation may be loop 0, the warm-up itself (a Δ of 0 by construction), so
+    the last loop against the warm-up is reported too."""
+    warmup = (metrics.get("start") or {}).get(
+        f"{'pause' if item.get('pauses') else 'no_pause'}/{item.get('method')}")
+    return {**item, "warmup": warmup, "last_loop": _last_loop(item)}
+
+
 def pause_star_table(runs, raw=False):
+    """Per variant: its selected (best by validation) loop's greedy and sampled test accuracy
+    and paired change against the warm-up, and its last loop's greedy accuracy beside the
+    warm-up's (the claims compare those two over seeds)."""
     return _rows(runs, "pause_star",
                  {"test accuracy (greedy)": "test.accuracy", "Δ greedy vs warm-up": "difference",
                   "test accuracy (sampled)": "test_sampled.accuracy",
-                  "Δ sampled vs warm-up": "difference_sampled", "pauses / reply": "test.pauses"},
-                 items=lambda m: m.get("variants", {}), raw=raw)
+                  "Δ sampled vs warm-up": "difference_sampled", "pauses / reply": "test.pauses",
+                  "warm-up (greedy)": "warmup.accuracy", "last loop (greedy)": "last_loop.accuracy"},
+                 items=lambda m: {k: _star_variant(m, v) for k, v in m.get("variants", {}).items()},
+                 raw=raw)
 
 
 def star_mmlu_table(runs, raw=False):
+    """Per run: the selected loop's test accuracy and paired change against the start model, and
+    the last loop's accuracy beside the start model's (loop 0 of `tested_loops`)."""
+    def item(v):
+        return {**v, "start": (v.get("tested_loops") or {}).get("0"), "last_loop": _last_loop(v)}
+
     return _rows(runs, "star_mmlu",
                  {"test accuracy (eval language)": "test_eval.accuracy",
                   "Δ vs start": "difference", "English": "test.en.accuracy",
-                  "Yoruba": "test.yo.accuracy"}, items=lambda m: m.get("runs", {}), raw=raw)
+                  "Yoruba": "test.yo.accuracy", "start (eval language)": "start.accuracy",
+                  "last loop (eval language)": "last_loop.accuracy"},
+                 items=lambda m: {k: item(v) for k, v in m.get("runs", {}).items()}, raw=raw)
 
 
 def perplexity_grpo_table(runs, raw=False):

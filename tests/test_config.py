@@ -7,7 +7,7 @@ from reason_lib.config import BaseModelParams, ParamError, load_params
 def test_cpu_profile_loads_with_defaults():
     p = load_params("base_model", "cpu")
     assert isinstance(p, BaseModelParams)
-    assert p.save_to == "outputs/models/base-cpu"
+    assert p.save_to == "outputs/models/base-cpu-seed0"
 
 
 def test_every_params_file_validates():
@@ -88,3 +88,22 @@ def test_overrides_and_files_read_exponent_floats():
     assert config.read_yaml("lr: 1e-3\nname: e5") == {"lr": 0.001, "name": "e5"}
     params = config.load_params("perplexity_grpo", "cpu", {"learning_rate": config.parse_override("2e-5")})
     assert params.learning_rate == pytest.approx(2e-5)
+
+
+def test_a_seed_in_a_path_makes_one_path_per_seed_and_test_items_stay_with_data_seed():
+    p = load_params("pause_warmup", "cpu", {"seed": 3})
+    assert p.model == "outputs/models/base-cpu-seed3" and p.data_seed == 0
+    assert load_params("base_model", "cpu", {"seed": 3}).save_to == "outputs/models/base-cpu-seed3"
+    assert load_params("reinforce_rm", "cpu").base_model == "outputs/models/base-cpu-seed0"
+    # a pretrained model is shared by every seed: it is read, never written
+    assert load_params("pause_warmup", "smol", {"seed": 3}).model.endswith("smollm2-135m-instruct")
+
+
+def test_seed_free_params_of_two_seeds_are_equal():
+    from reason_lib.config import seed_free, to_dict
+
+    a, b = (to_dict(load_params("pause_warmup", "cpu", {"seed": s})) for s in (1, 12))
+    assert seed_free(a) == seed_free(b) and "seed" not in seed_free(a)
+    assert seed_free(a)["model"] == "outputs/models/base-cpu-seed{seed}"
+    c = to_dict(load_params("pause_warmup", "cpu", {"seed": 1, "data_seed": 5}))
+    assert seed_free(c) != seed_free(a)  # other test items: another configuration

@@ -43,6 +43,18 @@ def test_notebook_runs_under_nbval(notebook, shared_outputs):
     assert len(runs) == 1 and '"succeeded"' in (runs[0] / "manifest.json").read_text()
 
 
+def last_digit(this, reference) -> bool:
+    """Equal but for one unit of the last rounded digit (10^-4) in value and interval: what
+    another kind of CPU gives here. On an AMD EPYC (torch AVX2) the ci runs give the golden
+    file's numbers except the four gold-answer perplexities, 313.6044 -> 313.6045 (exp of a mean
+    NLL summed in another order, rounded across a boundary), with main's code at 110fca3 as with
+    this one (measured 2026-12-06), while CI had passed against the file."""
+    if not (isinstance(this, dict) and isinstance(reference, dict)):
+        return False
+    return all(k in this and abs(this[k] - reference[k]) <= 1.5 * 10 ** -results.DIGITS
+               for k in ("value", "low", "high") if reference.get(k) is not None)
+
+
 def test_ci_metrics_equal_the_golden_file(shared_outputs):
     """Every metric of the ci runs above equals results/ci.json, to the last rounded digit."""
     got = {"profile": "ci",
@@ -52,7 +64,7 @@ def test_ci_metrics_equal_the_golden_file(shared_outputs):
         results.runs.atomic_write(GOLDEN, results.dumps(got))
     rows = results.compare(got, results.load(GOLDEN))
     moved = [f"{r['metric']}: {r['reference']} -> {r['this']}" for r in rows
-             if r["verdict"] != "identical"]
+             if r["verdict"] != "identical" and not last_digit(r["this"], r["reference"])]
     assert not moved, (f"{len(moved)} ci metrics moved (if the change means to move them, "
                        "`make ci-reference` rewrites results/ci.json):\n" + "\n".join(moved[:30]))
 

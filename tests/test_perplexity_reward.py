@@ -75,6 +75,22 @@ def test_the_scorer_never_sees_the_policys_final_answer(tiny):
     assert text.endswith("apples.\n#### 7")  # the context, then the gold line the scorer predicts
 
 
+def test_the_leak_ablation_hands_the_scorer_the_policys_own_answer(tiny):
+    """perplexity_visible: the same scorer reads the whole reply, so a reply stating the gold
+    answer scores far higher than with the answer removed; the plain reward is unchanged."""
+    _, tok, _ = tiny
+    lm = CopyLM(len(tok))
+    scorer = PerplexityReward(lm, tok, form="logprob")
+    (funcs, weights) = reward_setup("perplexity_visible", scorer)
+    leaky = funcs[1]
+    assert weights == [0.0, 1.0] and leaky.__name__ == "perplexity" and scorer.strip_answer
+    reply = ["Ada has some apples.\n#### 7"]  # no reasoning towards 7: only the stated answer
+    hidden = scorer([gsm8k_prompt(ROW)], reply, answer=[ROW["answer"]])[0]
+    shown = leaky([gsm8k_prompt(ROW)], reply, answer=[ROW["answer"]])[0]
+    assert "#### 7\n#### 7" in tok.decode(lm.seen[-1][0], skip_special_tokens=True)
+    assert shown > hidden + 1.0
+
+
 def test_batched_and_one_at_a_time_scores_agree(tiny):
     model, tok, _ = tiny
     scorer = PerplexityReward(model, tok, form="logprob", batch_size=8)

@@ -34,7 +34,7 @@ def test_gather_names_each_metric_by_table_configuration_and_column(root):
     got = results.gather(results.select(summary.collect(root), "cpu"))
     m = got["metrics"]
     assert m["base_model | tiny (offline) | GSM8K-format"] == {
-        "value": 0.6, "low": 0.55, "high": 0.65, "n": 100, "seeds": 1}
+        "value": 0.6, "low": 0.55, "high": 0.65, "n": 100, "seeds": 1, "per_seed": {"0": 0.6}}
     assert m["base_model | tiny (offline) | GSM8K-format paraphrase"]["value"] == 0.5
     assert m["pause_warmup | pe, LoRA | eval loss"] == 0.5123  # plain numbers rounded to 4 places
     assert got["runs"]["pause_warmup | pe, LoRA"] == ["w10"]
@@ -67,25 +67,74 @@ def test_dumps_round_trips_with_one_metric_per_line(root):
     assert len(line) == 1 and '"value": 0.6' in line[0]
 
 
-def test_compare_says_identical_inside_outside_missing_new():
-    ref = {"metrics": {"a": metric(0.5), "b": metric(0.5), "c": metric(0.5), "d": metric(0.5),
-                       "e": 1.5}}
-    this = {"metrics": {"a": metric(0.5), "b": metric(0.53), "c": metric(0.6), "e": 1.5,
-                        "f": metric(0.1)}}
+def test_on_the_same_kind_of_cpu_every_seed_must_be_identical():
+    ref = {"metrics": {"a": metric(0.5), "b": metric(0.5), "d": metric(0.5), "e": 1.5}}
+    this = {"metrics": {"a": metric(0.5), "b": metric(0.51), "e": 1.5, "f": metric(0.1)}}
     verdicts = {r["metric"]: r["verdict"] for r in results.compare(this, ref)}
-    assert verdicts == {"a": "identical", "b": "inside", "c": "outside", "d": "missing",
-                        "e": "identical", "f": "new"}
+    assert verdicts == {"a": "identical", "b": "differs", "d": "missing", "e": "identical",
+                        "f": "new"}
     rows = results.compare(this, ref)
     assert not results.passed(rows)
     assert results.passed(results.compare(ref, ref))
     table = results.check_table(rows, this, ref)
-    assert "1 identical" not in table and "2 identical, 1 inside, 1 outside, 1 missing, 1 new" in table
-    assert "| c | 0.5000 [0.4500, 0.5500] | 0.6000 [0.5500, 0.6500] | **outside** |" in table
-    assert "kind of CPU" not in table  # neither names its processor: nothing to explain
-    other = results.check_table(rows, {**this, "processors": ["AMD EPYC; torch AVX512"]},
-                                {**ref, "processors": ["Intel(R) Xeon(R); torch AVX512"]})
-    assert "processors differ: reference ['Intel(R) Xeon(R); torch AVX512']" in other
-    assert "same kind of CPU" in other
+    assert "2 identical, 1 differs, 1 missing, 1 new" in table
+    assert "| b | 0.5000 [0.4500, 0.5500] | 0.5100 [0.4600, 0.5600] | **differs** |" in table
+    assert "reference's kind of CPU" in table
+
+
+def seeded(values, half=0.05):
+    """A metric over seeds as a results file stores it: {value, low, high, per_seed}."""
+    mean = sum(values) / len(values)
+    return {"value": mean, "low": mean - half, "high": mean + half, "n": 100,
+            "seeds": len(values), "per_seed": {str(i): v for i, v in enumerate(values)}}
+
+
+INTEL = ["Intel(R) Xeon(R) Processor; torch AVX512"]
+AMD = ["AMD EPYC; torch AVX2"]
+
+
+def test_on_another_kind_of_cpu_a_number_is_judged_by_the_seeds_prediction_interval():
+    """r3-style: the reference over 5 seeds on a Xeon, one seed on an EPYC. The prediction
+    interval of one new seed is mean +- t(4) sd sqrt(1 + 1/5): here 0.40 +- 0.0855 for
+    sd 0.0283, so 0.47 is predicted and 0.505 (the EPYC base model of issue 35) is not."""
+    five = [0.36, 0.40, 0.44, 0.38, 0.42]
+    ref = {"processors": INTEL, "metrics": {"gsm": seeded(five), "one seed": metric(0.3375)}}
+    inside = {"processors": AMD, "metrics": {"gsm": seeded([0.47]), "one seed": metric(0.505)}}
+    rows = {r["metric"]: r["verdict"] for r in results.compare(inside, ref)}
+    assert rows == {"gsm": "predicted", "one seed": "unjudged"}
+    assert results.passed(results.compare(inside, ref))
+    outside = {"processors": AMD, "metrics": {"gsm": seeded([0.505]), "one seed": metric(0.505)}}
+    assert {r["metric"]: r["verdict"] for r in results.compare(outside, ref)}["gsm"] == "outside"
+    assert not results.passed(results.compare(outside, ref))
+    table = results.check_table(results.compare(inside, ref), inside, ref)
+    assert "another kind of CPU" in table and "1 unjudged: the reference has one seed" in table
+
+
+def test_reward_model_scores_are_compared_as_gains_over_sft_on_another_cpu():
+    """A Bradley-Terry reward model is fixed up to a shift: levels move with it (SFT 0.455 on a
+    Xeon, -0.139 on an EPYC), gains over SFT do not."""
+    t = "reinforce_rm_level1 | {} | RM score"
+    ref = {"processors": INTEL, "metrics": {
+        t.format("sft"): seeded([0.45, 0.50, 0.40]),
+        t.format("reinforce"): seeded([0.85, 0.85, 0.85])}}   # gains 0.40, 0.35, 0.45
+    shifted = {"processors": AMD, "metrics": {
+        t.format("sft"): seeded([-0.139]), t.format("reinforce"): seeded([0.25])}}  # gain 0.389
+    rows = {r["metric"]: r["verdict"] for r in results.compare(shifted, ref)}
+    assert rows["reinforce_rm_level1 | reinforce | RM score gain over sft"] == "predicted"
+    assert not any(name.endswith("| RM score") for name in rows)  # no level is compared
+    assert rows["claims | D-level1-reinforce | effect"] == "predicted"  # the claim's size too
+    lost = {"processors": AMD, "metrics": {
+        t.format("sft"): seeded([-0.139]), t.format("reinforce"): seeded([-0.2])}}
+    assert not results.passed(results.compare(lost, ref))
+
+
+def test_a_flipped_claim_fails_the_check():
+    ref = {"metrics": {}, "claims": [{"id": "D-level1-reinforce", "verdict": "reproduced"}]}
+    same = {"metrics": {}, "claims": [{"id": "D-level1-reinforce", "verdict": "reproduced"}]}
+    flipped = {"metrics": {}, "claims": [{"id": "D-level1-reinforce", "verdict": "opposite"}]}
+    assert results.passed(results.compare(same, ref))
+    rows = results.compare(flipped, ref)
+    assert [r["verdict"] for r in rows] == ["flipped"] and not results.passed(rows)
 
 
 def test_check_cli_fails_when_a_metric_moves(root, tmp_path, capsys):
@@ -95,7 +144,7 @@ def test_check_cli_fails_when_a_metric_moves(root, tmp_path, capsys):
     got["metrics"]["base_model | tiny (offline) | MC Yoruba"] = metric(0.9)
     moved = results.write_result(got, tmp_path / "moved", "cpu")
     assert results.main(["check", str(moved), "--reference", str(ref)]) == 1
-    assert "MC Yoruba | 0.3000 [0.2500, 0.3500] | 0.9000 [0.8500, 0.9500] | **outside**" in \
+    assert "MC Yoruba | 0.3000 [0.2500, 0.3500] | 0.9000 [0.8500, 0.9500] | **differs**" in \
         capsys.readouterr().out
     assert results.main(["check", str(tmp_path / "none.json"), "--reference", str(ref)]) == 2
 
@@ -103,10 +152,10 @@ def test_check_cli_fails_when_a_metric_moves(root, tmp_path, capsys):
 def test_readme_blocks_are_regenerated_and_a_hand_edit_is_caught(root, tmp_path):
     got = {"profile": "cpu", **results.gather(results.select(summary.collect(root), "cpu"))}
     results.write_result(got, tmp_path, "cpu")
-    text = "# Title\n<!-- results:cpu begin (generated) -->\nold\n<!-- results:cpu end -->\nafter\n"
+    text = "# Title\n<!-- results:cpu begin (generated) -->\nOLD-TEXT\n<!-- results:cpu end -->\nafter\n"
     new = results.readme_text(text, tmp_path)
     assert "| tiny (offline) | 0.600 [0.550, 0.650] | 0.500 [0.450, 0.550] |" in new
-    assert new.endswith("<!-- results:cpu end -->\nafter\n") and "old" not in new
+    assert new.endswith("<!-- results:cpu end -->\nafter\n") and "OLD-TEXT" not in new
     assert results.readme_text(new, tmp_path) == new  # regenerating is stable
     edited = new.replace("0.600 [0.550", "0.610 [0.550")
     assert results.readme_text(edited, tmp_path) == new  # a hand edit is undone, so it is seen

@@ -58,7 +58,7 @@ def test_two_runs_leave_two_complete_run_folders(outputs):
         metrics = json.loads((folder / "metrics.json").read_text())
         assert {"GSM8K-format", "MC English", "MC Yoruba"} <= set(metrics)
         assert 0 <= metrics["MC Yoruba"]["accuracy"]["value"] <= 1
-    assert (outputs / "models" / "base-ci" / "model.safetensors").is_file()
+    assert (outputs / "models" / "base-ci-seed0" / "model.safetensors").is_file()
 
 
 def test_a_failing_cell_marks_the_run_failed_and_keeps_the_notebook(outputs):
@@ -92,12 +92,12 @@ def test_a_bad_grid_entry_stops_the_grid_before_any_run(outputs, tmp_path):
     assert not (outputs / "base_model").exists()
 
 
-def test_the_pause_grid_file_holds_the_20_configurations():
+def test_the_pause_grid_file_holds_the_20_configurations_and_the_matched_control():
     from reason_lib.run import load_grid
 
     entries = load_grid("params/pause_warmup/grids/warmup.yaml", "pause_warmup", "cpu", {})
-    assert len(entries) == 20 and len({e["config_name"] for e in entries}) == 20
-    assert sum(e.get("use_pauses", True) is False for e in entries) == 2
+    assert len(entries) == 21 and len({e["config_name"] for e in entries}) == 21
+    assert sum(e.get("use_pauses", True) is False for e in entries) == 3
     assert sum(e.get("lora") is False for e in entries) == 9
 
 
@@ -109,6 +109,13 @@ def test_reuse_skips_a_run_with_the_same_parameters_only(outputs):
     other = _run(outputs, "base_model", "--profile", "ci", "--reuse", "-p", "seed", "1")
     assert other.returncode == 0 and "reusing" not in other.stdout
     assert len(list((outputs / "base_model").iterdir())) == 2
+    # the model at the path records its writer; another run's model there is not reused
+    record = outputs / "models" / "base-ci-seed0" / "writer.json"
+    assert json.loads(record.read_text())["run"] in {f.name for f in (outputs / "base_model").iterdir()}
+    assert not list((outputs / "models").glob("*.tmp-*")) and not list((outputs / "models").glob("*.old-*"))
+    record.write_text(json.dumps({"run": "someone-else"}))
+    third = _run(outputs, "base_model", "--profile", "ci", "--reuse")
+    assert third.returncode == 0 and "written by someone-else: running again" in third.stdout
 
 
 def test_a_killed_run_is_marked_failed(outputs):
@@ -167,3 +174,45 @@ def test_resume_extends_only_what_it_can_and_names_what_it_cannot(outputs):
     assert run.manifest["extended"][0]["changes"] == {"outer_loops": [loops, loops + 2]}
     with pytest.raises(config.ParamError, match="is below the run's"):
         prepare("pause_star", "ci", {"outer_loops": loops}, resume=run.id)
+
+
+def test_seeds_parse_as_a_count_a_range_or_a_list():
+    from reason_lib.config import ParamError
+    from reason_lib.run import parse_seeds
+
+    assert parse_seeds("3") == [0, 1, 2]
+    assert parse_seeds("5-7") == [5, 6, 7]
+    assert parse_seeds("4,1") == [4, 1]
+    for bad in ("0", "x", "2,2", "3-1"):
+        with pytest.raises(ParamError, match="--seeds"):
+            parse_seeds(bad)
+
+
+def test_seeds_run_one_folder_and_one_base_model_per_seed_then_start_each_seed_from_its_own(outputs):
+    result = _run(outputs, "base_model", "--profile", "ci", "--seeds", "2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "seeds: 2 of 2 runs succeeded" in result.stdout
+    import yaml
+
+    params = [yaml.safe_load((f / "params.yaml").read_text())
+              for f in sorted((outputs / "base_model").iterdir())]
+    assert sorted(p["seed"] for p in params) == [0, 1] and {p["data_seed"] for p in params} == {0}
+    weights = [(outputs / "models" / f"base-ci-seed{k}" / "model.safetensors").read_bytes()
+               for k in (0, 1)]
+    assert weights[0] != weights[1]  # another initialisation and data order: another model
+
+    # seed 2 of an experiment needs base model seed 2, which is missing: it is trained first
+    from reason_lib.run import needs_base_model
+
+    os.environ["REASON_LIB_OUTPUTS"] = str(outputs)
+    try:
+        assert needs_base_model("pause_warmup", "ci", {"seed": 1}) is None
+        assert needs_base_model("pause_warmup", "ci", {"seed": 2}) == {"seed": 2}
+        assert needs_base_model("pause_warmup", "ci", {"seed": 2, "model": "elsewhere"}) is None
+    finally:
+        del os.environ["REASON_LIB_OUTPUTS"]
+    result = _run(outputs, "pause_warmup", "--profile", "ci", "--seeds", "2-2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "base model of seed 2 missing: training it first" in result.stdout
+    (run,) = (outputs / "pause_warmup").iterdir()
+    assert "base-ci-seed2" in (run / "params.yaml").read_text()

@@ -58,9 +58,17 @@ def test_the_warmup_grid_is_the_studys_twenty_rows():
     into reason_lib/studies/pause_warmup_grid.csv."""
     study = studies.table("pause_warmup_grid")
     grid = config.read_yaml((config.PROJ_ROOT / "params/pause_warmup/grids/warmup.yaml").read_text())
+    matched = [row for row in grid if row["config_name"] == "matched_nopause_peft"]
+    grid = [row for row in grid if row["config_name"] != "matched_nopause_peft"]
     assert [row["config_name"] for row in grid] == list(study)
     assert len(grid) == 20
     defaults = config.PauseWarmupParams()
+    # the matched control: sft_peft's training path (start model, epochs, LoRA) without pauses
+    (control,) = [config.PauseWarmupParams(**{**config.to_dict(defaults), **row}) for row in matched]
+    sft_peft = config.PauseWarmupParams(**{**config.to_dict(defaults), **grid[1]})
+    assert grid[1]["config_name"] == "sft_peft" and not control.use_pauses and sft_peft.use_pauses
+    assert {k: v for k, v in config.to_dict(control).items() if k not in ("config_name", "use_pauses")} \
+        == {k: v for k, v in config.to_dict(sft_peft).items() if k not in ("config_name", "use_pauses")}
     for row in grid:
         params = config.PauseWarmupParams(**{**config.to_dict(defaults), **row})
         published = study[row["config_name"]]

@@ -65,9 +65,12 @@ def test_reinforce_table_by_level(root):
 def test_combine():
     assert summary.combine([None]) is None
     one = summary.combine([{"value": 0.5, "low": 0.4, "high": 0.6}])
-    assert one == {"value": 0.5, "low": 0.4, "high": 0.6, "seeds": 1}
-    many = summary.combine([{"value": v, "low": 0, "high": 1} for v in (0.2, 0.4, 0.6)])
-    assert many["value"] == pytest.approx(0.4) and many["seeds"] == 3 and many["low"] < 0.4 < many["high"]
+    assert one == {"value": 0.5, "low": 0.4, "high": 0.6, "seeds": 1, "per_seed": {"0": 0.5}}
+    many = summary.combine([{"value": v, "low": 0, "high": 1} for v in (0.2, 0.4, 0.6)], [3, 5, 7])
+    assert many["value"] == pytest.approx(0.4) and many["seeds"] == 3
+    assert many["per_seed"] == {"3": 0.2, "5": 0.4, "7": 0.6}
+    # Student's t with 2 degrees of freedom (4.303), not z (1.96): sd 0.2 over 3 seeds
+    assert many["low"] == pytest.approx(0.4 - 4.3027 * 0.2 / 3 ** 0.5, abs=1e-4)
 
 
 def test_pause_star_table_reports_greedy_and_sampled_changes(tmp_path):

@@ -21,7 +21,7 @@ def _gsm8k(params) -> dict[str, int]:
         return {}
     data = gsm8k_data(params.train_data, params.test_data, params.n_train,
                       getattr(params, "n_validation", 1), params.n_test, params.problem_steps,
-                      params.max_operand, seed=params.seed)
+                      params.max_operand, seed=params.data_seed)
     sources = {"train_data": ("train", params.train_data), "test_data": ("test", params.test_data)}
     return {f"{key} {value}": len(data[split]) for key, (split, value) in sources.items() if value}
 
@@ -46,7 +46,7 @@ def _star_mmlu(params) -> dict[str, int]:
         return {}
     data = mmlu_data(resolve_source(params.mmlu_english) if params.mmlu_english else "",
                      resolve_source(params.mmlu_yoruba) if params.mmlu_yoruba else "",
-                     params.n_train, params.n_validation, params.n_test, seed=params.seed,
+                     params.n_train, params.n_validation, params.n_test, seed=params.data_seed,
                      subjects=params.mmlu_subjects)
     return {f"{key} {value}": sum(len(split[lg]) for split in data.values())
             for key, value, lg in (("mmlu_english", params.mmlu_english, "en"),
@@ -60,7 +60,7 @@ def _preferences(params) -> dict[str, int]:
         return {}
     stats: dict = {}
     train, test, _ = preference_data(resolve_source(params.preference_data), params.n_train,
-                                     params.n_test, seed=params.seed,
+                                     params.n_test, seed=params.data_seed,
                                      context_turns=params.context_turns,
                                      skip_malformed=params.skip_malformed, stats=stats)
     return {f"preference_data {params.preference_data}": len(train) + len(test)}

@@ -1,7 +1,10 @@
 """Procedural MMLU-format multiple choice, each item rendered in English and in Yoruba.
 
 The same underlying item (subject, correct letter, distractors) is written in both languages, so an
-English-vs-Yoruba accuracy gap measures the language, not the questions. Rows follow the MMLU CSV
+English-vs-Yoruba accuracy gap measures the language, not the questions. An item's split is fixed
+by the hash of its identity (`identity`): an arithmetic question by its text alone (a test sum is
+never a training sum: the model must compute it), any other by its text with its set of option
+values, so no test question occurs in training with the same options in another order. Rows follow the MMLU CSV
 schema (`Question, A, B, C, D, Answer, Subject`) plus `Rationale` (the reference reply's reasoning,
 used for SFT) and `Language`.
 """
@@ -121,6 +124,16 @@ def render(item: dict, order: list[int], lang: str, subject: str) -> dict:
     return row
 
 
+def identity(item: dict, subject: str) -> str:
+    """What makes two items the same question (`mmlu_splits` splits on it): arithmetic by its
+    question; the rest by question and option set (knowledge and reading tasks, whose facts
+    or lookups are the skill, asked over options never seen together in training)."""
+    question = render(item, [0, 1, 2, 3], "en", subject)["Question"]
+    if item["kind"] in ("add", "sub"):
+        return question
+    return question + "|" + ",".join(str(v) for v in sorted(item["options"]))
+
+
 def mmlu_splits(n_train: int, n_validation: int, n_test: int, seed: int = 0,
                 subjects: list[str] | None = None) -> dict[str, list[dict]]:
     """Disjoint splits of items; each split holds `{"en": rows, "yo": rows}` aligned by index."""
@@ -137,7 +150,7 @@ def mmlu_splits(n_train: int, n_validation: int, n_test: int, seed: int = 0,
         order = rng.sample(range(4), 4)
         en = render(item, order, "en", subject)
         key = "|".join(en[k] for k in ("Question", *LETTERS))
-        split = split_of(key)
+        split = split_of(identity(item, subject))
         if key in seen or len(out[split]["en"]) >= wanted[split]:
             continue
         seen.add(key)

@@ -41,7 +41,10 @@ FACTS = {
 POLITE = ["I hope this helps.", "Thanks for asking.", "Let me know if you want more."]
 FILLER = ["That is a good question.", "Well, let me think.", "I am not sure about that.",
           "There is a lot to say."]
-PROMPTS = ["Tell me about {t}.", "What do you know about {t}?", "Can you explain {t} to me?"]
+PROMPTS = ["Tell me about {t}.", "What do you know about {t}?", "Can you explain {t} to me?",
+           "I want to learn about {t}.", "Say something about {t}.", "What can you tell me about {t}?",
+           "Give me some facts about {t}.", "Teach me about {t}.", "Talk to me about {t}.",
+           "Describe {t} for me.", "What should I know about {t}?", "Explain {t}, please."]
 
 
 def gold_reward(topic: str, sentences: list[str]) -> float:
@@ -84,7 +87,8 @@ def preference_splits(n_train: int, n_validation: int, n_test: int, seed: int = 
     """Disjoint splits of pairs: `prompt` (messages), `chosen`, `rejected`, their gold rewards, `topic`.
 
     The higher-gold response is chosen (ties are dropped); with `label_noise` the labels of that
-    share of pairs are flipped, as human raters disagree.
+    share of pairs are flipped, as human raters disagree. A pair's split is its prompt's (by
+    hash), so the prompts a policy trains on are never the prompts it is evaluated on.
     """
     wanted = {"train": n_train, "validation": n_validation, "test": n_test}
     out: dict[str, list[dict]] = {k: [] for k in wanted}
@@ -102,7 +106,7 @@ def preference_splits(n_train: int, n_validation: int, n_test: int, seed: int = 
             (a, ga), (b, gb) = (b, gb), (a, ga)
         row = {"prompt": [{"role": "user", "content": prompt}], "chosen": " ".join(a),
                "rejected": " ".join(b), "gold_chosen": ga, "gold_rejected": gb, "topic": topic}
-        split = split_of(prompt + row["chosen"] + row["rejected"])
+        split = split_of(prompt)
         if len(out[split]) < wanted[split]:
             out[split].append(row)
     raise ValueError(f"could not generate {wanted} preference pairs: lower the counts")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+
 from reason_lib import distributed
 from reason_lib.config import resolve_path, resolve_source
 from reason_lib.data.world import corpus
@@ -23,12 +27,32 @@ def build_or_load(params, rows: list[dict], mc_rows: dict) -> tuple[object, obje
     return model, tok
 
 
-def save(model, tokenizer, path) -> str:
+WRITER = "writer.json"
+
+
+def save(model, tokenizer, path, writer: str = "") -> str:
     """Save model (safetensors) and tokenizer where experiments load them by path; the path.
-    With several processes the main one saves and the others wait for it (`distributed`)."""
+    Written beside it, then moved into place whole, with `writer.json` naming the run that wrote
+    it: a reader never loads one run's weights with another's tokenizer, and `--reuse` can tell
+    whose model is there. With several processes the main one saves and the others wait for it
+    (`distributed`)."""
     path = resolve_path(path)
     if distributed.is_main():
-        model.save_pretrained(path)
-        tokenizer.save_pretrained(path)
+        tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        (tmp / WRITER).write_text(json.dumps({"run": writer}))
+        old = path.with_name(f"{path.name}.old-{os.getpid()}")
+        if path.exists():
+            path.rename(old)
+        tmp.rename(path)
+        shutil.rmtree(old, ignore_errors=True)
     distributed.barrier()
     return str(path)
+
+
+def writer_of(path) -> str | None:
+    """The run that wrote the model at `path` (`save`), or None (none recorded, or no model)."""
+    record = resolve_path(path) / WRITER
+    return json.loads(record.read_text()).get("run") if record.is_file() else None

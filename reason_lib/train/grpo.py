@@ -32,13 +32,16 @@ class KeepFinal(TrainerCallback):
 
 
 def reward_setup(reward_type: str, scorer, hybrid_weights=(1.0, 1.0)) -> tuple[list, list[float]]:
-    """(reward functions, weights) for `correctness`, `perplexity` or `hybrid`. Both functions are
-    always passed (a weight of 0 leaves one out of the reward) so TRL logs every component."""
+    """(reward functions, weights) for `correctness`, `perplexity`, `hybrid` or
+    `perplexity_visible` (the perplexity reward with the policy's own answer left in what the
+    scorer reads: the leak ablation). Both functions are always passed (a weight of 0 leaves one
+    out of the reward) so TRL logs every component."""
     weights = {"correctness": [1.0, 0.0], "perplexity": [0.0, 1.0],
-               "hybrid": [float(w) for w in hybrid_weights]}
+               "hybrid": [float(w) for w in hybrid_weights], "perplexity_visible": [0.0, 1.0]}
     if reward_type not in weights:
         raise ValueError(f"reward type {reward_type!r}: expected one of {sorted(weights)}")
-    return [gsm8k_correctness, scorer], weights[reward_type]
+    return [gsm8k_correctness, scorer.visible() if reward_type == "perplexity_visible" else scorer], \
+        weights[reward_type]
 
 
 def vllm_settings(params) -> dict:

@@ -1,0 +1,186 @@
+"""The studies' claims (`reason_lib/studies/claims.yaml`) measured over seeds: each claim's effect,
+paired by seed, with its Student-t interval, a Holm-adjusted verdict, the claims table and the
+forest plot. Computed from a results file's metrics, whose `per_seed` values say which seed gave
+which number.
+
+    python -m reason_lib.claims results/cpu.json      # print the claims table of a results file
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import yaml
+
+from reason_lib import stats
+from reason_lib.config import ParamError
+
+CLAIMS_FILE = Path(__file__).parent / "studies" / "claims.yaml"
+FIELDS = {"id", "family", "kind", "study", "study_number", "treatment", "control", "effect",
+          "direction", "margin"}
+KINDS = ("study", "control", "beyond")
+
+
+def load(path: Path = CLAIMS_FILE) -> list[dict]:
+    """The claims, checked: known fields, a comparison (treatment and control, or effect), a
+    direction of -1, 0 or +1 (0 with a margin), unique ids."""
+    claims = yaml.safe_load(Path(path).read_text()) or []
+    seen = set()
+    for i, c in enumerate(claims, start=1):
+        where = f"{path}, claim {i} ({c.get('id', '?')})"
+        unknown = set(c) - FIELDS
+        if unknown:
+            raise ParamError(f"{where}: unknown field(s) {sorted(unknown)}; known: {sorted(FIELDS)}")
+        if not c.get("id") or c["id"] in seen:
+            raise ParamError(f"{where}: field 'id' missing or repeated")
+        seen.add(c["id"])
+        if bool(c.get("effect")) == bool(c.get("treatment") and c.get("control")):
+            raise ParamError(f"{where}: give either 'effect' or both 'treatment' and 'control'")
+        if c.get("direction") not in (-1, 0, 1):
+            raise ParamError(f"{where}: field 'direction' (value {c.get('direction')!r}) must be "
+                             "-1, 0 or 1")
+        if c["direction"] == 0 and not isinstance(c.get("margin"), (int, float)):
+            raise ParamError(f"{where}: direction 0 (no difference) needs a numeric 'margin'")
+        if c.get("kind") not in KINDS:
+            raise ParamError(f"{where}: field 'kind' (value {c.get('kind')!r}) must be one of {KINDS}")
+        for key in ("treatment", "control", "effect"):
+            if c.get(key) and len(c[key].split(" | ")) != 3:
+                raise ParamError(f"{where}: field {key!r} (value {c[key]!r}) must read "
+                                 "'table | configuration | column'")
+    return claims
+
+
+def per_seed(metrics: dict, name: str) -> dict | None:
+    """{seed: value} of a metric of a results file; None when the file lacks it. A metric
+    written before seeds were recorded counts as seed 0 (every such run was seed 0)."""
+    m = metrics.get(name)
+    if m is None:
+        return None
+    if not isinstance(m, dict):
+        raise ValueError(f"metric {name!r}: a plain number, not a per-run value with seeds")
+    return dict(m.get("per_seed") or {"0": m["value"]})
+
+
+def seed_effects(claim: dict, metrics: dict) -> dict | None:
+    """{seed: effect} of one claim: the `effect` metric, or treatment minus control on the seeds
+    both have. None when a metric is missing (the experiment was not run on this profile)."""
+    if claim.get("effect"):
+        return per_seed(metrics, claim["effect"])
+    t, c = per_seed(metrics, claim["treatment"]), per_seed(metrics, claim["control"])
+    if t is None or c is None:
+        return None
+    common = [s for s in t if s in c]
+    return {s: t[s] - c[s] for s in common} or None
+
+
+def judge(effect: dict, direction: int, p_holm: float | None, margin: float | None) -> str:
+    """The verdict: for a direction, `stats.verdict`; for 'no difference' (direction 0),
+    reproduced when the whole interval lies inside +-margin, opposite when it excludes 0, else
+    null (inconclusive)."""
+    if direction != 0:
+        return stats.verdict(effect, direction, p_holm)
+    if effect["low"] is None:
+        return "one seed"
+    if -margin <= effect["low"] and effect["high"] <= margin:
+        return "reproduced"
+    if p_holm is not None and p_holm < stats.ALPHA:
+        return "opposite"
+    return "null"
+
+
+def evaluate(metrics: dict, claims: list[dict] | None = None) -> list[dict]:
+    """Every claim measured on a results file's `metrics`: {id, family, kind, study,
+    study_number, direction, effect {value, low, high, n, sd, p}, p_holm, per_seed, verdict};
+    a claim whose metrics the file lacks gets verdict 'not run'. Holm's family: the claims with
+    at least two seeds."""
+    claims = load() if claims is None else claims
+    out = []
+    for c in claims:
+        row = {k: c.get(k) for k in ("id", "family", "kind", "study", "study_number", "direction")}
+        effects = seed_effects(c, metrics)
+        if effects is None:
+            out.append({**row, "effect": None, "p_holm": None, "per_seed": None, "verdict": "not run"})
+            continue
+        out.append({**row, "effect": stats.t_interval(effects.values()), "per_seed": effects,
+                    "margin": c.get("margin")})
+    adjusted = stats.holm({r["id"]: r["effect"]["p"] for r in out if r["effect"] is not None})
+    for r in out:
+        if r["effect"] is not None:
+            r["p_holm"] = adjusted[r["id"]]
+            r["verdict"] = judge(r["effect"], r["direction"], r["p_holm"], r.pop("margin"))
+    return out
+
+
+def compact(rows: list[dict], digits: int = 4) -> list[dict]:
+    """The claims as a results file stores them: numbers rounded, one dict per claim."""
+    def rnd(v):
+        return round(v, digits) if isinstance(v, float) else v
+
+    out = []
+    for r in rows:
+        e = r["effect"]
+        out.append({"id": r["id"], "family": r["family"], "kind": r["kind"],
+                    "study_number": r["study_number"], "direction": r["direction"],
+                    "effect": None if e is None else {k: rnd(e[k]) for k in ("value", "low", "high", "n", "p")},
+                    "p_holm": rnd(r["p_holm"]),
+                    "per_seed": None if r["per_seed"] is None else {s: rnd(v) for s, v in r["per_seed"].items()},
+                    "verdict": r["verdict"]})
+    return out
+
+
+def _number(v, signed: bool = True) -> str:
+    if v is None:
+        return "-"
+    return f"{v:+.3f}" if signed else f"{v:.3f}"
+
+
+def _p(p) -> str:
+    return "-" if p is None else f"{p:.3g}"
+
+
+def table(stored: list[dict], claims: list[dict] | None = None) -> str:
+    """The claims table in markdown: the study's words and number beside our effect over seeds
+    (Student-t 95 % interval), the Holm-adjusted p and the verdict."""
+    words = {c["id"]: c for c in (load() if claims is None else claims)}
+    lines = ["| claim | the study | study's Δ | our Δ (95 % t-interval over seeds) | seeds | "
+             "Holm p | verdict |", "|---|---|---|---|---|---|---|"]
+    for r in stored:
+        c, e = words.get(r["id"], {}), r["effect"]
+        ours = "-" if e is None else (
+            _number(e["value"]) + ("" if e["low"] is None else
+                                   f" [{_number(e['low'])}, {_number(e['high'])}]"))
+        direction = {1: "↑", -1: "↓", 0: "≈"}[r["direction"]]
+        verdict = r["verdict"] if r["verdict"] not in ("reproduced", "opposite") \
+            else f"**{r['verdict']}**"
+        lines.append(f"| {r['id']} ({r['kind']}) | {c.get('study', '')} {direction} | "
+                     f"{_number(r['study_number'])} | {ours} | {e['n'] if e else 0} | "
+                     f"{_p(r['p_holm'])} | {verdict} |")
+    return "\n".join(lines) + "\n"
+
+
+def forest(stored: list[dict], path, title: str = ""):
+    """The forest plot of the measured claims (`plots.forest`): our effect over seeds beside the
+    study's number."""
+    from reason_lib import plots
+
+    rows = [(r["id"], r["effect"]["value"], r["effect"]["low"], r["effect"]["high"],
+             r["study_number"]) for r in stored if r["effect"] is not None]
+    return plots.forest(rows, path, title=title,
+                        xlabel="effect, treatment − control (each claim's own units)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from reason_lib import results
+
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print(__doc__)
+        return 2
+    stored = compact(evaluate(results.load(argv[0])["metrics"]))
+    print(table(stored), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

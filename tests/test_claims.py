@@ -1,0 +1,87 @@
+"""reason_lib.claims: the studies' claims measured over seeds, verdicts, and the README's readings."""
+
+import re
+
+import pytest
+
+from reason_lib import claims, results
+from reason_lib.config import ParamError
+
+
+def seeded(values):
+    return {"value": sum(values) / len(values), "per_seed": {str(i): v for i, v in enumerate(values)}}
+
+
+CLAIMS = [
+    {"id": "up", "family": "A", "kind": "study", "study": "t beats c", "study_number": 0.1,
+     "treatment": "t | a | acc", "control": "t | b | acc", "direction": 1},
+    {"id": "down", "family": "A", "kind": "study", "study": "it falls", "study_number": -0.5,
+     "effect": "t | a | Δ", "direction": -1},
+    {"id": "same", "family": "C", "kind": "study", "study": "about equal", "study_number": 0.0,
+     "treatment": "t | a | acc", "control": "t | c | acc", "direction": 0, "margin": 0.05},
+    {"id": "absent", "family": "D", "kind": "control", "study": "not run here",
+     "study_number": None, "effect": "t | z | Δ", "direction": 1},
+]
+
+
+def test_verdicts_pair_by_seed_and_adjust_for_the_family():
+    metrics = {"t | a | acc": seeded([0.50, 0.60, 0.40, 0.55, 0.45]),
+               "t | b | acc": seeded([0.45, 0.56, 0.33, 0.50, 0.41]),   # +0.05 .. +0.07 each seed
+               "t | c | acc": seeded([0.51, 0.59, 0.41, 0.56, 0.44]),   # within +-0.01
+               "t | a | Δ": seeded([0.10, 0.12, 0.08, 0.11, 0.09])}      # up, the study said down
+    got = {r["id"]: r for r in claims.evaluate(metrics, CLAIMS)}
+    assert got["up"]["verdict"] == "reproduced" and got["up"]["effect"]["low"] > 0
+    assert got["down"]["verdict"] == "opposite"
+    assert got["same"]["verdict"] == "reproduced"  # the whole interval inside +-0.05
+    assert got["absent"]["verdict"] == "not run" and got["absent"]["effect"] is None
+    # Holm over the three measured claims: the smallest p is multiplied by 3
+    assert got["up"]["p_holm"] >= got["up"]["effect"]["p"]
+
+
+def test_a_noisy_effect_is_null_and_one_seed_gets_no_verdict():
+    metrics = {"t | a | acc": seeded([0.50, 0.40, 0.60]), "t | b | acc": seeded([0.45, 0.50, 0.52]),
+               "t | c | acc": seeded([0.30, 0.70, 0.50]), "t | a | Δ": {"value": -0.4}}
+    got = {r["id"]: r["verdict"] for r in claims.evaluate(metrics, CLAIMS)}
+    assert got["up"] == "null"
+    assert got["same"] == "null"  # includes 0 but reaches past the margin: inconclusive
+    assert got["down"] == "one seed"  # a metric of one run, recorded before seeds
+
+
+def test_a_malformed_claim_is_named(tmp_path):
+    path = tmp_path / "claims.yaml"
+    path.write_text("- {id: x, family: A, kind: study, study: s, effect: 't | a | Δ', direction: 2}\n")
+    with pytest.raises(ParamError, match=r"claim 1 \(x\): field 'direction' \(value 2\)"):
+        claims.load(path)
+    path.write_text("- {id: x, family: A, kind: study, study: s, treatment: 't | a | b', direction: 1}\n")
+    with pytest.raises(ParamError, match="either 'effect' or both 'treatment' and 'control'"):
+        claims.load(path)
+
+
+def test_every_claim_names_a_table_and_column_the_summary_writes():
+    """Each claim's metrics are `table | configuration | column` of rows the current code writes:
+    the table and column occur in results/ci.json, the golden file of every notebook's ci run."""
+    written = {(name.split(" | ")[0], name.split(" | ")[2])
+               for name in results.load(results.RESULTS_DIR / "ci.json")["metrics"]}
+    for c in claims.load():
+        for key in ("treatment", "control", "effect"):
+            if c.get(key):
+                table, _, column = c[key].split(" | ")
+                table = table.replace("_level2", "_level1")  # one table function, ci runs level 1
+                assert (table, column) in written, (c["id"], c[key])
+
+
+def test_the_stored_claims_are_what_the_metrics_give():
+    for profile in ("cpu", "smol"):
+        result = results.load(results.RESULTS_DIR / f"{profile}.json")
+        assert result["claims"] == claims.compact(claims.evaluate(result["metrics"])), profile
+
+
+def test_every_verdict_the_readme_names_is_the_files():
+    """A reading in the README names a claim as `<profile>/<id>`: *<verdict>*; it must say what
+    results/<profile>.json says."""
+    named = re.findall(r"`(\w+)/([A-D]-[\w.-]+)`: \*([a-z ]+)\*", results.README.read_text())
+    assert named, "the README reads no claim by its verdict"
+    for profile, claim_id, verdict in named:
+        stored = {c["id"]: c["verdict"] for c in
+                  results.load(results.RESULTS_DIR / f"{profile}.json")["claims"]}
+        assert stored[claim_id] == verdict, (profile, claim_id, verdict, stored[claim_id])
