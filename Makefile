@@ -108,7 +108,7 @@ smol-lane-rl:
 	-$(MAKE) perplexity-grpo PROFILE=smol ARGS=
 
 smol-lane-other:
-	-$(MAKE) pause-warmup-grid PROFILE=smol GRID=smol ARGS=
+	-$(MAKE) pause-warmup-grid PROFILE=smol GRID=$(REPRO_GRID) ARGS=
 	-$(MAKE) base-model PROFILE=smol ARGS=
 	-$(MAKE) star-mmlu PROFILE=smol ARGS=
 	-$(MAKE) pause-star PROFILE=smol ARGS=
@@ -116,6 +116,14 @@ smol-lane-other:
 # The warm-up grid a reproduction runs: the study's 20 rows (smol: its 6), or for `make claims`
 # the three rows the claims compare (params/pause_warmup/grids/claims.yaml).
 REPRO_GRID ?= $(if $(filter smol,$(PROFILE)),smol,warmup)
+
+# The seeds SEEDS names (N: 0..N-1, a-b, or a,b,c; none: seed 0), as a list for make.
+SEED_LIST = $(shell s='$(or $(SEEDS),1)'; if echo "$$s" | grep -q ,; then echo "$$s" | tr , ' '; elif echo "$$s" | grep -q -- -; then seq $$(echo "$$s" | tr - ' '); else seq 0 $$(( s - 1 )); fi)
+
+# One base model per seed, REPRODUCE_JOBS at a time (reused when one with the same parameters
+# and code is there): every experiment of seed k starts from base model seed k.
+base-model-seed-%: setup
+	$(PY) -m reason_lib.run base_model --profile $(PROFILE) --reuse -p seed $*
 
 # One id per reproduction (outputs/reproduce/<id>/: its results.json and the check against
 # results/<profile>.json).
@@ -126,7 +134,7 @@ endif
 reproduce: setup $(if $(filter smol,$(PROFILE)),smol-model) ## every experiment on PROFILE (cpu, or smol), the summary, then the check against results/$(PROFILE).json
 	@case "$(PROFILE)" in cpu|smol) ;; *) echo "make reproduce: PROFILE=cpu or smol, not $(PROFILE) (a gpu run is one experiment at a time)"; exit 2;; esac
 	$(PY) -m reason_lib.results begin $(REPRO_ID)
-	$(if $(filter cpu,$(PROFILE)),$(RUNNER) base_model --profile cpu --reuse)
+	$(if $(filter cpu,$(PROFILE)),OMP_NUM_THREADS=$(if $(filter 1,$(words $(SEED_LIST))),$(CORES),$(THREADS)) $(MAKE) -j$(REPRODUCE_JOBS) $(addprefix base-model-seed-,$(SEED_LIST)))
 	-OMP_NUM_THREADS=$(THREADS) $(MAKE) -j$(REPRODUCE_JOBS) --keep-going $(EXPERIMENTS) PROFILE=$(PROFILE) GRID=$(REPRO_GRID) ARGS=
 	-$(MAKE) summary PROFILE=$(PROFILE) ARGS=
 	$(PY) -m reason_lib.results finish $(REPRO_ID) --profile $(PROFILE)

@@ -12,8 +12,11 @@ result tables generated from it.
     python -m reason_lib.results readme [--check]            # README blocks from results/*.json
 
 A metric is named `table | configuration | column` (the summary's tables) and holds its value and
-95 % interval (`{value, low, high}`) or a plain number (a loss, a mean count). Values are rounded
-to 4 decimals, so two runs that computed the same numbers write the same file.
+95 % interval (`{value, low, high}`, over seeds when there are several, with each seed's value in
+`per_seed`) or a plain number (a loss, a mean count). Values are rounded to 4 decimals, so two runs
+that computed the same numbers write the same file. `claims` holds the studies' claims measured on
+these metrics (`reason_lib.claims`). The check judges a run on the reference's kind of CPU by
+identical numbers, on another kind by the reference seeds' prediction interval (`verdict`).
 """
 
 from __future__ import annotations
