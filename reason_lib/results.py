@@ -285,8 +285,9 @@ def passed(rows: list[dict]) -> bool:
 
 
 # -- markdown: results/<profile>.md and the README blocks ------------------------------------------
-def markdown(result: dict) -> str:
-    """Every table of a results file in markdown: one row per configuration."""
+def markdown(result: dict, with_claims: bool = True) -> str:
+    """Every table of a results file in markdown: one row per configuration; its claims first
+    (`with_claims`; the README shows them in a block of their own)."""
     tables: dict[str, dict[str, dict]] = {}
     for name, m in result["metrics"].items():
         table, configuration, column = name.split(SEP)
@@ -299,10 +300,11 @@ def markdown(result: dict) -> str:
            + (". 95 % intervals; Δ are paired changes (gained / lost items in the run reports)."
               if intervals else ".")]
     if result.get("wall_s"):
-        out += ["", "Wall time: " + ", ".join(f"{k} {duration(v)}" for k, v in result["wall_s"].items())
+        out += ["", "Wall time (each experiment's runs summed): "
+                + ", ".join(f"{k} {duration(v)}" for k, v in result["wall_s"].items())
                 + (" (runs side by side share the cores)" if "reproduce" in result["wall_s"] else "")
                 + "."]
-    if result.get("claims"):
+    if with_claims and result.get("claims"):
         out += ["", "**claims** (reason_lib/studies/claims.yaml; effects paired by seed, Holm over "
                 "the claims with two or more seeds)", "", claims.table(result["claims"]).rstrip()]
     for table, rows in tables.items():
@@ -332,7 +334,7 @@ def readme_text(text: str, results_dir: Path = RESULTS_DIR) -> str:
         elif name.startswith("claims_"):
             body = claims_block(name.removeprefix("claims_"), results_dir)
         else:
-            body = markdown(load(results_dir / f"{name}.json"))
+            body = markdown(load(results_dir / f"{name}.json"), with_claims=False)
         return m.group(1) + body + m.group(4)
 
     return BLOCK.sub(block, text)
