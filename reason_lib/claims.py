@@ -51,15 +51,20 @@ def load(path: Path = CLAIMS_FILE) -> list[dict]:
     return claims
 
 
+def seed_values(m: dict) -> dict:
+    """{seed: value} of one metric ({value, ..., per_seed}). A metric written before seeds were
+    recorded counts as seed 0 (every such run was seed 0)."""
+    return dict(m.get("per_seed") or {"0": m["value"]})
+
+
 def per_seed(metrics: dict, name: str) -> dict | None:
-    """{seed: value} of a metric of a results file; None when the file lacks it. A metric
-    written before seeds were recorded counts as seed 0 (every such run was seed 0)."""
+    """{seed: value} of a metric of a results file; None when the file lacks it."""
     m = metrics.get(name)
     if m is None:
         return None
     if not isinstance(m, dict):
         raise ValueError(f"metric {name!r}: a plain number, not a per-run value with seeds")
-    return dict(m.get("per_seed") or {"0": m["value"]})
+    return seed_values(m)
 
 
 def seed_effects(claim: dict, metrics: dict) -> dict | None:
@@ -70,8 +75,7 @@ def seed_effects(claim: dict, metrics: dict) -> dict | None:
     t, c = per_seed(metrics, claim["treatment"]), per_seed(metrics, claim["control"])
     if t is None or c is None:
         return None
-    common = [s for s in t if s in c]
-    return {s: t[s] - c[s] for s in common} or None
+    return stats.differences(t, c) or None
 
 
 def judge(effect: dict, direction: int, p_holm: float | None, margin: float | None) -> str:

@@ -178,14 +178,17 @@ def relative(metrics: dict) -> dict:
         if configuration == base_row:
             continue
         base = claims.per_seed(metrics, SEP.join([table, base_row, column]))
-        mine = claims.per_seed(metrics, name)
         if base is None:
             continue
-        gains = {s: v - base[s] for s, v in mine.items() if s in base}
+        gains = stats.differences(claims.seed_values(m), base)
         if gains:
-            out[SEP.join([table, configuration, f"{column} gain over {base_row}"])] = \
-                {"value": sum(gains.values()) / len(gains), "per_seed": gains}
+            out[SEP.join([table, configuration, f"{column} gain over {base_row}"])] = _seeded(gains)
     return out
+
+
+def _seeded(values: dict) -> dict:
+    """A metric made of per-seed values ({seed: value}): their mean and the values."""
+    return {"value": sum(values.values()) / len(values), "per_seed": values}
 
 
 def with_claim_effects(result: dict) -> dict:
@@ -194,9 +197,7 @@ def with_claim_effects(result: dict) -> dict:
     out = dict(result["metrics"])
     for c in result.get("claims") or claims.compact(claims.evaluate(result["metrics"])):
         if c.get("per_seed"):
-            values = c["per_seed"]
-            out[SEP.join(["claims", c["id"], "effect"])] = \
-                {"value": sum(values.values()) / len(values), "per_seed": values}
+            out[SEP.join(["claims", c["id"], "effect"])] = _seeded(c["per_seed"])
     return out
 
 
@@ -218,18 +219,15 @@ def verdict(this, reference, same: bool = True) -> str:
         return "missing"
     if not isinstance(reference, dict) or not isinstance(this, dict):
         return "identical" if this == reference else ("differs" if same else "unjudged")
-    ref_seeds = claims.per_seed({"m": reference}, "m")
-    this_seeds = claims.per_seed({"m": this}, "m")
+    ref_seeds, this_seeds = claims.seed_values(reference), claims.seed_values(this)
     common = [s for s in this_seeds if s in ref_seeds]
     if same and common:
         return "identical" if all(this_seeds[s] == ref_seeds[s] for s in common) else "differs"
-    if len(ref_seeds) < 2:
+    interval = stats.prediction_interval(ref_seeds.values(), m=len(this_seeds))
+    if interval is None:
         return "unjudged"
-    mean, sd, n = stats.mean_sd(ref_seeds.values())
-    m = len(this_seeds)
-    half = stats.t_quantile(n - 1) * sd * (1 / m + 1 / n) ** 0.5
-    value = sum(this_seeds.values()) / m
-    return "predicted" if abs(value - mean) <= half + 10 ** -DIGITS else "outside"
+    value, slack = sum(this_seeds.values()) / len(this_seeds), 10 ** -DIGITS  # rounding
+    return "predicted" if interval[0] - slack <= value <= interval[1] + slack else "outside"
 
 
 def compare(result: dict, reference: dict) -> list[dict]:

@@ -49,23 +49,29 @@ def t_interval(values, alpha: float = ALPHA) -> dict:
     return {"value": mean, "low": mean - half, "high": mean + half, "n": n, "sd": sd, "p": p}
 
 
+def differences(treatment: dict, control: dict) -> dict:
+    """{seed: treatment - control} on the seeds both map (seed -> value), in treatment's order."""
+    return {s: v - control[s] for s, v in treatment.items() if s in control}
+
+
 def paired(treatment: dict, control: dict, alpha: float = ALPHA) -> dict:
     """The effect of a treatment over its control, paired by seed: `treatment` and `control` map
     seed -> value; only seeds present in both count (named in `seeds`)."""
-    seeds = sorted(set(treatment) & set(control), key=str)
-    if not seeds:
+    diffs = differences(treatment, control)
+    if not diffs:
         raise ValueError("no seed in common between treatment and control")
-    out = t_interval([treatment[s] - control[s] for s in seeds], alpha)
+    seeds = sorted(diffs, key=str)
+    out = t_interval([diffs[s] for s in seeds], alpha)
     return {**out, "seeds": [str(s) for s in seeds]}
 
 
-def prediction_interval(values, alpha: float = ALPHA) -> tuple[float, float] | None:
-    """Where one new seed's value should fall, from the seeds run so far:
-    mean +- t * sd * sqrt(1 + 1/n). None with fewer than two seeds."""
+def prediction_interval(values, alpha: float = ALPHA, m: int = 1) -> tuple[float, float] | None:
+    """Where the mean of `m` new seeds should fall, from the seeds run so far:
+    mean +- t * sd * sqrt(1/m + 1/n). None with fewer than two seeds."""
     mean, sd, n = mean_sd(values)
     if n < 2:
         return None
-    half = t_quantile(n - 1, alpha) * sd * math.sqrt(1 + 1 / n)
+    half = t_quantile(n - 1, alpha) * sd * math.sqrt(1 / m + 1 / n)
     return mean - half, mean + half
 
 
