@@ -17,14 +17,15 @@ from reason_lib import stats
 from reason_lib.config import ParamError
 
 CLAIMS_FILE = Path(__file__).parent / "studies" / "claims.yaml"
-FIELDS = {"id", "family", "kind", "study", "study_number", "treatment", "control", "effect",
-          "direction", "margin"}
+FIELDS = {"id", "family", "kind", "study", "study_number", "treatment", "control", "baseline",
+          "effect", "direction", "margin"}
 KINDS = ("study", "control", "beyond")
 
 
 def load(path: Path = CLAIMS_FILE) -> list[dict]:
-    """The claims, checked: known fields, a comparison (treatment and control, or effect), a
-    direction of -1, 0 or +1 (0 with a margin), unique ids."""
+    """The claims, checked: known fields, a comparison (treatment and control, treatment and a
+    numeric baseline such as chance, or effect), a direction of -1, 0 or +1 (0 with a margin),
+    unique ids."""
     claims = yaml.safe_load(Path(path).read_text()) or []
     seen = set()
     for i, c in enumerate(claims, start=1):
@@ -35,8 +36,13 @@ def load(path: Path = CLAIMS_FILE) -> list[dict]:
         if not c.get("id") or c["id"] in seen:
             raise ParamError(f"{where}: field 'id' missing or repeated")
         seen.add(c["id"])
-        if bool(c.get("effect")) == bool(c.get("treatment") and c.get("control")):
-            raise ParamError(f"{where}: give either 'effect' or both 'treatment' and 'control'")
+        if "baseline" in c and (not isinstance(c["baseline"], (int, float)) or c.get("control")):
+            raise ParamError(f"{where}: field 'baseline' (value {c['baseline']!r}) must be a number "
+                             "given instead of 'control'")
+        compared = c.get("treatment") and (c.get("control") or "baseline" in c)
+        if bool(c.get("effect")) == bool(compared):
+            raise ParamError(f"{where}: give either 'effect', or 'treatment' and one of 'control' "
+                             "or 'baseline'")
         if c.get("direction") not in (-1, 0, 1):
             raise ParamError(f"{where}: field 'direction' (value {c.get('direction')!r}) must be "
                              "-1, 0 or 1")
@@ -68,27 +74,32 @@ def per_seed(metrics: dict, name: str) -> dict | None:
 
 
 def seed_effects(claim: dict, metrics: dict) -> dict | None:
-    """{seed: effect} of one claim: the `effect` metric, or treatment minus control on the seeds
-    both have. None when a metric is missing (the experiment was not run on this profile)."""
+    """{seed: effect} of one claim: the `effect` metric, treatment minus control on the seeds
+    both have, or treatment minus the fixed `baseline` (e.g. chance). None when a metric is
+    missing (the experiment was not run on this profile)."""
     if claim.get("effect"):
         return per_seed(metrics, claim["effect"])
-    t, c = per_seed(metrics, claim["treatment"]), per_seed(metrics, claim["control"])
+    t = per_seed(metrics, claim["treatment"])
+    if "baseline" in claim:
+        return None if t is None else {s: v - claim["baseline"] for s, v in t.items()}
+    c = per_seed(metrics, claim["control"])
     if t is None or c is None:
         return None
     return stats.differences(t, c) or None
 
 
 def judge(effect: dict, direction: int, p_holm: float | None, margin: float | None) -> str:
-    """The verdict: for a direction, `stats.verdict`; for 'no difference' (direction 0),
-    reproduced when the whole interval lies inside +-margin, opposite when it excludes 0, else
-    null (inconclusive)."""
+    """The verdict: for a direction, `stats.verdict`; for 'no difference' (direction 0, whose p
+    is the equivalence test's), reproduced when equivalence within +-margin holds after Holm,
+    opposite when the whole interval lies beyond the margin (a difference the study says is not
+    there), else null (inconclusive)."""
     if direction != 0:
         return stats.verdict(effect, direction, p_holm)
     if effect["low"] is None:
         return "one seed"
-    if -margin <= effect["low"] and effect["high"] <= margin:
-        return "reproduced"
     if p_holm is not None and p_holm < stats.ALPHA:
+        return "reproduced"
+    if effect["low"] > margin or effect["high"] < -margin:
         return "opposite"
     return "null"
 
@@ -97,7 +108,8 @@ def evaluate(metrics: dict, claims: list[dict] | None = None) -> list[dict]:
     """Every claim measured on a results file's `metrics`: {id, family, kind, study,
     study_number, direction, effect {value, low, high, n, sd, p}, p_holm, per_seed, verdict};
     a claim whose metrics the file lacks gets verdict 'not run'. Holm's family: the claims with
-    at least two seeds."""
+    at least two seeds, each with its own test's p (a claim of no difference: equivalence within
+    its margin, `stats.equivalence_p`)."""
     claims = load() if claims is None else claims
     out = []
     for c in claims:
@@ -106,8 +118,10 @@ def evaluate(metrics: dict, claims: list[dict] | None = None) -> list[dict]:
         if effects is None:
             out.append({**row, "effect": None, "p_holm": None, "per_seed": None, "verdict": "not run"})
             continue
-        out.append({**row, "effect": stats.t_interval(effects.values()), "per_seed": effects,
-                    "margin": c.get("margin")})
+        effect = stats.t_interval(effects.values())
+        if c["direction"] == 0:
+            effect["p"] = stats.equivalence_p(effects.values(), c["margin"])
+        out.append({**row, "effect": effect, "per_seed": effects, "margin": c.get("margin")})
     adjusted = stats.holm({r["id"]: r["effect"]["p"] for r in out if r["effect"] is not None})
     for r in out:
         if r["effect"] is not None:

@@ -6,6 +6,8 @@ interval of a mean over n seeds uses Student's t with n - 1 degrees of freedom: 
 normal z would be 1.4x too narrow. A treatment and its control are paired by seed (the same base
 model, the same data order), so a claim's effect is the mean of per-seed differences. The claims
 of one profile are tested together: Holm's step-down adjustment keeps the family-wise error at 5 %.
+A claim of *no* difference is tested for equivalence (two one-sided tests against its margin), not
+read from a difference that failed to be significant.
 """
 
 from __future__ import annotations
@@ -47,6 +49,21 @@ def t_interval(values, alpha: float = ALPHA) -> dict:
     else:
         p = float(2 * _scipy.t.sf(abs(mean) / se, n - 1))
     return {"value": mean, "low": mean - half, "high": mean + half, "n": n, "sd": sd, "p": p}
+
+
+def equivalence_p(values, margin: float) -> float | None:
+    """Two one-sided tests (TOST) of |mean| < margin: the larger of the one-sided t p-values of
+    mean > -margin and mean < +margin. Small: the effect is shown to lie inside +-margin (its
+    90 % t-interval does at p < 0.05). None with fewer than two values."""
+    mean, sd, n = mean_sd(values)
+    if n < 2:
+        return None
+    se = sd / math.sqrt(n)
+    if se == 0:
+        return 0.0 if abs(mean) < margin else 1.0
+    above = _scipy.t.sf((mean + margin) / se, n - 1)  # H0: mean <= -margin
+    below = _scipy.t.cdf((mean - margin) / se, n - 1)  # H0: mean >= +margin
+    return float(max(above, below))
 
 
 def differences(treatment: dict, control: dict) -> dict:

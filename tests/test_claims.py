@@ -53,8 +53,42 @@ def test_a_malformed_claim_is_named(tmp_path):
     with pytest.raises(ParamError, match=r"claim 1 \(x\): field 'direction' \(value 2\)"):
         claims.load(path)
     path.write_text("- {id: x, family: A, kind: study, study: s, treatment: 't | a | b', direction: 1}\n")
-    with pytest.raises(ParamError, match="either 'effect' or both 'treatment' and 'control'"):
+    with pytest.raises(ParamError, match="either 'effect', or 'treatment' and one of"):
         claims.load(path)
+    path.write_text("- {id: x, family: A, kind: study, study: s, treatment: 't | a | b', "
+                    "baseline: chance, direction: 1}\n")
+    with pytest.raises(ParamError, match=r"field 'baseline' \(value 'chance'\) must be a number"):
+        claims.load(path)
+
+
+def test_a_claim_against_a_fixed_baseline_is_the_metric_minus_it_seed_by_seed():
+    claim = {"id": "above-chance", "family": "D", "kind": "control", "study": "ranks pairs",
+             "study_number": None, "treatment": "t | a | acc", "baseline": 0.5, "direction": 1}
+    got = claims.evaluate({"t | a | acc": seeded([0.60, 0.64, 0.58])}, [claim])[0]
+    assert got["per_seed"] == pytest.approx({"0": 0.10, "1": 0.14, "2": 0.08})
+    assert got["verdict"] == "reproduced"
+    got = claims.evaluate({"t | a | acc": seeded([0.52, 0.47, 0.50])}, [claim])[0]
+    assert got["verdict"] == "null"
+
+
+def test_no_difference_is_shown_by_equivalence_not_by_a_failed_difference():
+    """Three seeds near +0.03 with a margin of 0.05: the difference is not significant and the
+    95 % interval even stays inside the margin, but equivalence (two one-sided tests) is what
+    decides; a spread-out effect inside the margin on average stays null."""
+    from reason_lib import stats
+
+    tight, wide = [0.02, 0.03, 0.035, 0.025, 0.03], [0.04, -0.06, 0.03, 0.07, -0.05]
+    assert stats.equivalence_p(tight, 0.05) < 0.05 < stats.equivalence_p(wide, 0.05)
+    assert stats.equivalence_p(tight, 0.01) > 0.5  # outside a margin of 0.01
+    claim = dict(CLAIMS[2])
+    base = [0.5, 0.6, 0.4, 0.55, 0.45]
+    for values, verdict in [(tight, "reproduced"), (wide, "null"),
+                            ([0.20, 0.25, 0.22, 0.21, 0.24], "opposite")]:
+        metrics = {"t | a | acc": seeded([b + v for b, v in zip(base, values)]),
+                   "t | c | acc": seeded(base)}
+        got = claims.evaluate(metrics, [claim])[0]
+        assert got["verdict"] == verdict, values
+        assert got["effect"]["p"] == pytest.approx(stats.equivalence_p(values, 0.05))
 
 
 def test_every_claim_names_a_table_and_column_the_summary_writes():
