@@ -97,7 +97,7 @@ THREADS := $(shell echo $$(( $(CORES) / $(REPRODUCE_JOBS) > 0 ? $(CORES) / $(REP
 ifeq ($(PROFILE),smol)
 EXPERIMENTS ?= smol-lane-rl smol-lane-other
 else
-EXPERIMENTS ?= pause-warmup-grid star-mmlu pause-star reinforce-rm-1 reinforce-rm-2 perplexity-grpo
+EXPERIMENTS ?= reinforce-rm-1 reinforce-rm-2 star-mmlu perplexity-grpo pause-star pause-warmup-grid
 endif
 
 # The smol lanes: each experiment in turn (one failing does not stop its lane).
@@ -113,9 +113,10 @@ smol-lane-other:
 	-$(MAKE) star-mmlu PROFILE=smol ARGS=
 	-$(MAKE) pause-star PROFILE=smol ARGS=
 
-# The warm-up grid a reproduction runs: the study's 20 rows (smol: its 6), or for `make claims`
-# the three rows the claims compare (params/pause_warmup/grids/claims.yaml).
-REPRO_GRID ?= $(if $(filter smol,$(PROFILE)),smol,warmup)
+# The warm-up grid a reproduction runs: on cpu the three rows the claims compare
+# (params/pause_warmup/grids/claims.yaml), as `make claims` does; the study's 20 rows are an
+# example, one run each, and stay `make pause-warmup-grid` (GRID=warmup). smol: its 6 rows.
+REPRO_GRID ?= $(if $(filter smol,$(PROFILE)),smol,claims)
 
 # The seeds SEEDS names (N: 0..N-1, a-b, or a,b,c; none: seed 0), as a list for make.
 SEED_LIST = $(shell s='$(or $(SEEDS),1)'; if echo "$$s" | grep -q ,; then echo "$$s" | tr , ' '; elif echo "$$s" | grep -q -- -; then seq $$(echo "$$s" | tr - ' '); else seq 0 $$(( s - 1 )); fi)

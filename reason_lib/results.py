@@ -210,9 +210,10 @@ def same_kind(result: dict, reference: dict) -> bool:
 def verdict(this, reference, same: bool = True) -> str:
     """One metric's verdict. On the reference's kind of CPU: identical (every seed both ran gives
     the same number) or differs. On another kind: predicted (this run's mean lies inside the
-    reference seeds' prediction interval for a mean of as many seeds, t with n - 1 degrees of
-    freedom), outside, or unjudged (the reference has one seed: no spread to predict from).
-    Either way: missing (the reference has it, this run not) or new."""
+    reference seeds' 95 % prediction interval for a mean of as many seeds, t with n - 1 degrees
+    of freedom), outside, or unjudged (the reference has one seed: no spread to predict from);
+    `compare` then adjusts for the many metrics judged at once. Either way: missing (the
+    reference has it, this run not) or new."""
     if reference is None:
         return "new"
     if this is None:
@@ -223,16 +224,35 @@ def verdict(this, reference, same: bool = True) -> str:
     common = [s for s in this_seeds if s in ref_seeds]
     if same and common:
         return "identical" if all(this_seeds[s] == ref_seeds[s] for s in common) else "differs"
-    interval = stats.prediction_interval(ref_seeds.values(), m=len(this_seeds))
-    if interval is None:
+    p = stats.prediction_p(ref_seeds.values(), this_seeds.values(), slack=10 ** -DIGITS)
+    if p is None:
         return "unjudged"
-    value, slack = sum(this_seeds.values()) / len(this_seeds), 10 ** -DIGITS  # rounding
-    return "predicted" if interval[0] - slack <= value <= interval[1] + slack else "outside"
+    return "predicted" if p >= stats.ALPHA else "outside"
+
+
+def prediction_ps(mine: dict, theirs: dict) -> dict:
+    """{metric: p} of every metric judged by prediction (another kind of CPU): how surprising
+    this run's mean is under the reference's seeds (`stats.prediction_p`)."""
+    out = {}
+    for k, ref in theirs.items():
+        this = mine.get(k)
+        if isinstance(ref, dict) and isinstance(this, dict):
+            p = stats.prediction_p(claims.seed_values(ref).values(),
+                                   claims.seed_values(this).values(), slack=10 ** -DIGITS)
+            if p is not None:
+                out[k] = p
+    return out
 
 
 def compare(result: dict, reference: dict) -> list[dict]:
     """One row per metric of either file (SHIFT_ONLY columns as gains on another kind of CPU),
-    then one per claim whose verdict both files give: reference, this run, verdict."""
+    then one per claim whose verdict both files give: reference, this run, verdict.
+
+    On another kind of CPU every metric with seeds is a test of "this run comes from the same
+    process", and a reference has a hundred or more: at 95 % each, about one in twenty of an
+    honest rerun's numbers would fall outside by chance, and the check would almost never pass.
+    So the prediction p-values are Holm-adjusted over the metrics judged (family-wise 5 %): a
+    number is **outside** only when it stays significant after the adjustment."""
     same = same_kind(result, reference)
     mine, theirs = with_claim_effects(result), with_claim_effects(reference)
     if not same:
@@ -240,6 +260,12 @@ def compare(result: dict, reference: dict) -> list[dict]:
     names = list(theirs) + [k for k in mine if k not in theirs]
     rows = [{"metric": k, "reference": theirs.get(k), "this": mine.get(k),
              "verdict": verdict(mine.get(k), theirs.get(k), same)} for k in names]
+    if not same:
+        adjusted = stats.holm(prediction_ps(mine, theirs))
+        for r in rows:
+            if r["metric"] in adjusted:
+                r["p_holm"] = adjusted[r["metric"]]
+                r["verdict"] = "predicted" if adjusted[r["metric"]] >= stats.ALPHA else "outside"
     ours = {c["id"]: c["verdict"] for c in result.get("claims") or []}
     for c in reference.get("claims") or []:
         a, b = c["verdict"], ours.get(c["id"])
@@ -264,7 +290,8 @@ def check_table(rows: list[dict], result: dict, reference: dict) -> str:
     out.append(("judged on the reference's kind of CPU: every seed both ran must give identical "
                 "numbers" if same else
                 "judged on another kind of CPU than the reference's: each number against the "
-                "reference seeds' prediction interval (reward-model scores as gains over SFT)"))
+                "reference seeds' prediction interval, Holm-adjusted over the numbers judged "
+                "(reward-model scores as gains over SFT)"))
     out.append("reproduction check: " + ", ".join(f"{n} {v}" for v, n in counts.items() if n))
     if counts["unjudged"]:
         out.append(f"  {counts['unjudged']} unjudged: the reference has one seed for them, so "

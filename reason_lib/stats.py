@@ -82,14 +82,20 @@ def paired(treatment: dict, control: dict, alpha: float = ALPHA) -> dict:
     return {**out, "seeds": [str(s) for s in seeds]}
 
 
-def prediction_interval(values, alpha: float = ALPHA, m: int = 1) -> tuple[float, float] | None:
-    """Where the mean of `m` new seeds should fall, from the seeds run so far:
-    mean +- t * sd * sqrt(1/m + 1/n). None with fewer than two seeds."""
+def prediction_p(values, new_values, slack: float = 0.0) -> float | None:
+    """Two-sided p of the mean of `new_values` (m new seeds) under the seeds `values` (n) ran
+    so far: t = (new mean - mean) / (sd sqrt(1/m + 1/n)) with n - 1 degrees of freedom. p >= 0.05
+    is the new mean inside the 95 % prediction interval mean +- t sd sqrt(1/m + 1/n). A
+    difference within `slack` (rounding) counts as none. None with fewer than two seeds."""
     mean, sd, n = mean_sd(values)
-    if n < 2:
+    new = [float(v) for v in new_values]
+    if n < 2 or not new:
         return None
-    half = t_quantile(n - 1, alpha) * sd * math.sqrt(1 / m + 1 / n)
-    return mean - half, mean + half
+    gap = max(0.0, abs(sum(new) / len(new) - mean) - slack)
+    scale = sd * math.sqrt(1 / len(new) + 1 / n)
+    if scale == 0:
+        return 1.0 if gap == 0 else 0.0
+    return float(2 * _scipy.t.sf(gap / scale, n - 1))
 
 
 def holm(p_values: dict) -> dict:

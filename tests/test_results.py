@@ -110,6 +110,23 @@ def test_on_another_kind_of_cpu_a_number_is_judged_by_the_seeds_prediction_inter
     assert "another kind of CPU" in table and "1 unjudged: the reference has one seed" in table
 
 
+def test_on_another_kind_of_cpu_many_numbers_are_judged_together():
+    """A hundred metrics from the same process: by chance a few land outside their own 95 %
+    prediction interval, and an honest rerun must still pass (Holm over the metrics judged);
+    one number far off still fails it."""
+    five = [0.36, 0.40, 0.44, 0.38, 0.42]
+    ref = {"processors": INTEL, "metrics": {f"m{i}": seeded(five) for i in range(100)}}
+    this = {f"m{i}": seeded([0.40 + 0.001 * (i % 10)]) for i in range(100)}
+    this["m0"] = seeded([0.51])  # p 0.03: outside its own 95 % interval, not after Holm
+    honest = {"processors": AMD, "metrics": this}
+    rows = results.compare(honest, ref)
+    assert results.verdict(this["m0"], ref["metrics"]["m0"], same=False) == "outside"
+    assert results.passed(rows) and {r["verdict"] for r in rows} == {"predicted"}
+    moved = {"processors": AMD, "metrics": {**this, "m0": seeded([0.80])}}
+    rows = {r["metric"]: r["verdict"] for r in results.compare(moved, ref)}
+    assert rows["m0"] == "outside" and not results.passed(results.compare(moved, ref))
+
+
 def test_reward_model_scores_are_compared_as_gains_over_sft_on_another_cpu():
     """A Bradley-Terry reward model is fixed up to a shift: levels move with it (SFT 0.455 on a
     Xeon, -0.139 on an EPYC), gains over SFT do not."""

@@ -36,12 +36,18 @@ def test_effects_are_paired_by_seed_on_the_seeds_both_have():
 
 
 def test_the_prediction_interval_covers_one_new_seed_not_the_mean():
+    """Mean 0.40, sd 0.0316 over 5 seeds: the 95 % interval of the mean is 0.40 +- 0.0393, that
+    of one new seed sqrt(6) times wider, 0.40 +- 0.0962 (p = 0.05 at its edges)."""
     values = [0.36, 0.40, 0.44, 0.38, 0.42]
-    low, high = stats.prediction_interval(values)
     mean_ci = stats.t_interval(values)
-    assert low < mean_ci["low"] and high > mean_ci["high"]
-    assert (high - low) / (mean_ci["high"] - mean_ci["low"]) == pytest.approx(6 ** 0.5, rel=1e-6)
-    assert stats.prediction_interval([0.4]) is None
+    half = (mean_ci["high"] - mean_ci["low"]) / 2 * 6 ** 0.5
+    assert stats.prediction_p(values, [0.40 + half]) == pytest.approx(0.05, rel=1e-6)
+    assert stats.prediction_p(values, [mean_ci["high"] + 0.001]) > 0.3  # outside the mean's CI
+    assert stats.prediction_p(values, [0.40 + half + 0.01]) < 0.05
+    # a mean of 5 new seeds is predicted more tightly: sqrt(1/5 + 1/5) instead of sqrt(1 + 1/5)
+    assert stats.prediction_p(values, [0.40 + half * 0.6] * 5) < 0.05
+    assert stats.prediction_p([0.4], [0.5]) is None
+    assert stats.prediction_p([0.4, 0.4], [0.40004], slack=1e-4) == 1.0
 
 
 def test_holm_adjusts_step_down_and_stays_monotone():
