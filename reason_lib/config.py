@@ -496,13 +496,15 @@ def method_values(params, method: str) -> dict:
 
 
 def _check_overrides(key: str, values: dict, where: str) -> None:
+    """One method's (or level's) overrides: keys of METHOD_KEYS, each value checked as the
+    top-level parameter of that name is (type, minimum, choices): `steps: 2.7` or
+    `temperature: 0` stop here, before any training."""
     if not isinstance(values, dict):
         raise ParamError(f"key {key!r} ({where}: {values!r}): expected a mapping")
     for name, value in values.items():
         if name not in METHOD_KEYS:
             raise ParamError(f"key {key!r} ({where}.{name}): unknown; known: " + ", ".join(METHOD_KEYS))
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise ParamError(f"key {key!r} ({where}.{name} = {value!r}): expected a number >= 0")
+        check_field(ReinforceRMParams, name, value, f"key {key!r} ({where}.{name} = {value!r})")
 
 
 @dataclass
@@ -602,6 +604,11 @@ class ReinforceRMParams:
             if level not in (1, 2):
                 raise ParamError(f"key 'level_overrides' (value {level!r}): levels are 1 and 2")
             _check_overrides("level_overrides", values, str(level))
+        for method in self.methods:  # what each method will run with, overrides applied
+            own = method_values(self, method)
+            if own["prompts_per_step"] > self.n_train:
+                raise ParamError(f"method {method!r}: prompts_per_step {own['prompts_per_step']} "
+                                 f"is more than the n_train {self.n_train} training prompts")
 
 
 @dataclass
@@ -707,26 +714,30 @@ def _type_ok(value, tp) -> bool:
     return isinstance(value, tp)
 
 
+def check_field(cls: type, key: str, value, where: str) -> None:
+    """One value of `cls`'s field `key`: known, of its type, within its range and choices."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    if key not in fields:
+        raise ParamError(f"{where}: unknown parameter for {cls.__name__}; "
+                         f"known: {', '.join(sorted(fields))}")
+    tp, meta = typing.get_type_hints(cls)[key], fields[key].metadata
+    if not _type_ok(value, tp):
+        raise ParamError(f"{where}: expected {getattr(tp, '__name__', tp)}, "
+                         f"got {type(value).__name__}")
+    if meta.get("min") is not None and value < meta["min"]:
+        raise ParamError(f"{where}: must be >= {meta['min']}")
+    if meta.get("max") is not None and value > meta["max"]:
+        raise ParamError(f"{where}: must be <= {meta['max']}")
+    items = value if isinstance(value, list) else [value]
+    if meta.get("choices") and any(v not in meta["choices"] for v in items):
+        raise ParamError(f"{where}: must be one of {meta['choices']}")
+
+
 def validate(cls: type, values: dict, source: str):
     """Build `cls(**values)`, checking every key, type, range, choice and path; errors name `source`."""
-    hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     for key, value in values.items():
-        where = f"{source}: key {key!r} (value {value!r})"
-        if key not in fields:
-            raise ParamError(f"{where}: unknown parameter for {cls.__name__}; "
-                             f"known: {', '.join(sorted(fields))}")
-        tp, meta = hints[key], fields[key].metadata
-        if not _type_ok(value, tp):
-            raise ParamError(f"{where}: expected {getattr(tp, '__name__', tp)}, "
-                             f"got {type(value).__name__}")
-        if meta.get("min") is not None and value < meta["min"]:
-            raise ParamError(f"{where}: must be >= {meta['min']}")
-        if meta.get("max") is not None and value > meta["max"]:
-            raise ParamError(f"{where}: must be <= {meta['max']}")
-        items = value if isinstance(value, list) else [value]
-        if meta.get("choices") and any(v not in meta["choices"] for v in items):
-            raise ParamError(f"{where}: must be one of {meta['choices']}")
+        check_field(cls, key, value, f"{source}: key {key!r} (value {value!r})")
     params = cls(**values)
     if hasattr(params, "check"):  # a class's own rules across fields
         try:
@@ -737,6 +748,10 @@ def validate(cls: type, values: dict, source: str):
     if micro and batch % micro:
         raise ParamError(f"{source}: key 'micro_batch_size' (value {micro!r}): must divide "
                          f"batch_size ({batch})")
+    n_train = getattr(params, "n_train", None)
+    if n_train is not None and batch > n_train:
+        raise ParamError(f"{source}: key 'batch_size' (value {batch!r}): larger than the data "
+                         f"(n_train {n_train}): not one full batch to train on")
     for name, f in fields.items():
         value = getattr(params, name)
         if f.metadata.get("path") and value:
@@ -747,7 +762,19 @@ def validate(cls: type, values: dict, source: str):
 
 
 class _Loader(yaml.SafeLoader):
-    """YAML as a researcher writes it: `3e-4` is a float (plain YAML 1.1 reads it as a string)."""
+    """YAML as a researcher writes it: `3e-4` is a float (plain YAML 1.1 reads it as a string),
+    and a key given twice in one mapping is an error (plain YAML keeps the last, silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} given twice (line {seen[key] + 1} and line "
+                    f"{key_node.start_mark.line + 1})", key_node.start_mark)
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep)
 
 
 _Loader.add_implicit_resolver(

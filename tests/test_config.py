@@ -107,3 +107,38 @@ def test_seed_free_params_of_two_seeds_are_equal():
     assert seed_free(a)["model"] == "outputs/models/base-cpu-seed{seed}"
     c = to_dict(load_params("pause_warmup", "cpu", {"seed": 1, "data_seed": 5}))
     assert seed_free(c) != seed_free(a)  # other test items: another configuration
+
+
+@pytest.mark.parametrize("override, words", [
+    ({"k": 1}, ["reinforce.k = 1", "must be >= 2"]),
+    ({"steps": 0}, ["reinforce.steps = 0", "must be >= 1"]),
+    ({"steps": 2.7}, ["reinforce.steps = 2.7", "expected int"]),
+    ({"prompts_per_step": 0.5}, ["prompts_per_step = 0.5", "expected int"]),
+    ({"temperature": 0}, ["reinforce.temperature = 0", "must be >= 0.01"]),
+    ({"prompts_per_step": 5000}, ["method 'reinforce'", "more than the n_train 3000"]),
+])
+def test_method_overrides_are_checked_like_the_parameters_they_override(override, words):
+    """Each value as strictly as its top-level parameter, at load time: not rounded (2.7 steps),
+    not found out at the first policy step after SFT and reward-model training (temperature 0)."""
+    with pytest.raises(ParamError) as e:
+        load_params("reinforce_rm", "cpu", {"method_overrides": {"reinforce": override}})
+    for w in words:
+        assert w in str(e.value)
+    with pytest.raises(ParamError, match=r"level_overrides' \(2.k = 1\).*must be >= 2"):
+        load_params("reinforce_rm", "cpu", {"level_overrides": {2: {"k": 1}}})
+
+
+def test_a_key_given_twice_names_both_lines(tmp_path, monkeypatch):
+    (tmp_path / "base_model").mkdir()
+    (tmp_path / "base_model" / "twice.yaml").write_text("epochs: 2.0\nseed: 1\nepochs: 3.0\n")
+    monkeypatch.setattr(config, "PARAMS_DIR", tmp_path)
+    monkeypatch.setattr(config, "PROJ_ROOT", tmp_path.parent)
+    with pytest.raises(ParamError, match=r"twice\.yaml: not valid YAML: key 'epochs' given twice "
+                                         r"\(line 1 and line 3\)"):
+        load_params("base_model", "twice")
+
+
+def test_a_batch_larger_than_the_data_is_refused():
+    with pytest.raises(ParamError, match=r"key 'batch_size' \(value 64\): larger than the data "
+                                         r"\(n_train 32\)"):
+        load_params("pause_star", "cpu", {"n_train": 32, "batch_size": 64})
