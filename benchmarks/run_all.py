@@ -25,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from reason_lib import results as reference  # noqa: E402
+from reason_lib.make_args import with_make_args  # noqa: E402
 from reason_lib.config import outputs_root  # noqa: E402
 from reason_lib.runs import _git_commit, _now, atomic_write  # noqa: E402
 
@@ -99,7 +100,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--profile", default="cpu", choices=sorted(ROWS))
     ap.add_argument("--model", default=None)
-    args = ap.parse_args()
+    args = ap.parse_args(with_make_args(sys.argv[1:]))
     model = args.model or (str(outputs_root() / "models" / SMOL_MODEL) if args.profile == "smol"
                            else None)
     if model and not Path(model).exists() and args.profile == "smol":

@@ -25,6 +25,7 @@ from reason_lib.data.files import DataError
 from reason_lib.data.gsm8k import gsm8k_prompt
 from reason_lib.data.pauses import count_pauses
 from reason_lib.generate import generate, pause_generate
+from reason_lib.make_args import with_make_args
 from reason_lib.models.find import find_models, load_found
 from reason_lib.runs import atomic_write
 
@@ -102,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
+    args = parser.parse_args(with_make_args(sys.argv[1:] if argv is None else argv))
     try:
         models = find_models(args.model)  # both checked before any weights load
         read_prompts(args.prompts)

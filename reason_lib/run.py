@@ -25,6 +25,7 @@ from reason_lib import config, distributed, runs
 from reason_lib.data.check import check_data
 from reason_lib.data.files import DataError
 from reason_lib.estimate import check_fits
+from reason_lib.make_args import with_make_args
 from reason_lib.progress import HEADLESS, Relay
 from reason_lib.rehearsal import shrink
 from reason_lib.trackers import check_available
@@ -357,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
                              "params/accelerate/slurm.sh)")
     parser.add_argument("--mark-failed", default="", metavar="RUN_DIR",
                         help="mark a prepared run failed (its launch failed)")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(with_make_args(sys.argv[1:] if argv is None else argv))
     if os.environ.get(distributed.LAUNCHED):  # one process of `launch`: the folder exists
         run_rank(args.profile)
         return 0

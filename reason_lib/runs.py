@@ -263,8 +263,20 @@ class Run:
         return found[-1] if found else None
 
 
+def plain_name(text: str, what: str) -> str:
+    """`text` as one folder name under outputs/: not empty, no path separator, not `.`/`..`, no
+    glob characters. A run id or model name typed by a user never reaches outside outputs/ or
+    matches more than it names."""
+    if (not text or text in (".", "..") or any(c in text for c in "/\\*?[]")
+            or text != text.strip()):
+        raise config.ParamError(f"{what} {text!r}: not a run id (one folder name under outputs/, "
+                                "e.g. 20261206-082054-cpu-6b29)")
+    return text
+
+
 def find_run(experiment: str, run_id: str) -> Run:
-    return Run(config.outputs_root() / experiment / run_id)
+    """The run folder outputs/<experiment>/<run_id>; the id must be a plain name (`plain_name`)."""
+    return Run(config.outputs_root() / experiment / plain_name(run_id, "run"))
 
 
 def start(experiment: str, profile: str = "cpu", overrides: dict | None = None,

@@ -106,6 +106,17 @@ def _make(outputs, *args):
                           capture_output=True, text=True, timeout=600)
 
 
+def test_values_typed_after_make_are_data_never_commands(outputs, tmp_path):
+    """MODEL once went into the recipe between single quotes and ARGS as shell words: a quote or
+    a `;` in them ran a command. Now both reach the program through the environment."""
+    marker = tmp_path / "ran"
+    result = _make(outputs, f"MODEL=x' ; touch {marker} ; echo '", "BENCH=gsm8k")
+    assert result.returncode != 0 and not marker.exists()
+    assert f"error: model \"x' ; touch {marker} ; echo '\": no such run" in result.stderr
+    result = _make(outputs, "MODEL=outputs/models/x", f"ARGS=-p n_eval 2 ; touch {marker}")
+    assert result.returncode != 0 and not marker.exists()
+
+
 @pytest.mark.parametrize("args, words", [
     (["MODEL=outputs/nothing-here"], ["error: model 'outputs/nothing-here'", "no such run"]),
     (["MODEL=outputs/models/x", "BENCH=gsm8k_format,nope"], ["'benches'", "'nope'", "must be one of"]),

@@ -72,3 +72,26 @@ def test_start_honours_profile_env_and_reopens_run_dir(outputs, monkeypatch):
 def test_not_a_run_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="not a run folder"):
         runs.Run(tmp_path)
+
+
+@pytest.mark.parametrize("run_id", ["../../elsewhere/r1", "..", "*", "2026*", "a/b", ""])
+def test_a_run_id_is_one_folder_name_under_outputs(outputs, run_id):
+    """`--resume ../../elsewhere/<run> --prepare` once reopened and rewrote a folder outside
+    outputs/; a run id is now one plain folder name."""
+    from reason_lib.config import ParamError
+
+    with pytest.raises(ParamError, match="not a run id"):
+        runs.find_run("pause_star", run_id)
+
+
+def test_a_model_spec_is_never_a_pattern(outputs):
+    """`MODEL='*'` once resolved to the first run found; a star names no run."""
+    from reason_lib.models.find import ModelNotFound, find_models
+
+    params = load_params("base_model", "cpu")
+    run = runs.Run.create("base_model", params, "cpu")
+    with pytest.raises(ModelNotFound, match="keeps no model"):  # by its id: the run is found
+        find_models(run.id)
+    for spec in ("*", "2026*", "?" * len(run.id)):
+        with pytest.raises(ModelNotFound, match="no such run"):
+            find_models(spec)

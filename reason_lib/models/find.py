@@ -63,10 +63,10 @@ def _run_folder(spec: str) -> Path | None:
         if not done:
             raise ModelNotFound(f"model {spec!r}: no succeeded {experiment} run under {root}")
         return done[0].dir
-    if "/" not in spec:
-        hits = sorted(root.glob(f"*/{spec}/manifest.json"))
-        if hits:
-            return hits[0].parent
+    if "/" not in spec and not any(c in spec for c in "*?[]") and spec not in (".", ".."):
+        hits = [root / e / spec for e in config.EXPERIMENTS if (root / e / spec / "manifest.json").is_file()]
+        if hits:  # a run id is one folder name: taken as typed, never as a pattern
+            return hits[0]
     return None
 
 

@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 from reason_lib.config import PROJ_ROOT
+from reason_lib.make_args import with_make_args
 from reason_lib.models.delta import DELTA, is_delta, lineage, save_delta
 from reason_lib.models.load import load_model, load_tokenizer
 from reason_lib.runs import atomic_write
@@ -149,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("export", help="a merged copy of a kept model (plain weights)")
     p.add_argument("source")
     p.add_argument("out")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(with_make_args(sys.argv[1:] if argv is None else argv))
     try:
         print(f"merged copy: {export(args.source, args.out)}")
     except (FileNotFoundError, FileExistsError, ValueError) as e:
