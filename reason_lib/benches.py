@@ -109,7 +109,7 @@ def run_sets(run) -> list[ItemSet]:
     if experiment == "base_model":
         return base_sets(p)
     if experiment == "perplexity_grpo":
-        rows = gsm8k_data(p.train_data, p.test_data, p.n_train, 1, p.n_test, p.problem_steps,
+        rows = gsm8k_data(p.train_data, p.test_data, p.n_train, 0, p.n_test, p.problem_steps,
                           p.max_operand, seed=p.data_seed + 1)["test"]
         scorer = {"model": resolve_source(p.scorer_model or p.policy_model), "form": p.perplexity_form,
                   "target": p.perplexity_target, "dtype": p.dtype}
@@ -132,7 +132,7 @@ def run_sets(run) -> list[ItemSet]:
                         needs={"reward": {"model": str(kept), "level": p.level, "dtype": p.dtype},
                                "reference": {"model": str(sft), "dtype": p.dtype}})]
     if experiment == "pause_warmup":
-        rows = gsm8k_data(p.train_data, p.test_data, p.n_train, 1, p.n_test, p.problem_steps,
+        rows = gsm8k_data(p.train_data, p.test_data, p.n_train, 0, p.n_test, p.problem_steps,
                           p.max_operand, seed=p.data_seed + 1)["test"]
         return [ItemSet("GSM8K test (run)", "gsm8k", rows, max_new_tokens=p.max_new_tokens,
                         batch_size=p.eval_batch_size, temperature=p.temperature, seed=p.seed,

@@ -258,11 +258,15 @@ class PerplexityGRPOParams:
     report_to: list[str] = report_to()
 
     def check(self) -> None:
-        """vLLM asked for and not installed: one line naming the extra, before any work."""
+        """vLLM asked for and not installed: one line naming the extra, before any work; the
+        prompts of a step more than the training prompts."""
         if self.use_vllm and importlib.util.find_spec("vllm") is None:
             raise ParamError("key 'use_vllm' (value true): vLLM is not installed; it pins its own "
                              "torch and transformers, so it needs an environment of its own "
                              "(README, More than one GPU)")
+        # a step's batch is batch_size completions, num_generations per prompt
+        check_batch_fits(self.batch_size // self.num_generations, self.n_train,
+                         "n_train prompts; batch_size / num_generations prompts per step")
 
 
 @dataclass
@@ -324,6 +328,10 @@ class PauseWarmupParams:
     device: str = device()
     dtype: str = dtype()
     report_to: list[str] = report_to()
+
+    def check(self) -> None:
+        check_batch_fits(self.batch_size, self.n_train * self.n_generated_samples_per_datapoint,
+                         "n_train x n_generated_samples_per_datapoint warm-up rows")
 
 
 # The study's eight variants (rollouts at temperature 1.0 and 1.5), the default ...
@@ -411,6 +419,10 @@ class PauseStarParams:
     device: str = device()
     dtype: str = dtype()
     report_to: list[str] = report_to()
+
+    def check(self) -> None:
+        check_batch_fits(self.batch_size, self.n_train * self.n_generated_samples_per_datapoint,
+                         "n_train x n_generated_samples_per_datapoint warm-up rows")
 
 
 STAR_MMLU_RUNS = [f"{t}{s}" for t in ("english", "yoruba", "translate_en_yo", "translate_yo_en")
@@ -604,6 +616,7 @@ class ReinforceRMParams:
             if level not in (1, 2):
                 raise ParamError(f"key 'level_overrides' (value {level!r}): levels are 1 and 2")
             _check_overrides("level_overrides", values, str(level))
+        check_batch_fits(self.batch_size, self.n_train, "n_train preference pairs")
         for method in self.methods:  # what each method will run with, overrides applied
             own = method_values(self, method)
             if own["prompts_per_step"] > self.n_train:
@@ -714,6 +727,13 @@ def _type_ok(value, tp) -> bool:
     return isinstance(value, tp)
 
 
+def check_batch_fits(batch: int, rows: int, what: str) -> None:
+    """A training batch no larger than the rows it is drawn from (`what` says which)."""
+    if batch > rows:
+        raise ParamError(f"key 'batch_size' (value {batch!r}): larger than the data ({what}: "
+                         f"{rows}): not one full batch to train on")
+
+
 def check_field(cls: type, key: str, value, where: str) -> None:
     """One value of `cls`'s field `key`: known, of its type, within its range and choices."""
     fields = {f.name: f for f in dataclasses.fields(cls)}
@@ -748,10 +768,6 @@ def validate(cls: type, values: dict, source: str):
     if micro and batch % micro:
         raise ParamError(f"{source}: key 'micro_batch_size' (value {micro!r}): must divide "
                          f"batch_size ({batch})")
-    n_train = getattr(params, "n_train", None)
-    if n_train is not None and batch > n_train:
-        raise ParamError(f"{source}: key 'batch_size' (value {batch!r}): larger than the data "
-                         f"(n_train {n_train}): not one full batch to train on")
     for name, f in fields.items():
         value = getattr(params, name)
         if f.metadata.get("path") and value:

@@ -42,11 +42,18 @@ def shrink(params) -> dict:
             cut = LENGTH
         elif f.name in ("steps", "outer_loops"):
             cut = STEPS
+        elif f.name == "prompts_per_step":  # no more prompts a step than there are
+            cut = ROWS
+        elif f.name == "batch_size":  # nor a larger batch (GRPO's counts completions)
+            cut = ROWS * getattr(params, "num_generations", 1)
         elif f.name == "eval_every":
             cut = 1
         else:
             continue
         cuts[f.name] = min(value, max(cut, f.metadata.get("min") or 0))
+    micro = getattr(params, "micro_batch_size", 0)
+    if micro and cuts.get("batch_size", params.batch_size) % micro:
+        cuts["micro_batch_size"] = 0  # the cut batch in one pass
     cuts = {k: v for k, v in cuts.items() if v != getattr(params, k)}
     if getattr(params, "device", "cpu") != "cpu":
         cuts["device"] = "cpu"
@@ -61,6 +68,8 @@ def _cut_nested(values: dict) -> dict:
             continue
         if key == "steps":
             out[key] = min(value, STEPS)
+        elif key == "prompts_per_step":
+            out[key] = min(value, ROWS)
         elif key in TOKEN_BUDGETS:
             out[key] = min(value, TOKENS)
     return out

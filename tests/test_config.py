@@ -139,6 +139,14 @@ def test_a_key_given_twice_names_both_lines(tmp_path, monkeypatch):
 
 
 def test_a_batch_larger_than_the_data_is_refused():
+    """In the units each experiment's batch counts: warm-up rows, preference pairs, or GRPO's
+    completions (num_generations per prompt)."""
     with pytest.raises(ParamError, match=r"key 'batch_size' \(value 64\): larger than the data "
-                                         r"\(n_train 32\)"):
+                                         r"\(n_train x n_generated_samples_per_datapoint warm-up "
+                                         r"rows: 32\)"):
         load_params("pause_star", "cpu", {"n_train": 32, "batch_size": 64})
+    with pytest.raises(ParamError, match=r"\(n_train preference pairs: 20\)"):
+        load_params("reinforce_rm", "cpu", {"n_train": 20})
+    with pytest.raises(ParamError, match=r"value 4\): larger than the data \(n_train prompts"):
+        load_params("perplexity_grpo", "cpu", {"n_train": 3})  # 32 completions: 4 prompts
+    assert load_params("perplexity_grpo", "cpu", {"n_train": 4}).n_train == 4

@@ -132,7 +132,7 @@ def test_hh_rlhf_parsing(tmp_path):
     bad = {"chosen": "\n\nHuman: x\n\nAssistant: a", "rejected": "\n\nHuman: y\n\nAssistant: b"}
     with gzip.open(path, "wt") as f:
         f.write(json.dumps(good) + "\n" + json.dumps(bad) + "\n")
-    with pytest.raises(DataError, match="line 2|row 2"):
+    with pytest.raises(DataError, match="line 2:"):
         load_preferences(str(path))
     stats = {}
     rows = load_preferences(str(path), skip_malformed=True, stats=stats)
@@ -146,7 +146,7 @@ def test_preference_data_keeps_last_turns_and_skips_malformed(tmp_path):
     from reason_lib.data.preferences import preference_data
 
     path = write_hh_pairs(tmp_path / "hh.jsonl", 6, malformed_at=3)
-    with pytest.raises(DataError, match="row 4"):
+    with pytest.raises(DataError, match="line 4:"):
         preference_data(str(path), 4, 2)
     stats = {}
     train, test, gold = preference_data(str(path), 4, 2, context_turns=1, skip_malformed=True,
@@ -243,15 +243,15 @@ def test_check_data_reads_every_source_a_run_names_with_the_runs_own_settings(tm
             "real_gsm8k_test $REASON_LIB_DATA/gsm8k/test.jsonl": 4,
             "real_mmlu $REASON_LIB_DATA/mmlu/test.csv": 14042}
     path = write_hh_pairs(tmp_path / "hh.jsonl", 18, malformed_at=5)
-    strict = load_params("reinforce_rm", "ci", {"preference_data": str(path), "n_train": 10,
+    strict = load_params("reinforce_rm", "ci", {"preference_data": str(path), "n_train": 10, "batch_size": 8,
                                                 "n_test": 10})
-    with pytest.raises(DataError, match=rf"{path}, row 6: field 'chosen'/'rejected'"):
+    with pytest.raises(DataError, match=rf"{path}, line 6: field 'chosen'/'rejected'"):
         check_data("reinforce_rm", strict)
-    lenient = load_params("reinforce_rm", "ci", {"preference_data": str(path), "n_train": 10,
+    lenient = load_params("reinforce_rm", "ci", {"preference_data": str(path), "n_train": 10, "batch_size": 8,
                                                  "n_test": 10, "skip_malformed": True})
     with pytest.raises(DataError, match="18 pairs, fewer than n_train \\+ n_test = 20"):
         check_data("reinforce_rm", lenient)
-    enough = load_params("reinforce_rm", "ci", {"preference_data": str(path), "n_train": 10,
+    enough = load_params("reinforce_rm", "ci", {"preference_data": str(path), "n_train": 10, "batch_size": 8,
                                                 "n_test": 8, "skip_malformed": True})
     assert check_data("reinforce_rm", enough) == {f"preference_data {path}": 18}
 
@@ -378,3 +378,60 @@ def test_preference_training_and_evaluation_prompts_are_disjoint():
     prompts = {k: {r["prompt"][0]["content"] for r in v} for k, v in splits.items()}
     assert not prompts["train"] & prompts["test"]
     assert len(prompts["test"]) >= 5 and len({r["topic"] for r in splits["test"]}) >= 4
+
+
+def _gsm_file(path, answers):
+    path.write_text("".join(json.dumps({"question": f"q{i}?", "answer": a}) + "\n"
+                            for i, a in enumerate(answers)))
+    return path
+
+
+@pytest.mark.parametrize("answers, words", [
+    ([], ["no data rows (empty file)"]),
+    (["2 + 2 = 4\n#### 4", "so twelve\n#### twelve"], ["line 2", "'#### twelve' is not '#### N'"]),
+    (["3 + 4 = 7\n####"], ["line 1", "'####' is not '#### N'"]),
+    (["no final line at all, 7"], ["line 1", "no '#### N' line"]),
+])
+def test_a_gsm8k_file_must_hold_rows_each_ending_with_a_number(tmp_path, answers, words):
+    """An empty file once scored NaN on 0 items, and `#### twelve` or a bare `####` became the
+    last number of the solution, silently."""
+    from reason_lib.data.gsm8k import load_gsm8k
+
+    with pytest.raises(DataError) as e:
+        load_gsm8k(str(_gsm_file(tmp_path / "g.jsonl", answers)))
+    for w in words:
+        assert w in str(e.value)
+
+
+def test_a_train_file_too_short_for_its_validation_split_is_refused(tmp_path):
+    """Exactly n_train rows once left validation empty, so STaR always kept loop 0."""
+    from reason_lib.data.gsm8k import gsm8k_data
+
+    path = _gsm_file(tmp_path / "train.jsonl", [f"{i} + 1\n#### {i + 1}" for i in range(10)])
+    with pytest.raises(DataError, match=r"10 rows, but n_train 10 \+ n_validation 2 = 12"):
+        gsm8k_data(str(path), "", 10, 2, 4)
+    assert len(gsm8k_data(str(path), "", 8, 2, 4)["validation"]) == 2
+    assert gsm8k_data(str(path), "", 10, 0, 4)["validation"] == []  # none asked, none needed
+    with pytest.raises(DataError, match=r"10 rows, but n_test 20"):
+        gsm8k_data("", str(path), 8, 2, 20)
+
+
+def test_a_byte_that_is_not_utf8_names_its_line_and_column(tmp_path):
+    path = tmp_path / "g.jsonl"
+    good = json.dumps({"question": "q?", "answer": "#### 1"}).encode()
+    path.write_bytes(good + b"\n" + good.replace(b"q?", b"q\xff?") + b"\n")
+    from reason_lib.data.gsm8k import load_gsm8k
+
+    with pytest.raises(DataError, match=r"g.jsonl, line 2: not UTF-8 text \(byte 0xff at column 16\)"):
+        load_gsm8k(str(path))
+
+
+def test_a_csv_record_is_named_by_the_line_it_starts_on(tmp_path):
+    """Row and line once named one record differently; a quoted field may span lines."""
+    from reason_lib.data.mmlu import load_mmlu
+
+    path = tmp_path / "m.csv"
+    path.write_text('Question,A,B,C,D,Answer,Subject\n"two\nlines",1,2,3,4,A,math\n'
+                    "q,1,2,3,4,E,math\n")
+    with pytest.raises(DataError, match=r"m.csv, line 4: field 'Answer' is 'E'"):
+        load_mmlu(str(path))

@@ -138,13 +138,13 @@ def test_english_and_yoruba_rows_in_another_order_are_refused_naming_the_row(tmp
     by_subject_desc = sorted(rows, key=lambda r: r[2], reverse=True)
     yo = [f'{i},"Ìbéèrè {i}?",a,b,c,d,{ans},{subj}\n' for i, (_, ans, subj) in enumerate(by_subject_desc)]
     (tmp_path / "yo.csv").write_text(header + "".join(yo))
-    with pytest.raises(DataError, match=r"yo.csv, row 1: field 'Subject' is 'marketing', but row 1 "
+    with pytest.raises(DataError, match=r"yo.csv, question 1: field 'Subject' is 'marketing', but question 1 "
                                         r"of .*en.csv has 'anatomy'"):
         mmlu_data(str(tmp_path / "en.csv"), str(tmp_path / "yo.csv"), 16, 2, 2)
     shifted = rows[1:] + rows[:1]  # same subjects row by row at first, answers one off
     yo = [f'{i},"Ìbéèrè {i}?",a,b,c,d,{ans},\n' for i, (_, ans, _s) in enumerate(shifted)]
     (tmp_path / "yo.csv").write_text(header + "".join(yo))
-    with pytest.raises(DataError, match=r"row 1: field 'Answer' is 'B', but .* has 'A'"):
+    with pytest.raises(DataError, match=r"question 1: field 'Answer' is 'B', but .* has 'A'"):
         mmlu_data(str(tmp_path / "en.csv"), str(tmp_path / "yo.csv"), 16, 2, 2)
 
 

@@ -20,7 +20,7 @@ def _gsm8k(params) -> dict[str, int]:
     if not (params.train_data or params.test_data):
         return {}
     data = gsm8k_data(params.train_data, params.test_data, params.n_train,
-                      getattr(params, "n_validation", 1), params.n_test, params.problem_steps,
+                      getattr(params, "n_validation", 0), params.n_test, params.problem_steps,
                       params.max_operand, seed=params.data_seed)
     sources = {"train_data": ("train", params.train_data), "test_data": ("test", params.test_data)}
     return {f"{key} {value}": len(data[split]) for key, (split, value) in sources.items() if value}

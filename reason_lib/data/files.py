@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 import json
 import tempfile
 from pathlib import Path
@@ -27,9 +28,20 @@ def hub_name(path_or_id: str) -> str:
     return "/".join(Path(path_or_id).parts[-2:]) if is_local(path_or_id) else path_or_id
 
 
-def _open(path: Path):
-    return gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else \
-        open(path, encoding="utf-8", newline="")
+def _lines(path: Path) -> list[str]:
+    """The file's lines as text (gzip when .gz), each decoded as UTF-8 on its own: a byte that is
+    not UTF-8 is a DataError naming the line and column, not a raw decode error at a byte offset."""
+    data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    lines = []
+    for i, raw in enumerate(data.splitlines(keepends=True), start=1):
+        try:
+            lines.append(raw.decode("utf-8"))
+        except UnicodeDecodeError as e:
+            raise DataError(f"{path}, line {i}: not UTF-8 text (byte {raw[e.start]:#04x} at "
+                            f"column {e.start + 1}); save the file as UTF-8") from None
+    if lines and lines[0].startswith("\ufeff"):
+        lines[0] = lines[0][1:]  # a byte-order mark is not part of the first field's name
+    return lines
 
 
 def _check_exists(path: str | Path) -> Path:
@@ -40,37 +52,75 @@ def _check_exists(path: str | Path) -> Path:
 
 
 def read_rows(path: str | Path, required: tuple[str, ...], skip_malformed: bool = False,
-              stats: dict | None = None) -> list[dict]:
-    """Rows of a .jsonl / .csv file (optionally gzipped), each checked for the `required` fields.
+              stats: dict | None = None, convert=None) -> list[dict]:
+    """Rows of a .jsonl / .csv file (optionally gzipped), each checked for the `required` fields
+    and passed through `convert(row) -> row` (raises ValueError saying what is wrong), every
+    message naming the file and the line the row starts on (1 = the first line of the file, a
+    CSV's header included).
 
-    A malformed row raises DataError naming file and line, or, with `skip_malformed`, is skipped and
-    counted in `stats["skipped"]`.
+    A malformed row raises DataError, or, with `skip_malformed`, is skipped and counted in
+    `stats["skipped"]`. A file with no rows left (empty, or every row skipped) is a DataError.
     """
     path = _check_exists(path)
     is_csv = ".csv" in path.suffixes
+    lines = _lines(path)
     rows, skipped = [], 0
-    with _open(path) as f:
-        records = csv.DictReader(f) if is_csv else f
-        for i, record in enumerate(records, start=2 if is_csv else 1):
-            try:
-                if not is_csv:
-                    if not record.strip():
-                        continue
-                    record = json.loads(record)
-                    if not isinstance(record, dict):
-                        raise ValueError(f"expected a JSON object, got {type(record).__name__}")
-                missing = [k for k in required if record.get(k) in (None, "")]
-                if missing:
-                    raise ValueError(f"missing field {missing[0]!r}")
-            except ValueError as e:
-                if not skip_malformed:
-                    raise DataError(f"{path}, line {i}: {e}") from None
-                skipped += 1
-                continue
-            rows.append(record)
+    if is_csv:
+        reader = csv.DictReader(io.StringIO("".join(lines), newline=""))
+        records = ((reader.line_num, r) for r in reader)  # line_num: the row's last line
+        records = (((n - _span(r)), r) for n, r in records)
+    else:
+        records = enumerate(lines, start=1)
+    for i, record in records:
+        try:
+            if not is_csv:
+                if not record.strip():
+                    continue
+                record = json.loads(record)
+                if not isinstance(record, dict):
+                    raise ValueError(f"expected a JSON object, got {type(record).__name__}")
+            missing = [k for k in required if record.get(k) in (None, "")]
+            if missing:
+                raise ValueError(f"missing field {missing[0]!r}")
+            if convert is not None:
+                record = convert(record)
+        except ValueError as e:
+            if not skip_malformed:
+                raise DataError(f"{path}, line {i}: {e}") from None
+            skipped += 1
+            continue
+        rows.append(record)
     if stats is not None:
         stats["skipped"] = stats.get("skipped", 0) + skipped
+    if not rows:
+        raise DataError(f"{path}: no data rows" + (f" ({skipped} malformed, skipped)" if skipped
+                                                   else " (empty file)"))
     return rows
+
+
+def convert_rows(rows: list[dict], convert, source: str, skip_malformed: bool = False,
+                 stats: dict | None = None) -> list[dict]:
+    """A Hub split's rows through `convert` as `read_rows` takes a file's (a Hub row has no line:
+    the message names its row, 1 = the first), malformed ones an error or skipped and counted."""
+    out, skipped = [], 0
+    for i, row in enumerate(rows, start=1):
+        try:
+            out.append(convert(row))
+        except ValueError as e:
+            if not skip_malformed:
+                raise DataError(f"{source}, row {i}: {e}") from None
+            skipped += 1
+    if stats is not None:
+        stats["skipped"] = stats.get("skipped", 0) + skipped
+    if not out:
+        raise DataError(f"{source}: no data rows" + (f" ({skipped} malformed, skipped)" if skipped
+                                                     else ""))
+    return out
+
+
+def _span(record: dict) -> int:
+    """Lines a CSV record spans beyond its first (quoted fields may hold newlines)."""
+    return sum(str(v).count("\n") for v in record.values() if v is not None)
 
 
 def load_hub(name: str, split: str, config: str | None = None, cache_dir: str | None = None) -> list[dict]:

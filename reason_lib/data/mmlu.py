@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reason_lib.data.files import DataError, hub_name, is_file, load_hub, read_rows
+from reason_lib.data.files import DataError, convert_rows, hub_name, is_file, load_hub, read_rows
 from reason_lib.data.multichoice import LETTERS, TEXT, mmlu_splits
 
 COLUMNS = ("Question", "A", "B", "C", "D", "Answer")
@@ -16,26 +16,23 @@ def load_mmlu(path_or_id: str, language: str | None = None, split: str = "test",
     Hub ids: `cais/mmlu` (config `all`, integer answers, `choices` list) and `openai/MMMLU`
     (config = `language`, e.g. `YO_NG`, already in the CSV schema).
     """
-    if is_file(path_or_id):
-        rows = read_rows(path_or_id, COLUMNS, skip_malformed, stats)
-    elif hub_name(path_or_id).startswith("cais/"):
-        rows = [{"Question": r["question"], **dict(zip(LETTERS, r["choices"])),
-                 "Answer": LETTERS[r["answer"]], "Subject": r["subject"]}
-                for r in load_hub(path_or_id, split, "all")]
-    else:
-        rows = load_hub(path_or_id, split, language or "default")
-    out = []
-    for i, row in enumerate(rows):
+    def convert(row):
         answer = str(row["Answer"]).strip().upper()
         if answer not in LETTERS:
-            if skip_malformed:
-                if stats is not None:
-                    stats["skipped"] = stats.get("skipped", 0) + 1
-                continue
-            raise DataError(f"{path_or_id}, row {i + 1}: field 'Answer' is {row['Answer']!r}, "
-                            "expected one of A, B, C, D")
-        out.append({**{k: str(row[k]) for k in COLUMNS}, "Answer": answer,
-                    "Subject": row.get("Subject", ""), "Language": row.get("Language", language)})
+            raise ValueError(f"field 'Answer' is {row['Answer']!r}, expected one of A, B, C, D")
+        return {**{k: str(row[k]) for k in COLUMNS}, "Answer": answer,
+                "Subject": row.get("Subject", ""), "Language": row.get("Language", language)}
+
+    if is_file(path_or_id):
+        out = read_rows(path_or_id, COLUMNS, skip_malformed, stats, convert)
+    else:
+        if hub_name(path_or_id).startswith("cais/"):
+            rows = [{"Question": r["question"], **dict(zip(LETTERS, r["choices"])),
+                     "Answer": LETTERS[r["answer"]], "Subject": r["subject"]}
+                    for r in load_hub(path_or_id, split, "all")]
+        else:
+            rows = load_hub(path_or_id, split, language or "default")
+        out = convert_rows(rows, convert, f"{path_or_id} ({split} split)", skip_malformed, stats)
     return out[:limit] if limit else out
 
 
@@ -90,7 +87,7 @@ def check_aligned(english_rows: list[dict], other_rows: list[dict], english: str
         for field in ("Subject", "Answer"):
             a, b = en.get(field, ""), other_row.get(field, "")
             if a and b and a != b:
-                raise DataError(f"{other}, row {i + 1}: field {field!r} is {b!r}, but row {i + 1} "
+                raise DataError(f"{other}, question {i + 1}: field {field!r} is {b!r}, but question {i + 1} "
                                 f"of {english} has {a!r}: the two sources must hold the same "
                                 "questions in the same order")
 

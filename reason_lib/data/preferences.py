@@ -17,7 +17,7 @@ from __future__ import annotations
 import random
 import re
 
-from reason_lib.data.files import DataError, is_file, load_hub, read_rows
+from reason_lib.data.files import DataError, convert_rows, is_file, load_hub, read_rows
 from reason_lib.data.synthetic import split_of
 
 FACTS = {
@@ -128,30 +128,26 @@ def parse_hh(dialogue: str) -> tuple[list[dict], str]:
 def load_preferences(path_or_id: str, split: str = "test", limit: int | None = None,
                      skip_malformed: bool = False, stats: dict | None = None) -> list[dict]:
     """Pairs as `prompt` (messages), `chosen`, `rejected` from jsonl (HH-RLHF or explicit prompt) or Hub."""
-    if is_file(path_or_id):
-        rows = read_rows(path_or_id, ("chosen", "rejected"), skip_malformed, stats)
-    else:
-        rows = load_hub(path_or_id, split)
-    out = []
-    for i, row in enumerate(rows):
+    def convert(row):
         if row.get("prompt"):
             prompt = row["prompt"]
-            if isinstance(prompt, str):
-                prompt = [{"role": "user", "content": prompt}]
-            out.append({**row, "prompt": prompt})
-            continue
+            return {**row, "prompt": [{"role": "user", "content": prompt}]
+                    if isinstance(prompt, str) else prompt}
         try:
             prompt, chosen = parse_hh(row["chosen"])
             prompt_r, rejected = parse_hh(row["rejected"])
-            if prompt != prompt_r:
-                raise ValueError("chosen and rejected dialogues have different prompts")
         except ValueError as e:
-            if skip_malformed:
-                if stats is not None:
-                    stats["skipped"] = stats.get("skipped", 0) + 1
-                continue
-            raise DataError(f"{path_or_id}, row {i + 1}: field 'chosen'/'rejected': {e}") from None
-        out.append({"prompt": prompt, "chosen": chosen, "rejected": rejected})
+            raise ValueError(f"field 'chosen'/'rejected': {e}") from None
+        if prompt != prompt_r:
+            raise ValueError("field 'chosen'/'rejected': chosen and rejected dialogues have "
+                             "different prompts")
+        return {"prompt": prompt, "chosen": chosen, "rejected": rejected}
+
+    if is_file(path_or_id):
+        out = read_rows(path_or_id, ("chosen", "rejected"), skip_malformed, stats, convert)
+    else:
+        out = convert_rows(load_hub(path_or_id, split), convert, f"{path_or_id} ({split} split)",
+                           skip_malformed, stats)
     return out[:limit] if limit else out
 
 
