@@ -71,19 +71,3 @@ def test_a_batch_goes_through_in_micro_batches_with_accumulated_gradients(tmp_pa
         trainer_settings(tmp_path, batch_size=16, micro_batch_size=5)
     with pytest.raises(ParamError, match=r"'micro_batch_size' \(value 5\): must divide batch_size \(16\)"):
         load_params("base_model", "cpu", {"micro_batch_size": 5})
-
-
-def test_batches_of_similar_length_pad_far_less_and_cover_every_row_once():
-    from reason_lib.train.sft import length_grouped
-
-    gen = torch.Generator().manual_seed(0)
-    lengths = torch.randint(20, 240, (1000,), generator=gen).tolist()
-
-    def padded(order):
-        batches = [order[i:i + 16] for i in range(0, len(order), 16)]
-        return sum(max(lengths[i] for i in b) * len(b) for b in batches) / sum(lengths)
-
-    order = length_grouped(lengths, 16, seed=3)
-    assert sorted(order) == list(range(1000))
-    assert padded(order) < 1.1 < 1.3 < padded(torch.randperm(1000, generator=gen).tolist())
-    assert order == length_grouped(lengths, 16, seed=3) != length_grouped(lengths, 16, seed=4)

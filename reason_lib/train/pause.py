@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 
 from reason_lib import distributed
 from reason_lib.generate import render_prompts
-from reason_lib.train.sft import length_grouped, rank_batch
+from reason_lib.train.sft import rank_batch
 
 def encode(tokenizer, rows: list[dict], max_length: int = 512) -> list[tuple[list[int], list[int]]]:
     """(ids, loss mask) per row: the chat-rendered prompt (mask 0), then the reply and the eos
@@ -60,7 +60,6 @@ def train_pause_lm(model, tokenizer, rows: list[dict], epochs: float = 1.0, batc
     if gradient_checkpointing:
         model.causal.gradient_checkpointing_enable({"use_reentrant": False})
     data = encode(tokenizer, rows, max_length)
-    lengths = [len(ids) for ids, _ in data]
     rng = random.Random(seed)
     steps_per_epoch = math.ceil(len(data) / batch_size)
     total = max(1, round(epochs * steps_per_epoch))
@@ -75,8 +74,8 @@ def train_pause_lm(model, tokenizer, rows: list[dict], epochs: float = 1.0, batc
     order: list[int] = []
     for step in tqdm(range(total), desc=f"{log_prefix}pause LM training",
                      disable=not progress or not distributed.is_main()):
-        if len(order) < batch_size:  # each epoch's order: batches of rows of similar length
-            order += length_grouped(lengths, batch_size, rng.randrange(2**63))
+        if len(order) < batch_size:
+            order += rng.sample(range(len(data)), len(data))
         batch, order = [data[i] for i in order[:batch_size]], order[batch_size:]
         # this process's share of the step: a step short of batch_size rows (a few STaR rows) is
         # split as evenly as it goes, and a process left with none still takes its part in DDP's

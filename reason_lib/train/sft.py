@@ -54,18 +54,6 @@ def rank_batch(batch_size: int, micro: int) -> tuple[int, int]:
     return per_rank, micro
 
 
-def length_grouped(lengths: list[int], batch_size: int, seed: int) -> list[int]:
-    """One epoch's order of the rows whose token counts are `lengths`, in batches of similar
-    length (transformers' grouping, as `train_sampling_strategy="group_by_length"` draws it:
-    random groups of 50 batches, each sorted by length): a batch is padded to its longest row, and
-    at random the tiny model's training mixture computes 1.5 tokens per real one
-    (`benchmarks/sft_batching.py`)."""
-    from transformers.trainer_pt_utils import get_length_grouped_indices
-
-    return get_length_grouped_indices(lengths, batch_size,
-                                      generator=torch.Generator().manual_seed(seed))
-
-
 def trainer_settings(output_dir, seed: int = 0, bf16: bool = False, batch_size: int = 8,
                      micro_batch_size: int = 0, gradient_checkpointing: bool = False) -> dict:
     """Trainer arguments every reason_lib trainer shares: the output folder and seed, logs kept
@@ -134,8 +122,7 @@ def sft(model, tokenizer, rows: list[dict], output_dir: str | Path, run=None, ep
     (the peft model when `peft_config` is given) and the Trainer's log history.
 
     Checkpoints go to `output_dir` every `save_steps`; `resume=True` continues from the last one.
-    `micro_batch_size` and `gradient_checkpointing`: see `trainer_settings`. Batches hold rows of
-    similar length (`length_grouped`; `train_sampling_strategy="random"` draws them at random).
+    `micro_batch_size` and `gradient_checkpointing`: see `trainer_settings`.
     """
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
@@ -147,7 +134,7 @@ def sft(model, tokenizer, rows: list[dict], output_dir: str | Path, run=None, ep
         learning_rate=learning_rate, lr_scheduler_type=scheduler, warmup_steps=warmup_ratio,
         max_length=max_length, completion_only_loss=True, logging_steps=10,
         save_strategy="steps", save_steps=save_steps, save_total_limit=1, data_seed=seed,
-        eval_strategy="epoch" if eval_rows else "no", train_sampling_strategy="group_by_length")
+        eval_strategy="epoch" if eval_rows else "no")
     args = SFTConfig(**{**settings, **config_kwargs})
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows),
                          eval_dataset=Dataset.from_list(eval_rows) if eval_rows else None,
