@@ -42,14 +42,14 @@ def render_html(notebook, html) -> None:
 
 def execute(experiment: str, profile: str = "cpu", overrides: dict | None = None,
             resume: str = "", progress: bool = True, rehearse: bool = False, nproc: int = 1,
-            accelerate_config: str = "") -> runs.Run:
+            accelerate_config: str = "", force: bool = False) -> runs.Run:
     """Validate, create (or reopen) the run folder, execute the notebook, render it; the Run.
     `rehearse`: the profile's sizes cut by `rehearsal.shrink`, on CPU, labelled
     `<profile>-rehearsal` (never taken for a result of the profile). `nproc` > 1: the notebook
     runs in that many processes under `accelerate launch` (`reason_lib.distributed`; with
     `accelerate_config`, as that file says), the main one writing the run folder."""
     run, overrides = prepare(experiment, profile, overrides, resume, rehearse, nproc,
-                             accelerate_config)
+                             accelerate_config, force)
     if nproc == 1 and not accelerate_config:
         execute_notebook(run, profile, overrides, progress)
     else:
@@ -62,7 +62,7 @@ def execute(experiment: str, profile: str = "cpu", overrides: dict | None = None
 
 def prepare(experiment: str, profile: str = "cpu", overrides: dict | None = None,
             resume: str = "", rehearse: bool = False, nproc: int = 1,
-            accelerate_config: str = "") -> tuple[runs.Run, dict]:
+            accelerate_config: str = "", force: bool = False) -> tuple[runs.Run, dict]:
     """Everything before the notebook runs: parameters, data, trackers and memory checked, the run
     folder created (or reopened); (run, the overrides it runs with)."""
     overrides = overrides or {}
@@ -83,6 +83,14 @@ def prepare(experiment: str, profile: str = "cpu", overrides: dict | None = None
         raise config.ParamError(f"--accelerate-config {accelerate_config}: file not found")
     if resume:
         run = runs.find_run(experiment, resume)
+        status = run.status
+        if status == "running":
+            m = run.manifest
+            raise config.ParamError(f"--resume {run.id}: the run is still running (process "
+                                    f"{m.get('pid')} on {m.get('host')}); stop it first")
+        if status == "succeeded" and not force:
+            raise config.ParamError(f"--resume {run.id}: the run already succeeded; --force runs "
+                                    "its notebook again in the same folder")
         extension = resume_changes(run, profile, params, overrides)
         run.reopen()
         if extension:
@@ -334,6 +342,8 @@ def main(argv: list[str] | None = None) -> int:
                         metavar=("KEY", "VALUE"), help="override one parameter (YAML value)")
     parser.add_argument("--resume", default="", metavar="RUN_ID",
                         help="continue a stopped run from its last checkpoint")
+    parser.add_argument("--force", action="store_true",
+                        help="with --resume: run a run that already succeeded again")
     parser.add_argument("--reuse", action="store_true",
                         help="skip the run when a succeeded one with the same parameters exists "
                              "(and the model it saved is still there)")
@@ -392,12 +402,12 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.prepare:
             run, _ = prepare(args.experiment, args.profile, overrides, args.resume,
-                             args.rehearse, args.nproc, args.accelerate_config)
+                             args.rehearse, args.nproc, args.accelerate_config, args.force)
             print(run.dir)
             return 0
         run = execute(args.experiment, args.profile, overrides, args.resume,
                       rehearse=args.rehearse, nproc=args.nproc,
-                      accelerate_config=args.accelerate_config)
+                      accelerate_config=args.accelerate_config, force=args.force)
     except (config.ParamError, DataError, MemoryError) as e:  # no run was started
         print(f"error: {e}", file=sys.stderr)
         return 2

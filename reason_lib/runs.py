@@ -10,8 +10,11 @@ import os
 import platform
 import secrets
 import shutil
+import socket
 import subprocess
 import tempfile
+import threading
+import time
 from importlib import metadata
 from pathlib import Path
 
@@ -94,6 +97,41 @@ def _versions() -> dict:
     return out
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: it exists
+        return True
+    return True
+
+
+def live_status(info: dict) -> str:
+    """A manifest's status, except that a run recorded as running whose process (`pid`, on this
+    `host`) is gone is `interrupted`: killed, or its machine went down. A process on another
+    host cannot be seen from here, so its record stands."""
+    status = info.get("status")
+    if (status == "running" and info.get("pid") and info.get("host") == socket.gethostname()
+            and not _alive(int(info["pid"]))):
+        return "interrupted"
+    return status
+
+
+def die_with_parent() -> None:
+    """Exit this process (a notebook's kernel under the runner) as soon as its parent is gone: a
+    runner killed with SIGKILL can stop nothing, and its kernel would otherwise go on writing
+    checkpoints and models into a run no one watches."""
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(70)
+
+    threading.Thread(target=watch, daemon=True, name="reason_lib-die-with-parent").start()
+
+
 def run_manifest(folder: str | Path) -> dict | None:
     """The manifest of run folder `folder`, or None when it is not one: no manifest.json, an
     unreadable one, or one that names no experiment, run id and status (`make smol-model`'s model
@@ -107,7 +145,7 @@ def run_manifest(folder: str | Path) -> dict | None:
         return None
     if not isinstance(info, dict) or not {"experiment", "run_id", "status"} <= info.keys():
         return None
-    return info
+    return {**info, "status": live_status(info)}
 
 
 def _write_params(folder: Path, values: dict) -> None:
@@ -146,7 +184,8 @@ class Run:
                     "status": "running", "seed": getattr(params, "seed", None),
                     "git_commit": _git_commit(), "code_hash": code_hash(), "device": _device(),
                     "processor": processor(), "packages": _versions(),
-                    "started": _now(), "ended": None}
+                    "started": _now(), "ended": None, "pid": os.getpid(),
+                    "host": socket.gethostname()}
         atomic_write(path / "manifest.json", json.dumps(manifest, indent=2))
         return cls(path)
 
@@ -161,7 +200,8 @@ class Run:
 
     @property
     def status(self) -> str:
-        return self.manifest["status"]
+        """running, succeeded, failed, or interrupted (`live_status`)."""
+        return live_status(self.manifest)
 
     def params(self):
         """The resolved parameters this run was started with, as the experiment's dataclass."""
@@ -179,8 +219,9 @@ class Run:
         return self.dir / "figures" / f"{name}.png"
 
     # -- writing ---------------------------------------------------------------------------------
-    def _update(self, **fields) -> None:
-        atomic_write(self.dir / "manifest.json", json.dumps({**self.manifest, **fields}, indent=2))
+    def _update(self, drop: tuple = (), **fields) -> None:
+        kept = {k: v for k, v in self.manifest.items() if k not in drop}
+        atomic_write(self.dir / "manifest.json", json.dumps({**kept, **fields}, indent=2))
 
     def note(self, **fields) -> None:
         """Record facts about the run in its manifest (e.g. how many processes ran it)."""
@@ -234,16 +275,20 @@ class Run:
         if (trackers := self.trackers()) is not None:
             trackers.summary(metrics)
             trackers.close()
-        self._update(status="succeeded", ended=_now())
+        self._update(status="succeeded", ended=_now(), drop=("error",))  # an earlier failure's
 
     def fail(self, error: str) -> None:
         """Mark the run failed, keeping everything it wrote."""
         self._update(status="failed", ended=_now(), error=error[-2000:])
 
     def reopen(self) -> None:
-        """Mark a stopped run running again, to resume it from its last checkpoint."""
-        resumed = self.manifest.get("resumed", []) + [_now()]
-        self._update(status="running", ended=None, resumed=resumed)
+        """Mark a stopped run running again, in this process, to resume it from its last
+        checkpoint (the error of the attempt before is kept under `resumed`)."""
+        m = self.manifest
+        resumed = m.get("resumed", []) + [{"at": _now(), "was": live_status(m),
+                                           **({"error": m["error"]} if m.get("error") else {})}]
+        self._update(status="running", ended=None, resumed=resumed, pid=os.getpid(),
+                     host=socket.gethostname(), drop=("error",))
 
     def extend(self, changes: dict) -> None:
         """Raise extendable parameters of this run ({key: (old, new)}): params.yaml takes the new
@@ -290,6 +335,7 @@ def start(experiment: str, profile: str = "cpu", overrides: dict | None = None,
     if run_dir:
         run = Run(run_dir)
         params = run.params()
+        die_with_parent()  # under the runner: when it dies, so does this kernel
     else:
         profile = os.environ.get("REASON_LIB_PROFILE", profile)
         params = config.load_params(experiment, profile, overrides)

@@ -95,3 +95,65 @@ def test_a_model_spec_is_never_a_pattern(outputs):
     for spec in ("*", "2026*", "?" * len(run.id)):
         with pytest.raises(ModelNotFound, match="no such run"):
             find_models(spec)
+
+
+def test_a_run_whose_process_is_gone_reads_interrupted_and_success_clears_the_error(outputs):
+    """A runner killed with SIGKILL once left its run `running` forever; the manifest now names
+    the process and host, and a dead process reads `interrupted` (summary, index, --resume)."""
+    import os
+    import subprocess
+    import sys
+
+    from reason_lib import summary
+
+    run = runs.Run.create("base_model", load_params("base_model", "cpu"), "cpu")
+    m = run.manifest
+    assert m["pid"] == os.getpid() and m["host"] and run.status == "running"
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    run.note(pid=gone.pid)
+    assert run.status == "interrupted"
+    assert [r["status"] for r in summary.collect(outputs) if r["run_id"] == run.id] == ["interrupted"]
+    run.fail("boom")
+    run.reopen()
+    assert run.status == "running" and "error" not in run.manifest
+    assert run.manifest["resumed"][-1]["error"] == "boom"
+    run.finish({})
+    assert run.status == "succeeded" and "error" not in run.manifest
+
+
+def test_resume_refuses_a_live_or_succeeded_run_without_force(outputs, capsys):
+    from reason_lib import run as runner
+
+    run = runs.Run.create("base_model", load_params("base_model", "cpu"), "cpu")
+    assert runner.main(["base_model", "--resume", run.id, "--prepare"]) == 2  # this process: alive
+    assert "still running" in capsys.readouterr().err
+    run.finish({})
+    assert runner.main(["base_model", "--resume", run.id, "--prepare"]) == 2
+    assert "already succeeded; --force" in capsys.readouterr().err
+    assert runner.main(["base_model", "--resume", run.id, "--prepare", "--force"]) == 0
+    assert run.status == "running"
+
+
+def test_a_kernel_dies_with_its_runner(tmp_path):
+    """The runner's child (the kernel) exits once the runner is gone, instead of writing on."""
+    import subprocess
+    import sys
+    import time
+
+    beat = tmp_path / "beat"
+    child = (f"import time; from reason_lib.runs import die_with_parent; die_with_parent()\n"
+             f"while True:\n    open({str(beat)!r}, 'a').write('.'); time.sleep(0.05)")
+    parent = subprocess.Popen([sys.executable, "-c",
+                               f"import subprocess, sys, time; subprocess.Popen([sys.executable, "
+                               f"'-c', {child!r}]); time.sleep(60)"])
+    for _ in range(200):
+        if beat.exists():
+            break
+        time.sleep(0.05)
+    parent.kill()
+    parent.wait()
+    time.sleep(1.0)
+    size = beat.stat().st_size
+    time.sleep(0.5)
+    assert beat.stat().st_size == size  # no more writes: the child exited
