@@ -71,3 +71,25 @@ def test_a_batch_goes_through_in_micro_batches_with_accumulated_gradients(tmp_pa
         trainer_settings(tmp_path, batch_size=16, micro_batch_size=5)
     with pytest.raises(ParamError, match=r"'micro_batch_size' \(value 5\): must divide batch_size \(16\)"):
         load_params("base_model", "cpu", {"micro_batch_size": 5})
+
+
+def test_resume_skips_a_half_written_checkpoint(tiny, tmp_path, capsys):
+    """A save cut short (here: a checkpoint folder with weights but no trainer_state.json, the
+    Trainer's last file) once made resume fail with FileNotFoundError; it is removed and the run
+    resumes from the newest complete checkpoint, logging what an uninterrupted run logs."""
+    import shutil
+
+    _, _, path = tiny
+    kwargs = dict(batch_size=8, learning_rate=1e-3, max_length=256, save_steps=4,
+                  disable_tqdm=True, logging_steps=1)
+    _, first = sft(load_model(path), load_tokenizer(path), _rows(), tmp_path / "ck", epochs=2,
+                   **kwargs)
+    half = tmp_path / "ck" / "checkpoint-10"
+    half.mkdir()
+    shutil.copy(tmp_path / "ck" / "checkpoint-8" / "model.safetensors", half)
+    _, history = sft(load_model(path), load_tokenizer(path), _rows(), tmp_path / "ck", epochs=3,
+                     resume=True, **kwargs)
+    logged = [h for h in history if "loss" in h]
+    assert [h["step"] for h in logged] == list(range(1, 13))
+    assert logged[:8] == [h for h in first if "loss" in h]
+    assert "removing incomplete checkpoint" in capsys.readouterr().out and not half.exists()

@@ -88,7 +88,8 @@ def save_checkpoint(path: Path, policy, optimizer, step: int, baseline: float | 
     save_file({n: p.detach().contiguous() for n, p in _trainable(policy).items()},
               tmp / "trainable.safetensors")
     torch.save({"optimizer": optimizer.state_dict(), "step": step,
-                "baseline": torch.tensor(float("nan") if baseline is None else baseline)},
+                "baseline": torch.tensor(float("nan") if baseline is None else baseline,
+                                         dtype=torch.float64)},  # the running float, exactly
                tmp / "state.pt")
     atomic_write(tmp / "done", str(step))
     tmp.rename(path)  # a checkpoint folder exists only once complete

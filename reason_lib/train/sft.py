@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import torch
@@ -97,11 +98,27 @@ def text_progress(trainer) -> None:
         trainer.add_callback(TextProgress)
 
 
+def complete_checkpoints(output_dir) -> list[Path]:
+    """The Trainer checkpoints in `output_dir` that were saved whole, oldest first; a folder a
+    save left half-written (killed, disk full: no `trainer_state.json`, the Trainer's last file)
+    is removed, saying so, so that a resume takes the newest complete one instead of failing."""
+    found = []
+    for path in sorted(Path(output_dir).glob("checkpoint-*[0-9]"),
+                       key=lambda p: int(p.name.rsplit("-", 1)[1])):
+        if (path / "trainer_state.json").is_file():
+            found.append(path)
+        elif distributed.is_main():
+            print(f"removing incomplete checkpoint {path} (no trainer_state.json)", flush=True)
+            shutil.rmtree(path)
+    distributed.barrier()
+    return found
+
+
 def fit(trainer, output_dir, resume: bool = False):
-    """Train, continuing from the newest checkpoint in `output_dir` when `resume` and there is
-    one; (trained model, log history)."""
+    """Train, continuing from the newest complete checkpoint in `output_dir` when `resume` and
+    there is one (`complete_checkpoints`); (trained model, log history)."""
     text_progress(trainer)
-    has_checkpoint = resume and any(Path(output_dir).glob("checkpoint-*"))
+    has_checkpoint = resume and bool(complete_checkpoints(output_dir))
     trainer.train(resume_from_checkpoint=True if has_checkpoint else None)
     return trained_model(trainer), trainer.state.log_history
 
