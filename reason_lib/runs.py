@@ -260,6 +260,21 @@ class Run:
         if (trackers := self.trackers()) is not None:
             trackers.log(step, metrics)
 
+    def drop_logged(self, prefix: str, after: int) -> int:
+        """Remove the metrics.jsonl lines of `prefix` (every key but step and time starts with
+        it) logged past step `after`: a loop resumed from its checkpoint at `after` logs those
+        steps again, and each step must appear once. The number of lines removed."""
+        kept, dropped = [], 0
+        for h in self.history():
+            keys = [k for k in h if k not in ("step", "time")]
+            if h["step"] > after and keys and all(k.startswith(prefix) for k in keys):
+                dropped += 1
+            else:
+                kept.append(h)
+        if dropped:
+            atomic_write(self.dir / "metrics.jsonl", "".join(json.dumps(h) + "\n" for h in kept))
+        return dropped
+
     def history(self) -> list[dict]:
         path = self.dir / "metrics.jsonl"
         return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []

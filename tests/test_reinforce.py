@@ -261,3 +261,31 @@ def test_level_settings_sit_between_the_shared_and_the_methods_own():
         load_params("reinforce_rm", "cpu", {"level_overrides": {3: {"steps": 1}}})
     with pytest.raises(ParamError, match=r"'level_overrides' \(2.stepz\): unknown"):
         load_params("reinforce_rm", "cpu", {"level_overrides": {2: {"stepz": 1}}})
+
+
+def test_a_resumed_run_logs_each_step_once_as_the_uninterrupted_one(tiny, tmp_path, outputs):
+    """Killed after step 3 (its checkpoint at step 2, step 3 already logged), a resumed run
+    once logged step 3 twice and lost the curve points before the kill; now its metrics.jsonl
+    holds steps 1-4 once each, with the uninterrupted run's values, and the notebook rebuilds
+    its curves from it."""
+    import shutil
+
+    from reason_lib import runs
+    from reason_lib.config import load_params
+
+    _, tok, path = tiny
+    kwargs = dict(method="reinforce", steps=4, prompts_per_step=2, k=2, learning_rate=1e-2,
+                  max_new_tokens=8, save_every=2, progress=False, log_prefix="m/")
+    params = load_params("reinforce_rm", "ci")
+    a = runs.Run.create("reinforce_rm", params, "ci")
+    policy_gradient(load_model(path), tok, _rows(), count_target, tmp_path / "a", run=a, **kwargs)
+    b = runs.Run.create("reinforce_rm", params, "ci")
+    shutil.copytree(tmp_path / "a" / "checkpoint-2", tmp_path / "b" / "checkpoint-2")
+    for h in a.history()[:3]:  # what b logged before it was killed during step 4
+        b.log(h["step"], **{k: v for k, v in h.items() if k not in ("step", "time")})
+    _, history = policy_gradient(load_model(path), tok, _rows(), count_target, tmp_path / "b",
+                                 run=b, resume=True, **kwargs)
+    strip = [{k: v for k, v in h.items() if k != "time"} for h in b.history()]
+    assert [h["step"] for h in strip] == [1, 2, 3, 4]
+    assert strip == [{k: v for k, v in h.items() if k != "time"} for h in a.history()]
+    assert [h["step"] for h in history] == [1, 2, 3, 4]
