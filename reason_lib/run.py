@@ -88,10 +88,11 @@ def prepare(experiment: str, profile: str = "cpu", overrides: dict | None = None
             m = run.manifest
             raise config.ParamError(f"--resume {run.id}: the run is still running (process "
                                     f"{m.get('pid')} on {m.get('host')}); stop it first")
-        if status == "succeeded" and not force:
-            raise config.ParamError(f"--resume {run.id}: the run already succeeded; --force runs "
-                                    "its notebook again in the same folder")
         extension = resume_changes(run, profile, params, overrides)
+        if status == "succeeded" and not (extension or force):
+            raise config.ParamError(f"--resume {run.id}: the run already succeeded and nothing is "
+                                    "extended (e.g. -p outer_loops N); --force runs its notebook "
+                                    "again in the same folder")
         run.reopen()
         if extension:
             run.extend(extension)

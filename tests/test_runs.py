@@ -130,7 +130,7 @@ def test_resume_refuses_a_live_or_succeeded_run_without_force(outputs, capsys):
     assert "still running" in capsys.readouterr().err
     run.finish({})
     assert runner.main(["base_model", "--resume", run.id, "--prepare"]) == 2
-    assert "already succeeded; --force" in capsys.readouterr().err
+    assert "already succeeded and nothing is extended" in capsys.readouterr().err
     assert runner.main(["base_model", "--resume", run.id, "--prepare", "--force"]) == 0
     assert run.status == "running"
 
