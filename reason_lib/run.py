@@ -83,12 +83,12 @@ def prepare(experiment: str, profile: str = "cpu", overrides: dict | None = None
         raise config.ParamError(f"--accelerate-config {accelerate_config}: file not found")
     if resume:
         run = runs.find_run(experiment, resume)
+        extension = resume_changes(run, profile, params, overrides)
         status = run.status
         if status == "running":
             m = run.manifest
             raise config.ParamError(f"--resume {run.id}: the run is still running (process "
                                     f"{m.get('pid')} on {m.get('host')}); stop it first")
-        extension = resume_changes(run, profile, params, overrides)
         if status == "succeeded" and not (extension or force):
             raise config.ParamError(f"--resume {run.id}: the run already succeeded and nothing is "
                                     "extended (e.g. -p outer_loops N); --force runs its notebook "
