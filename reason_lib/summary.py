@@ -274,7 +274,7 @@ def write_index(runs: list[dict], path: Path | None = None) -> Path:
                     f"<td>{html.escape(headline(r))}</td></tr>")
     page = ("<!doctype html><meta charset='utf-8'><title>reason_lib runs</title>"
             "<style>body{font-family:sans-serif}td,th{padding:2px 8px;text-align:left}"
-            "tr.failed{color:#a00}tr.running{color:#777}</style><h1>reason_lib runs</h1>"
+            "tr.failed{color:#a00}tr.interrupted{color:#b60}tr.running{color:#777}</style><h1>reason_lib runs</h1>"
             "<table><tr><th>experiment</th><th>run</th><th>profile</th><th>status</th>"
             "<th>started</th><th>headline</th></tr>" + "".join(rows) + "</table>")
 
