@@ -313,3 +313,34 @@ def test_each_loop_keeps_its_validation_predictions(tiny, tmp_path):
         lines = (tmp_path / f"loop-{loop}" / "validation.jsonl").read_text().splitlines()
         assert sum(json.loads(x)["correct"] for x in lines) == n_correct and len(lines) == 4
     assert "records" not in out["history"][1]["validation"]  # predictions on disk, not in metrics
+
+
+def test_a_resumed_star_run_draws_what_the_uninterrupted_one_drew(tiny, tmp_path):
+    """Rollouts draw from torch's generator; a run resumed after loop 1 once consumed other
+    random numbers (loading) and sampled different replies in loops 2 and 3. Each loop now
+    seeds the generator from (seed, loop)."""
+    import torch
+
+    _, tok, path = tiny
+
+    def run(folder, loops, resume=False, noise_first=False):
+        drawn = []
+
+        def sample(model, rows):
+            replies = [[f"{torch.rand(1).item():.6f}"] for _ in rows]
+            drawn.append(replies)
+            return replies
+
+        if noise_first:
+            torch.rand(17)  # a resumed process has drawn other numbers before its loops
+        star(load_model(path), tok, ROWS, sample=sample, is_correct=lambda r, x: True,
+             finetune=lambda m, *a: m, validate=lambda m: {"accuracy": 0.5},
+             output_dir=folder, outer_loops=loops, load=load_model, resume=resume,
+             progress=False, seed=3)
+        return drawn
+
+    straight = run(tmp_path / "a", 3)
+    first = run(tmp_path / "b", 1)
+    rest = run(tmp_path / "b", 3, resume=True, noise_first=True)
+    assert first + rest == straight
+    assert run(tmp_path / "c", 1)[0] == straight[0]

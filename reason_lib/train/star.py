@@ -29,6 +29,7 @@ import random
 import shutil
 from pathlib import Path
 
+import torch
 from tqdm.auto import tqdm
 
 from reason_lib.models.delta import ancestors, is_delta
@@ -72,7 +73,7 @@ def _finished_loops(output_dir: Path) -> list[Path]:
 def star(model, tokenizer, rows: list[dict], *, sample, is_correct, finetune, validate,
          output_dir, outer_loops: int = 3, load=None, reload_start=None, save=None, run=None,
          log_prefix: str = "", resume: bool = False, progress: bool = True,
-         tested: int = 3) -> dict:
+         tested: int = 3, seed: int = 0) -> dict:
     """Run `outer_loops` STaR iterations from `model`; returns {"model": best model, "best_loop",
     "history": per-loop metrics (loop 0 = the starting model's validation accuracy),
     "tested_loops": the `tested` best loops by validation accuracy and the last, in loop order,
@@ -85,6 +86,10 @@ def star(model, tokenizer, rows: list[dict], *, sample, is_correct, finetune, va
     Checkpoints go to `output_dir/loop-<i>/`; models of loops that are neither among the `tested`
     best so far nor the last, nor needed by their deltas, are deleted (their samples, validation
     predictions and metrics stay).
+
+    Each loop starts by seeding torch's generator from (`seed`, loop): its rollouts, any new
+    adapters and sampled validation draw the same numbers whether the run went straight through
+    or was stopped and resumed before it (the generator's state is not in a checkpoint).
     """
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -102,6 +107,7 @@ def star(model, tokenizer, rows: list[dict], *, sample, is_correct, finetune, va
     else:
         # loop 0 is the starting model, checkpointed too: fine-tuning changes the model in place,
         # and it may remain the best
+        torch.manual_seed(loop_seed(seed, 0))
         fields, predictions = _validation(validate, model)
         history = [{"loop": 0, **fields, "kept": None}]
         _log(run, log_prefix, history[0])
@@ -110,6 +116,7 @@ def star(model, tokenizer, rows: list[dict], *, sample, is_correct, finetune, va
                                 history[0], save, 0, predictions)
     for loop in tqdm(range(len(history), outer_loops + 1), desc=f"{log_prefix}STaR outer loops",
                      disable=not progress):
+        torch.manual_seed(loop_seed(seed, loop))
         samples = sample(model, rows)
         flags = [[bool(is_correct(row, reply)) for reply in replies]
                  for row, replies in zip(rows, samples)]
@@ -130,6 +137,11 @@ def star(model, tokenizer, rows: list[dict], *, sample, is_correct, finetune, va
         model = reload(best["loop"])
     return {"model": model, "best_loop": best["loop"], "history": history,
             "tested_loops": _tested(history, tested), "load": reload}
+
+
+def loop_seed(seed: int, loop: int) -> int:
+    """The torch seed of STaR loop `loop` of a run at training seed `seed`."""
+    return seed * 1_000_003 + loop
 
 
 def _ranked(history: list[dict]) -> list[dict]:

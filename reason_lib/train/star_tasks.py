@@ -122,7 +122,8 @@ def star_mmlu_run(name: str, params, data: dict, load_model_fn, tokenizer, outpu
     result = star(start, tokenizer, rows, sample=sample, is_correct=is_correct,
                   finetune=finetune, validate=validate, output_dir=output_dir,
                   outer_loops=params.outer_loops, load=load_model_fn, reload_start=load_model_fn,
-                  save=save, run=run, log_prefix=f"{name}/", resume=True, progress=progress)
+                  save=save, run=run, log_prefix=f"{name}/", resume=True, progress=progress,
+                  seed=params.seed)
     return {"spec": spec, **result}
 
 
@@ -201,5 +202,5 @@ def pause_star_run(variant: str, params, rows: list[dict], validation: list[dict
     result = star(load_warm(), tokenizer, rows, sample=sample, is_correct=is_correct,
                   finetune=finetune, validate=validate, output_dir=output_dir,
                   outer_loops=params.outer_loops, load=load_warm, reload_start=load_warm, run=run,
-                  log_prefix=f"{variant}/", resume=True, progress=progress)
+                  log_prefix=f"{variant}/", resume=True, progress=progress, seed=params.seed)
     return {"spec": spec, **result}
