@@ -370,14 +370,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mark-failed", default="", metavar="RUN_DIR",
                         help="mark a prepared run failed (its launch failed)")
     args = parser.parse_args(with_make_args(sys.argv[1:] if argv is None else argv))
-    if os.environ.get(distributed.LAUNCHED):  # one process of `launch`: the folder exists
-        run_rank(args.profile)
-        return 0
-    if args.mark_failed:
+    if args.mark_failed:  # first: slurm.sh calls it with the launch's variables still set
         run = runs.Run(args.mark_failed)
         if run.status != "succeeded":
             run.fail("a process of the launch failed")
         return 1
+    if os.environ.get(distributed.LAUNCHED):  # one process of `launch`: the folder exists
+        run_rank(args.profile)
+        return 0
     overrides = {k: config.parse_override(v) for k, v in args.param}
     try:
         if args.seeds or args.grid:

@@ -216,3 +216,16 @@ def test_seeds_run_one_folder_and_one_base_model_per_seed_then_start_each_seed_f
     assert "base model of seed 2 missing: training it first" in result.stdout
     (run,) = (outputs / "pause_warmup").iterdir()
     assert "base-ci-seed2" in (run / "params.yaml").read_text()
+
+
+def test_mark_failed_marks_even_inside_a_launch(outputs, monkeypatch):
+    """params/accelerate/slurm.sh exports the launch variable, then on a failed launch calls
+    --mark-failed: that once ran the whole notebook again, single-process, instead."""
+    from reason_lib import distributed, runs
+    from reason_lib.config import load_params
+    from reason_lib.run import main
+
+    run = runs.Run.create("base_model", load_params("base_model", "ci"), "ci")
+    monkeypatch.setenv(distributed.LAUNCHED, "1")
+    assert main(["base_model", "--profile", "ci", "--mark-failed", str(run.dir)]) == 1
+    assert runs.Run(run.dir).manifest["status"] == "failed"
