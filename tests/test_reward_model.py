@@ -79,3 +79,17 @@ def test_a_bfloat16_reward_model_trains_its_top_in_float32_and_scores(tiny, tmp_
     scores = RewardModelScorer(model, tok, batch_size=2)([r["prompt"] for r in rows],
                                                          [r["chosen"] for r in rows])
     assert len(scores) == 4 and all(torch.isfinite(torch.tensor(scores)))
+
+
+def test_a_bfloat16_reward_model_trained_whole_keeps_float32_masters(tiny, tmp_path, pairs):
+    """rm_trainable_layers -1 (the gpu profile's default) once returned before the float32
+    masters: the whole bfloat16 model trained at 1e-5, below half a bfloat16 step for almost
+    every weight, so only the new head moved. Now every weight trains in float32 and moves."""
+    _, tok, path = tiny
+    model = freeze_backbone(load_reward_model(path, 1, dtype="bfloat16"), -1)
+    assert {p.dtype for p in model.parameters()} == {torch.float32}
+    block = next(p for n, p in model.named_parameters() if "layers.0." in n and "weight" in n)
+    before = block.detach().clone()
+    train_reward_model(model, tok, pairs["train"][:32], tmp_path / "rm", epochs=1, batch_size=16,
+                       learning_rate=1e-5, bf16=True, disable_tqdm=True)
+    assert not torch.equal(block, before)

@@ -33,9 +33,11 @@ def load_reward_model(name_or_path: str, level: int = 1, dtype: str = "float32",
 def freeze_backbone(model, trainable_layers: int):
     """Train only the top `trainable_layers` transformer blocks of a sequence-classification model,
     its final norm and its head (-1: leave everything trainable), those in float32 under a
-    bfloat16 model (`float32_masters`). Returns the model."""
+    bfloat16 model (`float32_masters`): with everything trainable, everything, since a bfloat16
+    weight rounds away any update below 2^-8 of itself (a learning rate of 1e-5 would train
+    only the new head). Returns the model."""
     if trainable_layers < 0:
-        return model
+        return float32_masters(model.requires_grad_(True))
     backbone = model.base_model
     blocks = next((m for m in backbone.modules() if isinstance(m, torch.nn.ModuleList)), None)
     if blocks is None or trainable_layers > len(blocks):
