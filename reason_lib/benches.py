@@ -122,7 +122,8 @@ def run_sets(run) -> list[ItemSet]:
                              "models/ existed); its policies can be scored on the other benches")
         _, test, gold_fn = preference_data(resolve_source(p.preference_data) if p.preference_data else "",
                                            p.n_train, p.n_test, p.data_seed, p.label_noise,
-                                           context_turns=p.context_turns, skip_malformed=p.skip_malformed)
+                                           context_turns=p.context_turns, skip_malformed=p.skip_malformed,
+                                           subset=p.preference_subset)
         rows = [{"prompt": r["prompt"], **({"topic": r["topic"]} if "topic" in r else {})}
                 for r in test[:p.n_eval_prompts]]
         sft = run.checkpoints / "sft-model" if p.sft_epochs > 0 else resolve_source(p.base_model)
@@ -171,7 +172,7 @@ def hh_set(p) -> ItemSet:
     path, level = find_reward_model(p.reward_model)
     _, test, gold_fn = preference_data(resolve_source(p.preference_data) if p.preference_data else "",
                                        0, p.n_prompts, p.data_seed, context_turns=p.context_turns,
-                                       skip_malformed=p.skip_malformed)
+                                       skip_malformed=p.skip_malformed, subset=p.preference_subset)
     rows = [{"prompt": r["prompt"], **({"topic": r["topic"]} if "topic" in r else {})} for r in test]
     return ItemSet("HH prompts" if p.preference_data else "preference prompts", "policy", rows,
                    max_new_tokens=p.reply_max_new_tokens, batch_size=p.eval_batch_size,

@@ -131,6 +131,13 @@ def gradient_checkpointing():
                  "far less activation memory for about a third more compute.")
 
 
+def preference_subset():
+    return param("", "One subset folder of a Hub preference dataset: Anthropic/hh-rlhf keeps "
+                 "harmless-base, helpful-base, helpful-online and helpful-rejection-sampled side "
+                 "by side, and without it loads all four (160,800 training pairs). Empty: the "
+                 "whole dataset (or a file).")
+
+
 def memory(params) -> dict:
     """The memory knobs of a training experiment's params, as every trainer takes them."""
     return {"micro_batch_size": params.micro_batch_size,
@@ -534,6 +541,7 @@ class ReinforceRMParams:
     preference_data: str = param("", "Preference jsonl (chosen/rejected, HH-RLHF format too) or "
                                  "Hub id; empty: the offline world with its known gold reward.",
                                  path=True)
+    preference_subset: str = preference_subset()
     n_train: int = param(3000, "Preference pairs for SFT (chosen replies) and reward-model training.",
                          min=8)
     n_test: int = param(400, "Held-out pairs (reward-model accuracy) and evaluation prompts.", min=8)
@@ -659,6 +667,7 @@ class EvaluateParams:
     preference_data: str = param("", "For bench hh: HH-RLHF pairs (jsonl[.gz] or Anthropic/hh-rlhf); "
                                  "empty: the offline preference world, whose gold reward is known.",
                                  path=True)
+    preference_subset: str = preference_subset()
     n_prompts: int = param(64, "Bench hh: held-out prompts, one reply each (the first of the file "
                            "shuffled by seed: a reinforce_rm run's own evaluation prompts).", min=1)
     context_turns: int = param(0, "Bench hh: keep the last this many prompt turns (0: all).", min=0)

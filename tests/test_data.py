@@ -435,3 +435,21 @@ def test_a_csv_record_is_named_by_the_line_it_starts_on(tmp_path):
                     "q,1,2,3,4,E,math\n")
     with pytest.raises(DataError, match=r"m.csv, line 4: field 'Answer' is 'E'"):
         load_mmlu(str(path))
+
+
+def test_one_subset_of_a_hub_preference_dataset(tmp_path):
+    """Anthropic/hh-rlhf keeps four subsets side by side and loads all four without data_dir;
+    preference_subset picks one (here from a folder in the Hub's layout)."""
+    from reason_lib.data.preferences import preference_data
+
+    hub = tmp_path / "hh-rlhf"
+    for subset, word in (("harmless-base", "safe"), ("helpful-base", "useful")):
+        (hub / subset).mkdir(parents=True)
+        with gzip.open(hub / subset / "train.jsonl.gz", "wt") as f:
+            for i in range(6):
+                f.write(json.dumps({"chosen": f"\n\nHuman: q{i}?\n\nAssistant: {word} {i}",
+                                    "rejected": f"\n\nHuman: q{i}?\n\nAssistant: no"}) + "\n")
+    train, test, _ = preference_data(str(hub), 4, 2, subset="harmless-base")
+    assert {r["chosen"].split()[0] for r in train + test} == {"safe"}
+    train, test, _ = preference_data(str(hub), 8, 4)
+    assert {r["chosen"].split()[0] for r in train + test} == {"safe", "useful"}

@@ -93,3 +93,16 @@ def test_a_bfloat16_reward_model_trained_whole_keeps_float32_masters(tiny, tmp_p
     train_reward_model(model, tok, pairs["train"][:32], tmp_path / "rm", epochs=1, batch_size=16,
                        learning_rate=1e-5, bf16=True, disable_tqdm=True)
     assert not torch.equal(block, before)
+
+
+def test_a_dialogue_longer_than_the_scorer_keeps_its_reply(tiny):
+    """Right truncation once cut the reply off a long dialogue (context_turns 0 on HH-RLHF): two
+    different replies to it scored the same. The scorer now drops the dialogue's beginning."""
+    _, tok, path = tiny
+    scorer = RewardModelScorer(load_reward_model(path, 1), tok, max_length=24)
+    prompt = [{"role": "user", "content": "tell me a long story about the sea " * 20}]
+    a, b = scorer([prompt, prompt], ["yes, gladly", "no"])
+    assert a != b
+    ids = scorer._encode(scorer.texts([prompt], ["no"]))["input_ids"][0]
+    assert tok.decode(ids).rstrip().endswith("no<|im_end|>") and len(ids) == 24
+    assert tok.truncation_side == "right"  # the tokenizer is left as it was

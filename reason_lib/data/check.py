@@ -62,7 +62,8 @@ def _preferences(params) -> dict[str, int]:
     train, test, _ = preference_data(resolve_source(params.preference_data), params.n_train,
                                      params.n_test, seed=params.data_seed,
                                      context_turns=params.context_turns,
-                                     skip_malformed=params.skip_malformed, stats=stats)
+                                     skip_malformed=params.skip_malformed, stats=stats,
+                                     subset=params.preference_subset)
     return {f"preference_data {params.preference_data}": len(train) + len(test)}
 
 

@@ -123,16 +123,21 @@ def _span(record: dict) -> int:
     return sum(str(v).count("\n") for v in record.values() if v is not None)
 
 
-def load_hub(name: str, split: str, config: str | None = None, cache_dir: str | None = None) -> list[dict]:
+def load_hub(name: str, split: str, config: str | None = None, cache_dir: str | None = None,
+             data_dir: str | None = None) -> list[dict]:
     """A Hub dataset split as a list of dicts: from its mirror folder (`config.hub_mirror`) or a
-    folder in the Hub layout, else from the Hub (the network or a warm datasets cache)."""
+    folder in the Hub layout, else from the Hub (the network or a warm datasets cache).
+    `data_dir`: one subset folder of a dataset that keeps several side by side (HH-RLHF's
+    harmless-base, helpful-base, ...; without it, all of them together)."""
     from datasets import load_dataset
 
 
     source = str(hub_mirror(name) or name)
     if not Path(source).is_dir():
-        return [dict(r) for r in load_dataset(source, config, split=split, cache_dir=cache_dir)]
+        return [dict(r) for r in load_dataset(source, config, split=split, cache_dir=cache_dir,
+                                              data_dir=data_dir or None)]
     # A folder's datasets cache is keyed by its README and file names, not by what the files
     # hold: a refreshed mirror would load the stale copy. A cache of its own, each time.
     with tempfile.TemporaryDirectory() as fresh:
-        return [dict(r) for r in load_dataset(source, config, split=split, cache_dir=fresh)]
+        return [dict(r) for r in load_dataset(source, config, split=split, cache_dir=fresh,
+                                              data_dir=data_dir or None)]

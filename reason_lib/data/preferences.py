@@ -126,7 +126,8 @@ def parse_hh(dialogue: str) -> tuple[list[dict], str]:
 
 
 def load_preferences(path_or_id: str, split: str = "test", limit: int | None = None,
-                     skip_malformed: bool = False, stats: dict | None = None) -> list[dict]:
+                     skip_malformed: bool = False, stats: dict | None = None,
+                     subset: str = "") -> list[dict]:
     """Pairs as `prompt` (messages), `chosen`, `rejected` from jsonl (HH-RLHF or explicit prompt) or Hub."""
     def convert(row):
         if row.get("prompt"):
@@ -146,25 +147,28 @@ def load_preferences(path_or_id: str, split: str = "test", limit: int | None = N
     if is_file(path_or_id):
         out = read_rows(path_or_id, ("chosen", "rejected"), skip_malformed, stats, convert)
     else:
-        out = convert_rows(load_hub(path_or_id, split), convert, f"{path_or_id} ({split} split)",
+        out = convert_rows(load_hub(path_or_id, split, data_dir=subset), convert,
+                           f"{path_or_id}{'/' + subset if subset else ''} ({split} split)",
                            skip_malformed, stats)
     return out[:limit] if limit else out
 
 
 def preference_data(source: str, n_train: int, n_test: int, seed: int = 0,
                     label_noise: float = 0.0, context_turns: int = 0, skip_malformed: bool = False,
-                    stats: dict | None = None) -> tuple[list[dict], list[dict], object]:
+                    stats: dict | None = None, subset: str = "") -> tuple[list[dict], list[dict], object]:
     """(train pairs, test pairs, gold_fn): the offline world when `source` is empty (gold_fn =
     `gold_scores`, the hidden truth), else a file or Hub id shuffled by `seed` and cut into
     disjoint train and test pairs (gold_fn = None: real data has no known gold reward).
 
     `context_turns > 0` keeps only the last that many prompt messages of each dialogue (the turns
-    the final reply answers); `skip_malformed` drops unparsable rows, counted in `stats["skipped"]`.
+    the final reply answers); `skip_malformed` drops unparsable rows, counted in `stats["skipped"]`;
+    `subset` names one subset folder of a Hub dataset (HH-RLHF: `harmless-base`).
     """
     if not source:
         splits = preference_splits(n_train, 1, n_test, seed=seed, label_noise=label_noise)
         return splits["train"], splits["test"], gold_scores
-    rows = load_preferences(source, "train", skip_malformed=skip_malformed, stats=stats)
+    rows = load_preferences(source, "train", skip_malformed=skip_malformed, stats=stats,
+                            subset=subset)
     if len(rows) < n_train + n_test:
         raise DataError(f"{source}: {len(rows)} pairs, fewer than n_train + n_test = "
                         f"{n_train + n_test}")

@@ -83,13 +83,22 @@ class RewardModelScorer:
         out = torch.zeros(len(texts), self.n_classes)
         for start in range(0, len(texts), self.batch_size):
             idx = order[start:start + self.batch_size]
-            # right padding, as the RewardTrainer's collator: real tokens keep positions 0..n-1
-            enc = self.tokenizer([texts[i] for i in idx], return_tensors="pt", padding=True,
-                                 truncation=True, max_length=self.max_length,
-                                 add_special_tokens=False, padding_side="right").to(device)
+            # right padding, as the RewardTrainer's collator: real tokens keep positions 0..n-1;
+            # a text past max_length loses its beginning, never the reply being scored
+            enc = self._encode([texts[i] for i in idx]).to(device)
             with mixed_precision(self.model):
                 out[idx] = self.model(**enc).logits.float().cpu()
         return out
+
+    def _encode(self, texts: list[str]):
+        side = self.tokenizer.truncation_side
+        self.tokenizer.truncation_side = "left"
+        try:
+            return self.tokenizer(texts, return_tensors="pt", padding=True, truncation=True,
+                                  max_length=self.max_length, add_special_tokens=False,
+                                  padding_side="right")
+        finally:
+            self.tokenizer.truncation_side = side
 
     def rewards(self, logits: torch.Tensor) -> torch.Tensor:
         return logits[:, 0] if self.n_classes == 1 else expected_class(logits)
