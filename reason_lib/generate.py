@@ -9,6 +9,7 @@ from tqdm.auto import tqdm
 from transformers import LogitsProcessor, LogitsProcessorList, TopPLogitsWarper
 
 from reason_lib import distributed
+from reason_lib.models.load import PLAIN_CHAT_TEMPLATE
 
 
 def render_prompts(tokenizer, prompts) -> list[str]:
@@ -50,7 +51,26 @@ def decode_kwargs(tokenizer, max_new_tokens: int, repetition_penalty: float = 1.
                   eos_token_id=tokenizer.eos_token_id, use_cache=True, **generate_kwargs)
     if sampler is not None:
         kwargs["logits_processor"] = LogitsProcessorList([sampler])
+    if plain_format(tokenizer):  # a base model's reply ends where it starts the next question
+        kwargs.update(stop_strings=list(PLAIN_STOPS), tokenizer=tokenizer)
     return kwargs
+
+
+# A base model prompted in the plain format (models.load.PLAIN_CHAT_TEMPLATE) does not end its
+# reply with eos: it goes on with an invented "Question: ... #### M" block, whose final line the
+# answer extraction would score. Its replies stop at the next question instead.
+PLAIN_STOPS = ("\nQuestion:",)
+
+
+def plain_format(tokenizer) -> bool:
+    return getattr(tokenizer, "chat_template", None) == PLAIN_CHAT_TEMPLATE
+
+
+def cut_at_stops(text: str) -> str:
+    """A plain-format reply up to the first stop string (generation stops after emitting it)."""
+    for stop in PLAIN_STOPS:
+        text = text.split(stop, 1)[0]
+    return text
 
 
 @torch.inference_mode()
@@ -76,6 +96,8 @@ def generate(model, tokenizer, prompts, max_new_tokens: int = 128, temperature: 
         enc = {key: v.repeat_interleave(num_return_sequences, 0) for key, v in enc.items()}
         ids = model.generate(**enc, **kwargs)[:, enc["input_ids"].shape[1]:]
         decoded = tokenizer.batch_decode(ids, skip_special_tokens=True)
+        if plain_format(tokenizer):
+            decoded = [cut_at_stops(d) for d in decoded]
         for j, i in enumerate(idx):
             out[i] = decoded[j * num_return_sequences:(j + 1) * num_return_sequences]
     model.train(was_training)

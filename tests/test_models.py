@@ -257,3 +257,31 @@ def test_a_template_with_a_system_turn_is_left_as_it_is(tiny):
     _, tok, path = tiny
     assert adapt_chat_template(load_tokenizer(path)) == ""
     assert load_tokenizer(path).chat_template == tok.chat_template
+
+
+def test_a_base_model_in_the_plain_format_stops_at_the_next_question(tiny):
+    """Mistral-7B-v0.1 (no chat template) went on after its answer with an invented
+    'Question: ... #### M' block, and extraction scored the invented answer: plain-format
+    generation stops at the next question and the reply is cut there; chat models are as before."""
+    import copy
+
+    from reason_lib.generate import cut_at_stops, decode_kwargs
+    from reason_lib.models.load import adapt_chat_template
+    from reason_lib.rewards import extract_gsm8k
+
+    _, tok, _ = tiny
+    assert "stop_strings" not in decode_kwargs(tok, 8)
+    plain = copy.deepcopy(tok)
+    plain.chat_template = None
+    adapt_chat_template(plain)
+    kwargs = decode_kwargs(plain, 8)
+    assert kwargs["stop_strings"] == ["\nQuestion:"] and kwargs["tokenizer"] is plain
+    reply = " 2 + 2 = 4\n#### 4\nQuestion: Tom has 3 apples...\nAnswer: 3 + 6 = 9\n#### 9"
+    assert extract_gsm8k(cut_at_stops(reply)) == "4" != extract_gsm8k(reply)
+    from reason_lib.generate import generate
+    from reason_lib.models import load_model
+
+    model = load_model(tiny[2])
+    out = generate(model, plain, [[{"role": "user", "content": "2 + 2?"}]], max_new_tokens=6,
+                   progress=False)
+    assert len(out) == 1 and "\nQuestion:" not in out[0]  # generate takes the stop strings
