@@ -7,6 +7,7 @@ datasets in a `REASON_LIB_HUB_MIRROR` folder in the Hub layout, the English MMLU
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 from pathlib import Path
@@ -163,9 +164,17 @@ def hub_datasets(mirror: Path, data: Path, n: int = 120) -> None:
     write_dataset(mirror / "cais/mmlu", {"all": {"test": [
         {"question": r["Question"], "subject": r["Subject"], "choices": [r[k] for k in "ABCD"],
          "answer": "ABCD".index(r["Answer"])} for r in by_subject]}})
+    # Anthropic/hh-rlhf as the Hub keeps it: no configs, one folder per subset with
+    # {train,test}.jsonl.gz (the real one has four; without data_dir all load together)
     hh = mirror.parent / "hh.jsonl"
     rows = [json.loads(line) for line in write_hh_pairs(hh, n, malformed_at=n // 3).read_text().splitlines()]
-    write_dataset(mirror / "Anthropic/hh-rlhf", {"default": {"train": rows, "test": rows[: n // 4]}})
+    helpful = [{"chosen": f"\n\nHuman: h{i}\n\nAssistant: useful",
+                "rejected": f"\n\nHuman: h{i}\n\nAssistant: unhelpful"} for i in range(n // 4)]
+    for subset, subset_rows in (("harmless-base", rows), ("helpful-base", helpful)):
+        (mirror / "Anthropic/hh-rlhf" / subset).mkdir(parents=True, exist_ok=True)
+        for split, part in (("train", subset_rows), ("test", subset_rows[: n // 4])):
+            with gzip.open(mirror / "Anthropic/hh-rlhf" / subset / f"{split}.jsonl.gz", "wt") as f:
+                f.write("".join(json.dumps(r) + "\n" for r in part))
 
 
 def hub_world(root: Path) -> dict[str, str]:

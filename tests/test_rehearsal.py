@@ -95,8 +95,10 @@ def test_the_mmlu_stand_ins_keep_the_real_row_orders(world):
     cais = load_mmlu(str(root / "mirror" / "cais/mmlu"))
     assert [r["Subject"] for r in cais] == sorted(r["Subject"] for r in english)
     assert [r["Subject"] for r in cais] != [r["Subject"] for r in english]
-    with pytest.raises(DataError, match="hh-rlhf, row 41: field 'chosen'/'rejected'"):
-        load_preferences(str(root / "mirror" / "Anthropic/hh-rlhf"), "train")  # malformed rows
+    with pytest.raises(DataError, match=r"hh-rlhf/harmless-base \(train split\), row 41: field "
+                                        r"'chosen'/'rejected'"):
+        load_preferences(str(root / "mirror" / "Anthropic/hh-rlhf"), "train",  # malformed rows
+                         subset="harmless-base")
 
 
 def test_shrink_cuts_sizes_and_the_device_only():
