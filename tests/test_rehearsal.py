@@ -63,6 +63,10 @@ def test_each_model_stand_in_carries_the_real_models_traits(world, repo_id):
 
 
 def _mirror_configs(folder):
+    """{config: splits} of a stand-in: its README's configs, or, for a dataset kept as subset
+    folders of `<split>.jsonl.gz` without configs (Anthropic/hh-rlhf), the one default config."""
+    if not (folder / "README.md").is_file():
+        return {"default": {p.name.split(".")[0] for p in folder.glob("*/*.jsonl.gz")}}
     header = (folder / "README.md").read_text().split("---")[1]
     return {c["config_name"]: {f["split"] for f in c["data_files"]}
             for c in yaml.safe_load(header)["configs"]}
