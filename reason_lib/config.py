@@ -138,6 +138,13 @@ def preference_subset():
                  "whole dataset (or a file).")
 
 
+def warmup_batch_fits(params) -> None:
+    """The pause experiments' warm-up batch no larger than its rows (each problem copied
+    n_generated_samples_per_datapoint times); their params classes' `check`."""
+    check_batch_fits(params.batch_size, params.n_train * params.n_generated_samples_per_datapoint,
+                     "n_train x n_generated_samples_per_datapoint warm-up rows")
+
+
 def memory(params) -> dict:
     """The memory knobs of a training experiment's params, as every trainer takes them."""
     return {"micro_batch_size": params.micro_batch_size,
@@ -336,9 +343,7 @@ class PauseWarmupParams:
     dtype: str = dtype()
     report_to: list[str] = report_to()
 
-    def check(self) -> None:
-        check_batch_fits(self.batch_size, self.n_train * self.n_generated_samples_per_datapoint,
-                         "n_train x n_generated_samples_per_datapoint warm-up rows")
+    check = warmup_batch_fits
 
 
 # The study's eight variants (rollouts at temperature 1.0 and 1.5), the default ...
@@ -427,9 +432,7 @@ class PauseStarParams:
     dtype: str = dtype()
     report_to: list[str] = report_to()
 
-    def check(self) -> None:
-        check_batch_fits(self.batch_size, self.n_train * self.n_generated_samples_per_datapoint,
-                         "n_train x n_generated_samples_per_datapoint warm-up rows")
+    check = warmup_batch_fits
 
 
 STAR_MMLU_RUNS = [f"{t}{s}" for t in ("english", "yoruba", "translate_en_yo", "translate_yo_en")

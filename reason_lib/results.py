@@ -224,7 +224,7 @@ def verdict(this, reference, same: bool = True) -> str:
     common = [s for s in this_seeds if s in ref_seeds]
     if same and common:
         return "identical" if all(this_seeds[s] == ref_seeds[s] for s in common) else "differs"
-    p = stats.prediction_p(ref_seeds.values(), this_seeds.values(), slack=10 ** -DIGITS)
+    p = _prediction_p(this, reference)
     if p is None:
         return "unjudged"
     return "predicted" if p >= stats.ALPHA else "outside"
@@ -233,15 +233,15 @@ def verdict(this, reference, same: bool = True) -> str:
 def prediction_ps(mine: dict, theirs: dict) -> dict:
     """{metric: p} of every metric judged by prediction (another kind of CPU): how surprising
     this run's mean is under the reference's seeds (`stats.prediction_p`)."""
-    out = {}
-    for k, ref in theirs.items():
-        this = mine.get(k)
-        if isinstance(ref, dict) and isinstance(this, dict):
-            p = stats.prediction_p(claims.seed_values(ref).values(),
-                                   claims.seed_values(this).values(), slack=10 ** -DIGITS)
-            if p is not None:
-                out[k] = p
-    return out
+    ps = {k: _prediction_p(mine.get(k), ref) for k, ref in theirs.items()
+          if isinstance(ref, dict) and isinstance(mine.get(k), dict)}
+    return {k: p for k, p in ps.items() if p is not None}
+
+
+def _prediction_p(this: dict, reference: dict) -> float | None:
+    """`stats.prediction_p` of this run's seeds under the reference's, within rounding."""
+    return stats.prediction_p(claims.seed_values(reference).values(),
+                              claims.seed_values(this).values(), slack=10 ** -DIGITS)
 
 
 def compare(result: dict, reference: dict) -> list[dict]:

@@ -323,12 +323,17 @@ class Run:
         return found[-1] if found else None
 
 
-def plain_name(text: str, what: str) -> str:
-    """`text` as one folder name under outputs/: not empty, no path separator, not `.`/`..`, no
-    glob characters. A run id or model name typed by a user never reaches outside outputs/ or
+def is_plain_name(text: str) -> bool:
+    """One folder name under outputs/: not empty, no path separator, not `.`/`..`, no glob
+    characters. A run id or model name typed by a user never reaches outside outputs/ or
     matches more than it names."""
-    if (not text or text in (".", "..") or any(c in text for c in "/\\*?[]")
-            or text != text.strip()):
+    return bool(text) and text not in (".", "..") and text == text.strip() \
+        and not any(c in text for c in "/\\*?[]")
+
+
+def plain_name(text: str, what: str) -> str:
+    """`text` when it `is_plain_name`, else a ParamError naming `what` it should have been."""
+    if not is_plain_name(text):
         raise config.ParamError(f"{what} {text!r}: not a run id (one folder name under outputs/, "
                                 "e.g. 20261206-082054-cpu-6b29)")
     return text

@@ -64,57 +64,52 @@ def read_rows(path: str | Path, required: tuple[str, ...], skip_malformed: bool 
     path = _check_exists(path)
     is_csv = ".csv" in path.suffixes
     lines = _lines(path)
-    rows, skipped = [], 0
     if is_csv:
         reader = csv.DictReader(io.StringIO("".join(lines), newline=""))
-        records = ((reader.line_num, r) for r in reader)  # line_num: the row's last line
-        records = (((n - _span(r)), r) for n, r in records)
+        # line_num is the record's last line: back up over the newlines its quoted fields hold
+        records = ((f"line {reader.line_num - _span(r)}", r) for r in reader)
     else:
-        records = enumerate(lines, start=1)
-    for i, record in records:
-        try:
-            if not is_csv:
-                if not record.strip():
-                    continue
-                record = json.loads(record)
-                if not isinstance(record, dict):
-                    raise ValueError(f"expected a JSON object, got {type(record).__name__}")
-            missing = [k for k in required if record.get(k) in (None, "")]
-            if missing:
-                raise ValueError(f"missing field {missing[0]!r}")
-            if convert is not None:
-                record = convert(record)
-        except ValueError as e:
-            if not skip_malformed:
-                raise DataError(f"{path}, line {i}: {e}") from None
-            skipped += 1
-            continue
-        rows.append(record)
-    if stats is not None:
-        stats["skipped"] = stats.get("skipped", 0) + skipped
-    if not rows:
-        raise DataError(f"{path}: no data rows" + (f" ({skipped} malformed, skipped)" if skipped
-                                                   else " (empty file)"))
-    return rows
+        records = ((f"line {i}", line) for i, line in enumerate(lines, start=1) if line.strip())
+
+    def parse(record):
+        if not is_csv:
+            record = json.loads(record)
+            if not isinstance(record, dict):
+                raise ValueError(f"expected a JSON object, got {type(record).__name__}")
+        missing = [k for k in required if record.get(k) in (None, "")]
+        if missing:
+            raise ValueError(f"missing field {missing[0]!r}")
+        return convert(record) if convert is not None else record
+
+    return _converted(records, parse, str(path), skip_malformed, stats, " (empty file)")
 
 
 def convert_rows(rows: list[dict], convert, source: str, skip_malformed: bool = False,
                  stats: dict | None = None) -> list[dict]:
     """A Hub split's rows through `convert` as `read_rows` takes a file's (a Hub row has no line:
     the message names its row, 1 = the first), malformed ones an error or skipped and counted."""
+    return _converted(((f"row {i}", r) for i, r in enumerate(rows, start=1)), convert, source,
+                      skip_malformed, stats)
+
+
+def _converted(records, convert, source: str, skip_malformed: bool, stats: dict | None,
+               empty: str = "") -> list:
+    """`convert(record)` of each (place, record): a ValueError is a DataError naming `source` and
+    the place, or with `skip_malformed` the record is left out and counted in
+    `stats["skipped"]`; none left is a DataError (`empty` says why when none was skipped)."""
     out, skipped = [], 0
-    for i, row in enumerate(rows, start=1):
+    for place, record in records:
         try:
-            out.append(convert(row))
+            out.append(convert(record))
         except ValueError as e:
             if not skip_malformed:
-                raise DataError(f"{source}, row {i}: {e}") from None
+                raise DataError(f"{source}, {place}: {e}") from None
             skipped += 1
     if stats is not None:
         stats["skipped"] = stats.get("skipped", 0) + skipped
     if not out:
         raise DataError(f"{source}: no data rows" + (f" ({skipped} malformed, skipped)" if skipped
-                                                     else ""))
+                                                     else empty))
     return out
 
 

@@ -22,7 +22,7 @@ from reason_lib import config
 from reason_lib.models.delta import is_delta, lineage
 from reason_lib.models.load import load_model, load_tokenizer
 from reason_lib.models.pause_lm import PauseLM
-from reason_lib.runs import Run, run_manifest
+from reason_lib.runs import Run, is_plain_name, run_manifest
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
@@ -63,7 +63,7 @@ def _run_folder(spec: str) -> Path | None:
         if not done:
             raise ModelNotFound(f"model {spec!r}: no succeeded {experiment} run under {root}")
         return done[0].dir
-    if "/" not in spec and not any(c in spec for c in "*?[]") and spec not in (".", ".."):
+    if is_plain_name(spec):
         hits = [root / e / spec for e in config.EXPERIMENTS if (root / e / spec / "manifest.json").is_file()]
         if hits:  # a run id is one folder name: taken as typed, never as a pattern
             return hits[0]
