@@ -21,8 +21,10 @@ RUN ?=
 # SEEDS=N: every run at training seeds 0..N-1 (or a-b, or a,b,c), seed k from base model seed k
 # (trained first when missing); the test items stay those of data_seed. README, Findings over seeds.
 SEEDS ?=
+# CLAIMS=1: each experiment cut to the configurations the claims compare (--claims; make claims)
+CLAIMS ?=
 # the runner (a reproduction id or results file, for reference and check-reproduction, is RUN=)
-RUNNER := $(PY) -m reason_lib.run $(if $(NPROC),--nproc $(NPROC)) $(if $(ACCELERATE_CONFIG),--accelerate-config $(ACCELERATE_CONFIG)) $(if $(SEEDS),--seeds $(SEEDS))
+RUNNER := $(PY) -m reason_lib.run $(if $(NPROC),--nproc $(NPROC)) $(if $(ACCELERATE_CONFIG),--accelerate-config $(ACCELERATE_CONFIG)) $(if $(SEEDS),--seeds $(SEEDS)) $(if $(CLAIMS),--claims)
 
 .PHONY: help setup test export readme reference claims check-reproduction ci-reference smol-model base-model pause-warmup pause-warmup-grid pause-star pause-star-sampled star-mmlu perplexity-grpo reinforce-rm reinforce-rm-1 reinforce-rm-2 evaluate infer summary bench reproduce clean
 
@@ -126,6 +128,16 @@ REPRO_GRID ?= $(if $(filter smol,$(PROFILE)),smol,claims)
 # The seeds SEEDS names (N: 0..N-1, a-b, or a,b,c; none: seed 0), as a list for make.
 SEED_LIST = $(shell s='$(or $(SEEDS),1)'; if echo "$$s" | grep -q ,; then echo "$$s" | tr , ' '; elif echo "$$s" | grep -q -- -; then seq $$(echo "$$s" | tr - ' '); else seq 0 $$(( s - 1 )); fi)
 
+# With several seeds on cpu (make claims): one job per experiment and seed, the longest
+# experiments first, so the seeds of one experiment run side by side rather than one after
+# another in one lane (smol keeps its two memory lanes).
+define seeded_target
+$(1)@seed$(2):
+	$$(MAKE) $(1) SEEDS=$(2)-$(2) PROFILE=$$(PROFILE) GRID=$$(GRID) ARGS=
+endef
+$(foreach e,$(EXPERIMENTS),$(foreach s,$(SEED_LIST),$(eval $(call seeded_target,$(e),$(s)))))
+REPRO_TARGETS = $(if $(and $(filter cpu,$(PROFILE)),$(filter-out 1,$(words $(SEED_LIST)))),$(foreach e,$(EXPERIMENTS),$(addprefix $(e)@seed,$(SEED_LIST))),$(EXPERIMENTS))
+
 # One base model per seed, REPRODUCE_JOBS at a time (reused when one with the same parameters
 # and code is there): every experiment of seed k starts from base model seed k.
 base-model-seed-%: setup
@@ -139,14 +151,14 @@ endif
 
 reproduce: setup $(if $(filter smol,$(PROFILE)),smol-model) ## every experiment on PROFILE (cpu, or smol), the summary, then the check against results/$(PROFILE).json
 	@case "$(PROFILE)" in cpu|smol) ;; *) echo "make reproduce: PROFILE=cpu or smol, not $(PROFILE) (a gpu run is one experiment at a time)"; exit 2;; esac
-	$(PY) -m reason_lib.results begin $(REPRO_ID)
+	$(PY) -m reason_lib.results begin $(REPRO_ID) $(if $(CLAIMS),--claims)
 	$(if $(filter cpu,$(PROFILE)),OMP_NUM_THREADS=$(if $(filter 1,$(words $(SEED_LIST))),$(CORES),$(THREADS)) $(MAKE) -j$(REPRODUCE_JOBS) $(addprefix base-model-seed-,$(SEED_LIST)))
-	-OMP_NUM_THREADS=$(THREADS) $(MAKE) -j$(REPRODUCE_JOBS) --keep-going $(EXPERIMENTS) PROFILE=$(PROFILE) GRID=$(REPRO_GRID) ARGS=
+	-OMP_NUM_THREADS=$(THREADS) $(MAKE) -j$(REPRODUCE_JOBS) --keep-going $(REPRO_TARGETS) PROFILE=$(PROFILE) GRID=$(REPRO_GRID) ARGS=
 	-$(MAKE) summary PROFILE=$(PROFILE) ARGS=
 	$(PY) -m reason_lib.results finish $(REPRO_ID) --profile $(PROFILE)
 
-claims: ## every claim over seeds: make reproduce at SEEDS seeds (cpu 5, smol 3) with the claims' warm-up rows; EXPERIMENTS=<targets> runs part of it (then make reference RUN=<id> MERGE=1)
-	$(MAKE) reproduce SEEDS=$(or $(SEEDS),$(if $(filter smol,$(PROFILE)),3,5)) PROFILE=$(PROFILE) REPRO_GRID=claims $(if $(filter command line,$(origin EXPERIMENTS)),EXPERIMENTS="$(EXPERIMENTS)")
+claims: ## every claim over seeds: make reproduce at SEEDS seeds (cpu 5, smol 3), each experiment cut to the configurations the claims compare; EXPERIMENTS=<targets> runs part of it (then make reference RUN=<id> MERGE=1)
+	$(MAKE) reproduce SEEDS=$(or $(SEEDS),$(if $(filter smol,$(PROFILE)),3,5)) PROFILE=$(PROFILE) REPRO_GRID=claims CLAIMS=1 $(if $(filter command line,$(origin EXPERIMENTS)),EXPERIMENTS="$(EXPERIMENTS)")
 
 check-reproduction: setup ## compare RUN (a reproduction id under outputs/reproduce, or a results file) with results/$(PROFILE).json
 	$(PY) -m reason_lib.results check $(RUN) --reference results/$(PROFILE).json

@@ -57,6 +57,44 @@ def load(path: Path = CLAIMS_FILE) -> list[dict]:
     return claims
 
 
+# The parameter listing an experiment's configurations under the names the claims use for them.
+CONFIGURATIONS = {"pause_star": "variants", "star_mmlu": "runs", "perplexity_grpo": "reward_types",
+                  "reinforce_rm": "methods"}
+
+
+def table_of(experiment: str, params) -> str:
+    """The results table an experiment's run fills (reinforce_rm: one per reward-model level)."""
+    return f"reinforce_rm_level{params.level}" if experiment == "reinforce_rm" else experiment
+
+
+def compared(table: str, claims: list[dict] | None = None) -> set[str]:
+    """The configurations of `table` that some claim names (as treatment, control or effect)."""
+    names = set()
+    for c in load() if claims is None else claims:
+        for key in ("treatment", "control", "effect"):
+            if c.get(key) and c[key].split(" | ")[0] == table:
+                names.add(c[key].split(" | ")[1])
+    return names
+
+
+def claims_overrides(experiment: str, params, claims: list[dict] | None = None) -> dict:
+    """The override that cuts a run to the configurations the claims compare (`--claims`, `make
+    claims`): the profile's own list, in its order, less the configurations no claim names, e.g.
+    pause STaR without its reward-conditioning variants. Each configuration is seeded alone in
+    its notebook, so the ones kept give the numbers they give in a full run. {} for an experiment
+    with no such list (the warm-up grid has its own claims grid)."""
+    field = CONFIGURATIONS.get(experiment)
+    if field is None:
+        return {}
+    table = table_of(experiment, params)
+    wanted = compared(table, claims)
+    kept = [name for name in getattr(params, field) if name in wanted]
+    if not kept:
+        raise ParamError(f"--claims: no claim of {CLAIMS_FILE.name} compares a configuration of "
+                         f"{table} among its {field} {getattr(params, field)}")
+    return {field: kept}
+
+
 def seed_values(m: dict) -> dict:
     """{seed: value} of one metric ({value, ..., per_seed}). A metric written before seeds were
     recorded counts as seed 0 (every such run was seed 0)."""

@@ -97,14 +97,19 @@ def gather(selected: list[dict]) -> dict:
 
 
 def merge(result: dict, earlier: dict) -> dict:
-    """`result` completed by `earlier`'s tables that `result` lacks (experiments not rerun), with
-    their runs and wall times; commits, code, devices and processors become the union, so the
-    file says that its tables were measured at more than one commit."""
-    tables = {name.split(SEP)[0] for name in result["metrics"]}
-    kept = {k: v for k, v in earlier["metrics"].items() if k.split(SEP)[0] not in tables}
+    """`result` completed by `earlier`'s configurations that `result` lacks (experiments not
+    rerun, and rows a `make claims` run leaves out: a table's configurations no claim compares),
+    with their runs and wall times; commits, code, devices and processors become the union, so
+    the file says that its tables were measured at more than one commit."""
+    def configuration(name):
+        return SEP.join(name.split(SEP)[:2])
+
+    have = {configuration(name) for name in result["metrics"]}
+    tables = {name.split(SEP)[0] for name in have}
+    kept = {k: v for k, v in earlier["metrics"].items() if configuration(k) not in have}
     out = {**result, "metrics": {**result["metrics"], **kept},
            "runs": {**result.get("runs", {}), **{k: v for k, v in earlier.get("runs", {}).items()
-                                                if k.split(SEP)[0] not in tables}},
+                                                if k not in have}},
            "wall_s": {**{k: v for k, v in earlier.get("wall_s", {}).items()  # not a whole reproduction's
                          if k != "reproduce" and not any(t.startswith(k) for t in tables)},
                       **result.get("wall_s", {})}}
@@ -266,6 +271,13 @@ def compare(result: dict, reference: dict) -> list[dict]:
             if r["metric"] in adjusted:
                 r["p_holm"] = adjusted[r["metric"]]
                 r["verdict"] = "predicted" if adjusted[r["metric"]] >= stats.ALPHA else "outside"
+    if result.get("claims_only"):  # make claims: the configurations no claim compares were cut
+        compared = {}
+        for r in rows:
+            table, configuration = r["metric"].split(SEP)[:2]
+            if r["verdict"] == "missing" and configuration not in compared.setdefault(
+                    table, claims.compared(table)):
+                r["verdict"] = "left out"
     ours = {c["id"]: c["verdict"] for c in result.get("claims") or []}
     for c in reference.get("claims") or []:
         a, b = c["verdict"], ours.get(c["id"])
@@ -277,7 +289,7 @@ def compare(result: dict, reference: dict) -> list[dict]:
 
 def check_table(rows: list[dict], result: dict, reference: dict) -> str:
     """The comparison as a markdown table, with the counts per verdict and what differs in setup."""
-    kinds = ("identical", "differs", "predicted", "outside", "unjudged", "missing", "new",
+    kinds = ("identical", "differs", "predicted", "outside", "unjudged", "missing", "left out", "new",
              "same verdict", "flipped")
     counts = {v: sum(r["verdict"] == v for r in rows) for v in kinds}
     out = ["| metric | reference | this run | verdict |", "|---|---|---|---|"]
@@ -293,6 +305,9 @@ def check_table(rows: list[dict], result: dict, reference: dict) -> str:
                 "reference seeds' prediction interval, Holm-adjusted over the numbers judged "
                 "(reward-model scores as gains over SFT)"))
     out.append("reproduction check: " + ", ".join(f"{n} {v}" for v, n in counts.items() if n))
+    if counts["left out"]:
+        out.append(f"  {counts['left out']} left out: configurations no claim compares, which a "
+                   "`make claims` run does not run")
     if counts["unjudged"]:
         out.append(f"  {counts['unjudged']} unjudged: the reference has one seed for them, so "
                    "there is no spread to predict another kind of CPU from (`make claims` "
@@ -413,6 +428,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("begin", help="note the start of a reproduction")
     p.add_argument("id")
+    p.add_argument("--claims", action="store_true", help="a `make claims` run: only the "
+                   "configurations the claims compare")
     p = sub.add_parser("finish", help="results of a reproduction and its check")
     p.add_argument("id")
     p.add_argument("--profile", default="cpu")
@@ -445,14 +462,14 @@ def _command(args) -> int:
         folder.mkdir(parents=True, exist_ok=False)  # a reproduction never overwrites another
         runs.atomic_write(folder / "reproduction.json", json.dumps(
             {"id": args.id, "started": runs._now(), "git_commit": runs._git_commit(),
-             "threads": os.environ.get("OMP_NUM_THREADS")}, indent=2))
+             "threads": os.environ.get("OMP_NUM_THREADS"), "claims_only": args.claims}, indent=2))
         print(f"reproduction {args.id}: {folder}")
         return 0
     if args.command == "finish":
         folder = reproduction_dir(args.id)
         info = json.loads((folder / "reproduction.json").read_text())
         result = {"profile": args.profile, "reproduction": args.id, "started": info["started"],
-                  "ended": runs._now(),
+                  "ended": runs._now(), **({"claims_only": True} if info.get("claims_only") else {}),
                   **gather(select(summary.collect(), args.profile, info["started"]))}
         result["wall_s"]["reproduce"] = round((dt.datetime.fromisoformat(result["ended"]) -
                                                dt.datetime.fromisoformat(info["started"])).total_seconds())

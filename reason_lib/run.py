@@ -271,6 +271,7 @@ def run_grid(experiment: str, profile: str, entries: list[dict], rehearse: bool 
 def reusable(experiment: str, profile: str, overrides: dict) -> bool:
     """True (and says so) when a succeeded run with these parameters and this code exists and
     the model it saved is still there (`--reuse`)."""
+    from reason_lib.models.delta import check_writer_record
     from reason_lib.train.base import writer_of
 
     params = config.load_params(experiment, profile, overrides)
@@ -282,9 +283,25 @@ def reusable(experiment: str, profile: str, overrides: dict) -> bool:
         print(f"{experiment}: run {previous.id} matches, but the model at {saved} was written by "
               f"{writer_of(saved) or 'an unrecorded run'}: running again", flush=True)
         return False
+    if saved:
+        try:
+            check_writer_record(config.resolve_path(saved))
+        except ValueError as e:  # its record names the run, but the weights changed since
+            print(f"{experiment}: run {previous.id} matches, but {e}: running again", flush=True)
+            return False
     print(f"{experiment}: reusing run {previous.id} (succeeded, same parameters and code"
           f"{', model at ' + saved if saved else ''}); not running it again", flush=True)
     return True
+
+
+def with_claims(experiment: str, profile: str, overrides: dict) -> dict:
+    """`overrides` cut to the configurations the claims compare (`claims.claims_overrides`)."""
+    from reason_lib.claims import claims_overrides
+
+    cut = claims_overrides(experiment, config.load_params(experiment, profile, overrides))
+    if cut:
+        print(f"--claims: {experiment} runs {cut}", flush=True)
+    return {**overrides, **cut}
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -357,6 +374,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="run the configuration (or every one of the grid) at each of these "
                              "training seeds: N means 0..N-1 (make <target> SEEDS=N); the test "
                              "items stay those of data_seed")
+    parser.add_argument("--claims", action="store_true",
+                        help="only the configurations the claims (reason_lib/studies/claims.yaml) "
+                             "compare: each configuration list (variants, runs, reward_types, "
+                             "methods) cut to them, as `make claims` runs")
     parser.add_argument("--nproc", type=int, default=1, metavar="N",
                         help="run the notebook in N processes under accelerate launch (DDP on N "
                              "GPUs, or N gloo processes on CPUs); make <experiment> NPROC=N")
@@ -380,11 +401,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     overrides = {k: config.parse_override(v) for k, v in args.param}
     try:
+        if args.claims and args.resume:
+            raise config.ParamError("--claims starts new runs: not with --resume")
         if args.seeds or args.grid:
             if args.seeds and (args.resume or args.prepare):
                 raise config.ParamError("--seeds runs new runs: not with --resume or --prepare")
             entries = load_grid(args.grid, args.experiment, args.profile, overrides) \
                 if args.grid else [overrides]
+            if args.claims:  # per entry: a grid may set its own lists
+                entries = [with_claims(args.experiment, args.profile, e) for e in entries]
             if args.seeds:  # every seed's parameters valid before the first run starts
                 entries = [{**entry, "seed": seed} for seed in parse_seeds(args.seeds)
                            for entry in entries]
@@ -399,6 +424,8 @@ def main(argv: list[str] | None = None) -> int:
             for entry, outcome in failed:
                 print(f"  failed: {entry}: {outcome}", file=sys.stderr)
             return 1 if failed else 0
+        if args.claims:
+            overrides = with_claims(args.experiment, args.profile, overrides)
         if args.reuse and reusable(args.experiment, args.profile, overrides):
             return 0
         if args.prepare:

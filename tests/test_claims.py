@@ -119,3 +119,24 @@ def test_every_verdict_the_readme_names_is_the_files():
         stored = {c["id"]: c["verdict"] for c in
                   results.load(results.RESULTS_DIR / f"{profile}.json")["claims"]}
         assert stored[claim_id] == verdict, (profile, claim_id, verdict, stored[claim_id])
+
+
+def test_claims_cut_each_configuration_list_to_what_the_claims_compare():
+    """`--claims`: the profile's list in its order, less what no claim names; per reward-model
+    level for reinforce_rm; nothing to cut for an experiment without such a list."""
+    from reason_lib.config import load_params
+    from reason_lib.run import main, with_claims
+
+    star = load_params("pause_star", "cpu", {})
+    assert len(star.variants) == 8
+    assert claims.claims_overrides("pause_star", star) == {
+        "variants": ["star_pause_t1.0", "star_no_pause_t1.0", "star_no_pause_t1.5"]}
+    assert with_claims("reinforce_rm", "cpu", {"level": 2}) == {"level": 2, "methods": ["reinforce"]}
+    assert with_claims("reinforce_rm", "cpu", {})["methods"] == [
+        "reinforce", "reinforce_rep_penalty", "rloo_kl"]
+    assert with_claims("pause_warmup", "cpu", {"epochs": 2.0}) == {"epochs": 2.0}
+    # a list with nothing any claim compares is refused, naming the table and the list
+    with pytest.raises(ParamError, match="reinforce_rm_level2 among its methods"):
+        claims.claims_overrides("reinforce_rm", load_params("reinforce_rm", "cpu", {
+            "level": 2, "methods": ["rloo_kl"]}))
+    assert main(["pause_star", "--claims", "--resume", "20261206-000000-cpu-0000"]) == 2

@@ -41,3 +41,33 @@ def test_unknown_tensors_are_refused_with_the_file(tiny, tmp_path):
     with pytest.raises(ValueError, match=r"weights.safetensors: tensors \['no.such.weight'\]"):
         load_model(tmp_path / "d")
     assert json.loads((tmp_path / "d" / "delta.json").read_text())["parent_is_local"]
+
+
+def test_a_delta_whose_parent_was_replaced_is_refused_naming_the_new_writer(tiny, tmp_path):
+    """A delta records its parent's weights digest; a parent saved over since (another seed's
+    base model at the same path) stops loading and `models.find` with the field and the writer,
+    as does a shared model whose weights no longer match its own writer record."""
+    from reason_lib.models.find import ModelNotFound, find_models
+    from reason_lib.train.base import save
+
+    model, tok, _ = tiny
+    parent = save(model, tok, tmp_path / "base", writer="run-a")
+    save_delta(tmp_path / "d", parent, tensors={"lm_head.weight": model.lm_head.weight + 1.0})
+    assert len(json.loads((tmp_path / "d" / "delta.json").read_text())["parent_weights"]) == 64
+    load_model(tmp_path / "d")  # unchanged parent: loads
+    with torch.no_grad():
+        model.lm_head.weight.add_(0.5)
+    save(model, tok, tmp_path / "base", writer="run-b")
+    with pytest.raises(ValueError, match="field 'parent_weights'.*written by run run-b"):
+        load_model(tmp_path / "d")
+    with pytest.raises(ModelNotFound, match="parent_weights"):
+        find_models(str(tmp_path / "d"))
+    # the parent itself: its record names its weights; bytes changed under it are refused
+    find_models(str(tmp_path / "base"))
+    from safetensors.torch import load_file, save_file
+
+    weights = tmp_path / "base" / "model.safetensors"
+    state = load_file(weights)
+    save_file({k: v + 1 for k, v in state.items()}, weights)
+    with pytest.raises(ModelNotFound, match="not the ones run run-b saved there"):
+        find_models(str(tmp_path / "base"))

@@ -200,6 +200,32 @@ def test_a_kept_reward_model_is_reused_and_a_method_runs_its_own_steps(shared_ou
     assert set(again["policies"]) == {"sft", "reinforce_kl"}
 
 
+def test_a_claims_run_keeps_the_configurations_claims_compare_with_a_full_runs_numbers(
+        shared_outputs, tmp_path):
+    """`--claims` (make claims) cuts pause STaR to the variants the claims compare: of ci's two,
+    star_pause_t1.0 stays and the reward-conditioning one goes, and with it the no-pause warm-up.
+    Each variant is seeded alone, so the one kept gives the full run's numbers exactly."""
+    import json
+
+    (full_run,) = (shared_outputs / "pause_star").iterdir()
+    (tmp_path / "models").symlink_to(shared_outputs / "models")  # the ci base and start models
+    env = {**os.environ, "REASON_LIB_OUTPUTS": str(tmp_path), "HF_HUB_OFFLINE": "1",
+           "OMP_NUM_THREADS": THREADS}
+    result = subprocess.run([sys.executable, "-m", "reason_lib.run", "pause_star", "--profile", "ci",
+                             "--claims"], cwd=PROJ_ROOT, env=env, capture_output=True, text=True,
+                            timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    (cut_run,) = (tmp_path / "pause_star").iterdir()
+    assert "variants:\n- star_pause_t1.0\n" in (cut_run / "params.yaml").read_text()
+    full, cut = (json.loads((r / "metrics.json").read_text()) for r in (full_run, cut_run))
+    assert list(full["variants"]) == ["star_pause_t1.0", "reward_cond_no_pause_t1.5"]
+    assert list(cut["variants"]) == ["star_pause_t1.0"]
+    assert cut["variants"]["star_pause_t1.0"] == full["variants"]["star_pause_t1.0"]
+    assert set(cut["start"]) == {"pause/star", "pause/star/t1.0"}
+    assert all(cut["start"][k] == full["start"][k] for k in cut["start"])
+    assert not (cut_run / "checkpoints" / "warmup-no_pause").exists()
+
+
 def _numbers(tree, prefix=""):
     """{path: number} of every number in a nested metrics dict."""
     out = {}

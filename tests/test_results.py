@@ -258,6 +258,11 @@ def test_a_merged_reference_keeps_the_tables_the_new_runs_lack(root):
     assert merged["runs"]["base_model | tiny (offline)"] == ["b40"]
     assert merged["commits"] == ["new", "old"] and merged["merged"] == ["pause_warmup"]
     assert results.merge(new, {"metrics": {}}) == new  # nothing to keep: unchanged
+    # a run of some configurations of a table (make claims) keeps the table's other rows
+    part = {"metrics": {"pause_warmup | pe, LoRA | eval loss": 0.4}, "runs": {"pause_warmup | pe, LoRA": ["w11"]}}
+    earlier["metrics"]["pause_warmup | other | eval loss"] = 0.9
+    both = results.merge(part, earlier)["metrics"]
+    assert both["pause_warmup | pe, LoRA | eval loss"] == 0.4 and both["pause_warmup | other | eval loss"] == 0.9
 
 
 def test_make_reference_without_run_takes_the_profiles_runs_not_the_runner():
@@ -273,3 +278,44 @@ def test_make_reference_without_run_takes_the_profiles_runs_not_the_runner():
     assert command("PROFILE=smol", "MERGE=1").split()[-4:] == \
         ["reference", "--profile", "smol", "--merge"]
     assert "--run r7" in command("RUN=r7") and "reason_lib.run " not in command("RUN=r7")
+
+
+def test_make_claims_runs_each_experiment_and_seed_as_its_own_job_cut_to_the_claims():
+    """`make claims` (dry run): base models first, then one job per experiment and seed, longest
+    experiments first, each run with --claims at its one seed; `make reproduce` (one seed) keeps
+    one job per experiment and the full configuration lists."""
+    import subprocess
+
+    def lines(*args):
+        out = subprocess.run(["make", "-n", *args], cwd=results.README.parent,
+                             capture_output=True, text=True, check=True).stdout
+        return [line for line in out.splitlines() if "reason_lib.run " in line
+                or line.startswith("OMP_NUM_THREADS")]
+
+    got = lines("claims", "SEEDS=0,3", "EXPERIMENTS=star-mmlu pause-star")
+    jobs = next(line for line in got if "--keep-going" in line).split()
+    assert jobs[4:8] == ["star-mmlu@seed0", "star-mmlu@seed3", "pause-star@seed0", "pause-star@seed3"]
+    runs = [line.split() for line in got if "reason_lib.run " in line and "base_model" not in line
+            and "summary" not in line]
+    assert sorted((r[r.index("--seeds") + 1], r[r.index("--claims") + 1]) for r in runs) == [
+        ("0-0", "pause_star"), ("0-0", "star_mmlu"), ("3-3", "pause_star"), ("3-3", "star_mmlu")]
+    one = [line for line in lines("reproduce") if "reason_lib.run " in line]
+    assert any(line.endswith("star_mmlu --profile cpu") for line in one)
+    assert not any("--claims" in line or "--seeds" in line for line in one)
+
+
+def test_a_claims_run_passes_without_the_rows_no_claim_compares_but_not_without_a_claims_row():
+    def one(v):
+        return {"value": v, "per_seed": {"0": v}}
+
+    cond, star = (f"pause_star | {c} | test accuracy (greedy)" for c in ("reward_cond_pause_t1.0",
+                                                                         "star_pause_t1.0"))
+    ref = {"processors": ["x"], "metrics": {cond: one(0.3), star: one(0.4)}}
+    cut = {"processors": ["x"], "claims_only": True, "metrics": {star: one(0.4)}}
+    rows = results.compare(cut, ref)
+    assert [r["verdict"] for r in rows] == ["left out", "identical"] and results.passed(rows)
+    assert "1 left out: configurations no claim compares" in results.check_table(rows, cut, ref)
+    # the same run not marked as a claims run, or missing a row a claim compares, fails
+    assert not results.passed(results.compare({**cut, "claims_only": False}, ref))
+    lacking = {**cut, "metrics": {cond: one(0.3)}}
+    assert [r["verdict"] for r in results.compare(lacking, ref)] == ["identical", "missing"]

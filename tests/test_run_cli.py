@@ -116,6 +116,13 @@ def test_reuse_skips_a_run_with_the_same_parameters_only(outputs):
     record.write_text(json.dumps({"run": "someone-else"}))
     third = _run(outputs, "base_model", "--profile", "ci", "--reuse")
     assert third.returncode == 0 and "written by someone-else: running again" in third.stdout
+    # the record names the third run, but its weights were changed in place since: not reused
+    from safetensors.torch import load_file, save_file
+
+    weights = outputs / "models" / "base-ci-seed0" / "model.safetensors"
+    save_file({k: v * 2 for k, v in load_file(weights).items()}, weights)
+    fourth = _run(outputs, "base_model", "--profile", "ci", "--reuse")
+    assert fourth.returncode == 0 and "saved there" in fourth.stdout and "running again" in fourth.stdout
 
 
 def test_a_killed_run_is_marked_failed(outputs):

@@ -20,6 +20,7 @@ link: merged weights round differently from base + adapter, and a greedy reply c
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -29,6 +30,9 @@ import torch
 
 DELTA = "delta.json"
 TENSORS = "weights.safetensors"
+# A shared model's record (`train.base.save`): the run that wrote it and its weights' digest.
+WRITER = "writer.json"
+_digests: dict = {}
 
 
 def is_delta(path) -> bool:
@@ -61,13 +65,55 @@ def save_delta(path, parent, adapters=(), tensors: dict | None = None, merge: bo
         save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, path / TENSORS)
     local = Path(str(parent))
     entry = {"parent": os.path.relpath(local.resolve(), path.resolve()) if local.is_dir()
-             else str(parent), "parent_is_local": local.is_dir(), "adapters": names,
+             else str(parent), "parent_is_local": local.is_dir(),
+             "parent_weights": recorded_digest(local) if local.is_dir() else None, "adapters": names,
              "tensors": TENSORS if tensors else None, "merge": merge,
              "load": "reason_lib.models.load_model(<this folder>) (or PauseLM.from_pretrained when "
                      "pause_config.json is here): loads the parent, merges each adapter in order "
                      "(peft: PeftModel.from_pretrained(parent, adapter).merge_and_unload()), then "
                      "copies the tensors in"}
     (path / DELTA).write_text(json.dumps(entry, indent=1))
+
+
+def weights_digest(folder) -> str:
+    """sha256 over what decides a model folder's weights: every safetensors file (adapters'
+    included) and a delta's `delta.json`, by relative name and content. Kept per process while
+    the files' sizes and times stay the same."""
+    folder = Path(str(folder))
+    files = sorted(p for p in folder.rglob("*") if p.is_file()
+                   and (p.suffix == ".safetensors" or p.name == DELTA))
+    key = (str(folder.resolve()), tuple((str(p.relative_to(folder)), p.stat().st_size,
+                                         p.stat().st_mtime_ns) for p in files))
+    if key not in _digests:
+        h = hashlib.sha256()
+        for p in files:
+            h.update(str(p.relative_to(folder)).encode() + b"\0")
+            with open(p, "rb") as f:
+                for block in iter(lambda: f.read(1 << 22), b""):
+                    h.update(block)
+        _digests[key] = h.hexdigest()
+    return _digests[key]
+
+
+def writer_record(folder) -> dict:
+    """The folder's `writer.json` ({run, weights}), or {} when it has none."""
+    record = Path(str(folder)) / WRITER
+    return json.loads(record.read_text()) if record.is_file() else {}
+
+
+def recorded_digest(folder) -> str:
+    """The weights' digest its writer recorded when it saved them, else computed now."""
+    return writer_record(folder).get("weights") or weights_digest(folder)
+
+
+def check_writer_record(folder) -> None:
+    """A ValueError naming the folder and its writer when the weights there are not the ones its
+    `writer.json` records (rewritten in place, or half copied); nothing without a record."""
+    record = writer_record(folder)
+    if record.get("weights") and weights_digest(folder) != record["weights"]:
+        raise ValueError(f"{Path(str(folder)) / WRITER}: field 'weights' ({record['weights'][:12]}): "
+                         f"the weights in {folder} are not the ones run {record.get('run') or '?'} "
+                         f"saved there (digest now {weights_digest(folder)[:12]})")
 
 
 def lineage(path) -> tuple[str, list[Path]]:
@@ -86,6 +132,13 @@ def lineage(path) -> tuple[str, list[Path]]:
                                     f"is no folder ({here})")
         if here in links:
             raise ValueError(f"{links[-1] / DELTA}: field 'parent' loops back to {here}")
+        expected = entry.get("parent_weights")
+        if expected and recorded_digest(here) != expected:
+            writer = writer_record(here).get("run")
+            raise ValueError(f"{links[-1] / DELTA}: field 'parent_weights' ({expected[:12]}): the "
+                             f"parent {here} now holds other weights ({recorded_digest(here)[:12]}"
+                             f"{', written by run ' + writer if writer else ''}) than the ones this "
+                             "delta was trained on")
     return str(here), links[::-1]
 
 

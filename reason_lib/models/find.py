@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reason_lib import config
-from reason_lib.models.delta import is_delta, lineage
+from reason_lib.models.delta import check_writer_record, is_delta, lineage
 from reason_lib.models.load import load_model, load_tokenizer
 from reason_lib.models.pause_lm import PauseLM
 from reason_lib.runs import Run, is_plain_name, run_manifest
@@ -164,8 +164,12 @@ def find_models(spec: str) -> list[Found]:
         if not _is_model_folder(local):
             raise ModelNotFound(f"model {spec!r}: {local} holds no model (no config.json, "
                                 "delta.json or pause_config.json)")
-        if is_delta(local):
-            lineage(local)  # a delta whose parent is gone fails here, naming it
+        try:  # a delta whose parent is gone or was replaced fails here, naming it
+            check_writer_record(local)
+            if is_delta(local):
+                lineage(local)
+        except ValueError as e:
+            raise ModelNotFound(f"model {spec!r}: {e}") from None
         return [Found(local.name, str(local), None, is_pause(local))]
     looks_local = spec.startswith((".", "/", "~", "outputs/")) or local.exists()
     if not looks_local and HUB_ID.match(spec) and _hub_reachable(spec):

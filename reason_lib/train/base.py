@@ -10,6 +10,7 @@ from reason_lib import distributed
 from reason_lib.config import resolve_path, resolve_source
 from reason_lib.data.world import corpus
 from reason_lib.models import load_model, load_tokenizer
+from reason_lib.models.delta import WRITER, weights_digest, writer_record
 from reason_lib.models.tiny import build_model, train_tokenizer
 
 
@@ -27,14 +28,12 @@ def build_or_load(params, rows: list[dict], mc_rows: dict) -> tuple[object, obje
     return model, tok
 
 
-WRITER = "writer.json"
-
-
 def save(model, tokenizer, path, writer: str = "") -> str:
     """Save model (safetensors) and tokenizer where experiments load them by path; the path.
     Written beside it, then moved into place whole, with `writer.json` naming the run that wrote
-    it: a reader never loads one run's weights with another's tokenizer, and `--reuse` can tell
-    whose model is there. With several processes the main one saves and the others wait for it
+    it and the digest of its weights: a reader never loads one run's weights with another's
+    tokenizer, `--reuse` can tell whose model is there, and a delta trained on it can tell when
+    it was replaced (`models.delta.lineage`). With several processes the main one saves and the others wait for it
     (`distributed`)."""
     path = resolve_path(path)
     if distributed.is_main():
@@ -42,7 +41,7 @@ def save(model, tokenizer, path, writer: str = "") -> str:
         shutil.rmtree(tmp, ignore_errors=True)
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        (tmp / WRITER).write_text(json.dumps({"run": writer}))
+        (tmp / WRITER).write_text(json.dumps({"run": writer, "weights": weights_digest(tmp)}))
         old = path.with_name(f"{path.name}.old-{os.getpid()}")
         if path.exists():
             path.rename(old)
@@ -54,5 +53,4 @@ def save(model, tokenizer, path, writer: str = "") -> str:
 
 def writer_of(path) -> str | None:
     """The run that wrote the model at `path` (`save`), or None (none recorded, or no model)."""
-    record = resolve_path(path) / WRITER
-    return json.loads(record.read_text()).get("run") if record.is_file() else None
+    return writer_record(resolve_path(path)).get("run")
