@@ -13,7 +13,7 @@ export REASON_LIB_ARGS = $(ARGS)
 export MODEL BENCH BASELINE PROMPTS OUT
 GRID ?= warmup
 # NPROC=N: each experiment's notebook in N processes under accelerate launch (DDP on N GPUs, or N
-# gloo processes on CPUs); ACCELERATE_CONFIG=params/accelerate/<ddp|fsdp|deepspeed_zero3>.yaml: as
+# gloo processes on CPUs); ACCELERATE_CONFIG=params/accelerate/ddp.yaml: as
 # that file says (README, More than one GPU).
 NPROC ?=
 ACCELERATE_CONFIG ?=

@@ -17,6 +17,7 @@ import os
 import shutil
 import socket
 import sys
+from pathlib import Path
 
 import torch
 from accelerate import Accelerator, PartialState
@@ -98,9 +99,33 @@ def main_writes(write, *args, **kwargs) -> None:
     barrier()
 
 
+# Accelerate's sharding engines: each process holds a shard of the model's parameters.
+SHARDED = ("FSDP", "DEEPSPEED")
+
+
+def check_accelerate_config(path, experiment: str) -> None:
+    """A ParamError naming the file, the field and the value, before anything runs, for an
+    accelerate config that shards the model (FSDP, DeepSpeed ZeRO): every experiment here
+    generates from the whole model in each process (evaluations, STaR sampling, rollouts), and
+    the hand-written loops prepare model and optimizer without a dataloader and save from the
+    main process alone; under a sharded model that hangs at the first unequal generate, fails at
+    `prepare` (DeepSpeed's `auto` micro batch) or saves empty partitions. Each process holding
+    the whole model (DDP) is what runs; the gpu profiles fit one GPU with LoRA."""
+    from reason_lib.config import ParamError, read_yaml
+
+    values = read_yaml(Path(path).read_text()) or {}
+    kind = str(values.get("distributed_type", "")).upper()
+    if kind in SHARDED:
+        raise ParamError(f"--accelerate-config {path}: field 'distributed_type' (value {kind}): "
+                         f"{experiment} generates from the whole model in every process and "
+                         "saves from the main one, which a sharded model does not allow; use "
+                         "params/accelerate/ddp.yaml (or NPROC=N): DDP, each GPU holding the "
+                         "LoRA-trained model (README, More than one GPU)")
+
+
 def launch_command(nproc: int, argv: list[str], config_file: str = "") -> list[str]:
     """`accelerate launch` of `python -m reason_lib.run <argv>` on `nproc` processes: with an
-    accelerate config file (DDP, FSDP, DeepSpeed; params/accelerate/) as it says (its
+    accelerate config file (params/accelerate/ddp.yaml; `check_accelerate_config`) as it says (its
     num_processes), else plain data parallel (`--multi_gpu`: DDP on the GPUs, or gloo processes
     on a machine with none)."""
     if nproc < 1:

@@ -81,6 +81,8 @@ def prepare(experiment: str, profile: str = "cpu", overrides: dict | None = None
                                     f"{nproc} processes; use a multiple of {nproc}")
     if accelerate_config and not config.resolve_path(accelerate_config).is_file():
         raise config.ParamError(f"--accelerate-config {accelerate_config}: file not found")
+    if accelerate_config:  # a sharding engine (FSDP, ZeRO) refused, naming the file and field
+        distributed.check_accelerate_config(config.resolve_path(accelerate_config), experiment)
     if resume:
         run = runs.find_run(experiment, resume)
         extension = resume_changes(run, profile, params, overrides)

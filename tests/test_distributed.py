@@ -112,8 +112,8 @@ def test_launch_command_uses_a_config_file_or_plain_data_parallel(tmp_path):
     assert plain[1] == "launch" and "--multi_gpu" in plain
     assert plain[plain.index("--num_processes") + 1] == "4"
     assert plain[-5:] == ["-m", "reason_lib.run", "reinforce_rm", "--profile", "cpu"]
-    config = distributed.launch_command(8, ["x"], "params/accelerate/fsdp.yaml")
-    assert config[1:4] == ["launch", "--config_file", "params/accelerate/fsdp.yaml"]
+    config = distributed.launch_command(8, ["x"], "params/accelerate/ddp.yaml")
+    assert config[1:4] == ["launch", "--config_file", "params/accelerate/ddp.yaml"]
     assert "--multi_gpu" not in config
     with pytest.raises(ValueError, match="at least 1"):
         distributed.launch_command(0, [])
@@ -149,3 +149,19 @@ def test_a_step_that_cannot_be_split_over_the_processes_stops_before_any_run(out
     assert run.main(["reinforce_rm", "--profile", "ci", "--nproc", "3"]) == 2
     assert "key 'batch_size' (value 16): cannot be split over --nproc 3" in capsys.readouterr().err
     assert not (outputs / "reinforce_rm").exists()
+
+
+def test_a_sharding_accelerate_config_is_refused_before_a_run_folder_exists(tmp_path, monkeypatch):
+    """FSDP and DeepSpeed configs stop `reason_lib.run` at once, naming the file and the field:
+    the project's generation and hand-written loops need the whole model in each process."""
+    from reason_lib import run
+    from reason_lib.config import ParamError
+
+    monkeypatch.setenv("REASON_LIB_OUTPUTS", str(tmp_path / "outputs"))
+    ddp = (PROJ_ROOT / "params" / "accelerate" / "ddp.yaml").read_text()
+    for kind in ("FSDP", "DEEPSPEED"):
+        sharded = tmp_path / f"{kind}.yaml"
+        sharded.write_text(ddp.replace("distributed_type: MULTI_GPU", f"distributed_type: {kind}"))
+        with pytest.raises(ParamError, match=f"{kind}.yaml: field 'distributed_type' \\(value {kind}\\)"):
+            run.prepare("pause_star", "ci", accelerate_config=str(sharded))
+    assert not (tmp_path / "outputs").exists()

@@ -289,3 +289,11 @@ def test_a_resumed_run_logs_each_step_once_as_the_uninterrupted_one(tiny, tmp_pa
     assert [h["step"] for h in strip] == [1, 2, 3, 4]
     assert strip == [{k: v for k, v in h.items() if k != "time"} for h in a.history()]
     assert [h["step"] for h in history] == [1, 2, 3, 4]
+    # stopped before its first checkpoint (or after its last step, which keeps none): every step
+    # it logged is taken again, and logged once
+    c = runs.Run.create("reinforce_rm", params, "ci")
+    for h in a.history()[:1]:
+        c.log(h["step"], **{k: v for k, v in h.items() if k not in ("step", "time")})
+    policy_gradient(load_model(path), tok, _rows(), count_target, tmp_path / "c", run=c,
+                    resume=True, **kwargs)
+    assert [h["step"] for h in c.history()] == [1, 2, 3, 4]

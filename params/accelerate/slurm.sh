@@ -2,8 +2,8 @@
 # Several nodes: one process per GPU on every node, under accelerate launch, the run folder on a
 # filesystem every node sees. From the repository root (its .venv installed on the nodes):
 #   sbatch --nodes 2 params/accelerate/slurm.sh perplexity_grpo --profile gpu [-p key value ...]
-# DDP by default; ACCELERATE_CONFIG=params/accelerate/fsdp.yaml (or deepspeed_zero3.yaml) uses that
-# file, its machine and process counts replaced by the allocation's. Not yet run on a cluster:
+# DDP by default; ACCELERATE_CONFIG=<a DDP accelerate config> uses that file, its machine and
+# process counts replaced by the allocation's (FSDP / DeepSpeed configs are refused at --prepare). Not yet run on a cluster:
 # the same ranks have run as two CPU processes on one machine (tests/test_distributed.py).
 #SBATCH --job-name=reason_lib
 #SBATCH --nodes=2

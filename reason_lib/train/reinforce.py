@@ -168,8 +168,10 @@ def policy_gradient(policy, tokenizer, rows: list[dict], reward_fn, output_dir, 
     share = prompts_per_step // n_proc
     mine = slice(distributed.rank() * share, (distributed.rank() + 1) * share)
     # a resumed run's earlier steps are already in the run's metrics log; what it logged past
-    # its checkpoint (before it was stopped) is dropped: those steps are taken, and logged, again
-    if run is not None and start:
+    # its checkpoint (before it was stopped; all of it when it stopped before the first one, or
+    # after its last step, which keeps no checkpoint) is dropped: those steps are taken, and
+    # logged, again
+    if run is not None and resume:
         run.drop_logged(log_prefix, start)
     history = [h for h in (run.history() if run is not None and start else [])
                if h["step"] <= start and f"{log_prefix}reward" in h]
