@@ -17,14 +17,20 @@ import os
 import shutil
 import socket
 import sys
+import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import torch
 from accelerate import Accelerator, PartialState
 from accelerate.state import AcceleratorState
-from accelerate.utils import gather_object
+from accelerate.utils import InitProcessGroupKwargs, gather_object
 
 LAUNCHED = "REASON_LIB_LAUNCHED"  # set by the launcher in every rank: the run folder's path
+# How long a collective waits for the other ranks: transformers' Trainer default (`ddp_timeout`),
+# for the hand-written loops too, so a main rank saving a 15 GB model or scoring a long
+# evaluation alone does not trip NCCL's 10-minute default.
+TIMEOUT = timedelta(seconds=1800)
 
 
 def accelerator() -> Accelerator:
@@ -33,7 +39,8 @@ def accelerator() -> Accelerator:
     dtype, whatever an accelerate config says for the TRL trainers). A TRL trainer's earlier
     accelerator settings are cleared first, as each TRL trainer clears its predecessor's."""
     AcceleratorState._reset_state()
-    return Accelerator(cpu=not torch.cuda.is_available(), mixed_precision="no")
+    return Accelerator(cpu=not torch.cuda.is_available(), mixed_precision="no",
+                       kwargs_handlers=[InitProcessGroupKwargs(timeout=TIMEOUT)])
 
 
 def world_size() -> int:
@@ -56,7 +63,7 @@ def is_main() -> bool:
 
 def state() -> PartialState:
     """accelerate's process state (joins the process group on first use; gloo on CPUs)."""
-    return PartialState(cpu=not torch.cuda.is_available())
+    return PartialState(cpu=not torch.cuda.is_available(), timeout=TIMEOUT)
 
 
 def batches(items: list) -> list:
@@ -103,14 +110,15 @@ def main_writes(write, *args, **kwargs) -> None:
 SHARDED = ("FSDP", "DEEPSPEED")
 
 
-def check_accelerate_config(path, experiment: str) -> None:
+def check_accelerate_config(path, experiment: str) -> int:
     """A ParamError naming the file, the field and the value, before anything runs, for an
     accelerate config that shards the model (FSDP, DeepSpeed ZeRO): every experiment here
     generates from the whole model in each process (evaluations, STaR sampling, rollouts), and
     the hand-written loops prepare model and optimizer without a dataloader and save from the
     main process alone; under a sharded model that hangs at the first unequal generate, fails at
     `prepare` (DeepSpeed's `auto` micro batch) or saves empty partitions. Each process holding
-    the whole model (DDP) is what runs; the gpu profiles fit one GPU with LoRA."""
+    the whole model (DDP) is what runs; the gpu profiles fit one GPU with LoRA. Returns the
+    file's `num_processes` (what `accelerate launch --config_file` starts)."""
     from reason_lib.config import ParamError, read_yaml
 
     values = read_yaml(Path(path).read_text()) or {}
@@ -121,21 +129,43 @@ def check_accelerate_config(path, experiment: str) -> None:
                          "saves from the main one, which a sharded model does not allow; use "
                          "params/accelerate/ddp.yaml (or NPROC=N): DDP, each GPU holding the "
                          "LoRA-trained model (README, More than one GPU)")
+    processes = values.get("num_processes", 1)
+    if not isinstance(processes, int) or isinstance(processes, bool) or processes < 1:
+        raise ParamError(f"--accelerate-config {path}: field 'num_processes' (value "
+                         f"{processes!r}): must be a whole number >= 1")
+    return processes
 
 
 def launch_command(nproc: int, argv: list[str], config_file: str = "") -> list[str]:
     """`accelerate launch` of `python -m reason_lib.run <argv>` on `nproc` processes: with an
     accelerate config file (params/accelerate/ddp.yaml; `check_accelerate_config`) as it says (its
     num_processes), else plain data parallel (`--multi_gpu`: DDP on the GPUs, or gloo processes
-    on a machine with none)."""
+    on a machine with none) from `plain_config`'s file, so a user's own accelerate default
+    config (~/.cache/huggingface/accelerate/default_config.yaml, which `accelerate launch` reads
+    whenever no file is named) never fills in GPU ids, machines or precision unseen."""
     if nproc < 1:
         raise ValueError(f"nproc {nproc}: must be at least 1")
     exe = shutil.which("accelerate", path=os.path.dirname(sys.executable)) or "accelerate"
     if config_file:
         return [exe, "launch", "--config_file", config_file, "-m", "reason_lib.run", *argv]
-    return [exe, "launch", "--multi_gpu", "--num_machines", "1", "--mixed_precision", "no",
-            "--dynamo_backend", "no", "--num_processes", str(nproc),
+    return [exe, "launch", "--config_file", str(plain_config()), "--multi_gpu", "--num_machines",
+            "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--num_processes", str(nproc),
             "--main_process_port", str(free_port()), "-m", "reason_lib.run", *argv]
+
+
+def plain_config() -> Path:
+    """An accelerate config file for plain data parallel on one machine, every other field at
+    accelerate's own default (the flags of `launch_command` give processes, port and precision),
+    written once per process into the temporary folder."""
+    import yaml
+
+    path = Path(tempfile.gettempdir()) / f"reason_lib-accelerate-{os.getpid()}.yaml"
+    if not path.is_file():
+        path.write_text(yaml.safe_dump({
+            "compute_environment": "LOCAL_MACHINE", "distributed_type": "MULTI_GPU",
+            "gpu_ids": "all", "machine_rank": 0, "num_machines": 1, "mixed_precision": "no",
+            "rdzv_backend": "static", "same_network": True, "use_cpu": False}))
+    return path
 
 
 def free_port() -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import torch
@@ -32,13 +33,33 @@ def length_sorted_batches(tokenizer, texts: list[str], batch_size: int, device, 
     """(indices, encoded batch) over `texts` sorted by length, so each batch pads little; the
     caller puts results back at `indices` (and, with several processes, merges every rank's with
     `distributed.gather_filled`: each rank decodes its share of these very batches). A progress
-    bar when there is more than one batch (the main process's)."""
+    bar when there is more than one batch (the main process's).
+
+    With several processes each rank samples from its own stream: ranks share torch's seed, so
+    their first batches once drew the same noise (correlated samples across the shards). One
+    draw, the same on every rank, plus the rank seeds a forked generator for the loop; the
+    global one continues alike on every rank. One process samples as before."""
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     batches = distributed.batches(range(0, len(order), batch_size))
-    for start in tqdm(batches, desc=desc,
-                      disable=not progress or len(batches) < 2 or not distributed.is_main()):
-        idx = order[start:start + batch_size]
-        yield idx, encode_prompts(tokenizer, [texts[i] for i in idx], device)
+    with rank_stream():
+        for start in tqdm(batches, desc=desc,
+                          disable=not progress or len(batches) < 2 or not distributed.is_main()):
+            idx = order[start:start + batch_size]
+            yield idx, encode_prompts(tokenizer, [texts[i] for i in idx], device)
+
+
+@contextlib.contextmanager
+def rank_stream():
+    """Under several processes, torch's generators forked and seeded by (one shared draw, rank)
+    for the block; nothing with one process."""
+    if distributed.world_size() == 1:
+        yield
+        return
+    base = int(torch.randint(0, 2 ** 62, (1,)).item())
+    devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(base + distributed.rank())
+        yield
 
 
 def decode_kwargs(tokenizer, max_new_tokens: int, repetition_penalty: float = 1.0,
@@ -222,7 +243,8 @@ def rollout(model, tokenizer, prompts, k: int = 1, max_new_tokens: int = 64,
     kwargs = decode_kwargs(tokenizer, max_new_tokens, repetition_penalty, sampler)
     was_training = model.training
     model.eval()
-    ids = model.generate(**enc, **kwargs)
+    with rank_stream():  # each rank's share of a step's prompts sampled with its own noise
+        ids = model.generate(**enc, **kwargs)
     model.train(was_training)
     prompt_len = enc["input_ids"].shape[1]
     new = ids[:, prompt_len:]

@@ -74,15 +74,19 @@ def prepare(experiment: str, profile: str = "cpu", overrides: dict | None = None
     check_fits(experiment, params)  # and, on a GPU, a run that cannot fit its memory
     if nproc < 1:
         raise config.ParamError(f"--nproc {nproc}: must be at least 1")
+    if accelerate_config:
+        if not config.resolve_path(accelerate_config).is_file():
+            raise config.ParamError(f"--accelerate-config {accelerate_config}: file not found")
+        # a sharding engine (FSDP, ZeRO) refused, naming the file and field; the file's process
+        # count is the run's unless --nproc gives the allocation's (slurm.sh)
+        processes = distributed.check_accelerate_config(config.resolve_path(accelerate_config),
+                                                        experiment)
+        nproc = nproc if nproc > 1 else processes
     for key in ("batch_size", "prompts_per_step"):  # each step's examples split over processes
         value = getattr(params, key, None)
         if value is not None and value % nproc:
             raise config.ParamError(f"key {key!r} (value {value}): cannot be split over --nproc "
                                     f"{nproc} processes; use a multiple of {nproc}")
-    if accelerate_config and not config.resolve_path(accelerate_config).is_file():
-        raise config.ParamError(f"--accelerate-config {accelerate_config}: file not found")
-    if accelerate_config:  # a sharding engine (FSDP, ZeRO) refused, naming the file and field
-        distributed.check_accelerate_config(config.resolve_path(accelerate_config), experiment)
     if resume:
         run = runs.find_run(experiment, resume)
         extension = resume_changes(run, profile, params, overrides)

@@ -110,6 +110,9 @@ def test_seeded_sampling_draws_from_the_softmax():
 def test_launch_command_uses_a_config_file_or_plain_data_parallel(tmp_path):
     plain = distributed.launch_command(4, ["reinforce_rm", "--profile", "cpu"])
     assert plain[1] == "launch" and "--multi_gpu" in plain
+    # a file is always named: accelerate reads a user's default config only when none is
+    written = plain[plain.index("--config_file") + 1]
+    assert "distributed_type: MULTI_GPU" in open(written).read() and "gpu_ids: all" in open(written).read()
     assert plain[plain.index("--num_processes") + 1] == "4"
     assert plain[-5:] == ["-m", "reason_lib.run", "reinforce_rm", "--profile", "cpu"]
     config = distributed.launch_command(8, ["x"], "params/accelerate/ddp.yaml")
@@ -165,3 +168,58 @@ def test_a_sharding_accelerate_config_is_refused_before_a_run_folder_exists(tmp_
         with pytest.raises(ParamError, match=f"{kind}.yaml: field 'distributed_type' \\(value {kind}\\)"):
             run.prepare("pause_star", "ci", accelerate_config=str(sharded))
     assert not (tmp_path / "outputs").exists()
+
+
+def test_an_accelerate_configs_process_count_is_the_runs(tmp_path, monkeypatch):
+    """With ACCELERATE_CONFIG alone the run once recorded 1 process and skipped the check that
+    each step's batch splits evenly over the processes; the file's num_processes is used."""
+    from reason_lib import run
+    from reason_lib.config import ParamError
+
+    monkeypatch.setenv("REASON_LIB_OUTPUTS", str(tmp_path / "outputs"))
+    ddp = (PROJ_ROOT / "params" / "accelerate" / "ddp.yaml").read_text()
+    assert "num_processes: 8" in ddp
+    for n in (2, 3):
+        path = tmp_path / f"ddp{n}.yaml"
+        path.write_text(ddp.replace("num_processes: 8", f"num_processes: {n}"))
+        if n == 3:  # ci pause_star's batch of 4 does not split over 3
+            with pytest.raises(ParamError, match="cannot be split over --nproc 3"):
+                run.prepare("pause_star", "ci", accelerate_config=str(path))
+        else:
+            folder, _ = run.prepare("pause_star", "ci", accelerate_config=str(path))
+            assert folder.manifest["processes"] == 2
+
+
+def test_the_process_group_waits_as_long_as_the_trainers_do(monkeypatch):
+    """The hand-written loops' process group had no timeout of its own (NCCL's 10 minutes, not
+    the Trainer's `ddp_timeout` of 30): both ways of joining it now pass 1,800 s."""
+    from datetime import timedelta
+
+    seen = {}
+    monkeypatch.setattr(distributed, "PartialState", lambda **kw: seen.update(kw))
+    distributed.state()
+    assert seen["timeout"] == timedelta(seconds=1800)
+    assert distributed.accelerator().init_handler.timeout == timedelta(seconds=1800)
+
+
+def test_each_rank_samples_its_share_with_its_own_noise(monkeypatch):
+    """Ranks share torch's seed, so rank 1's first batch once drew exactly rank 0's noise: the
+    shards' samples were correlated. Each rank now draws from (a shared draw, its rank); one
+    process draws as it always did, and every rank's global generator continues alike."""
+    import torch
+
+    from reason_lib.generate import rank_stream
+
+    def draws(world, rank):
+        monkeypatch.setattr(distributed, "world_size", lambda: world)
+        monkeypatch.setattr(distributed, "rank", lambda: rank)
+        torch.manual_seed(7)
+        with rank_stream():
+            inside = torch.rand(3)
+        return inside, torch.rand(1)
+
+    (r0, after0), (r1, after1) = draws(2, 0), draws(2, 1)
+    assert not torch.equal(r0, r1) and torch.equal(after0, after1)
+    torch.manual_seed(7)
+    expected = torch.rand(3)
+    assert torch.equal(draws(1, 0)[0], expected)

@@ -285,3 +285,31 @@ def test_a_base_model_in_the_plain_format_stops_at_the_next_question(tiny):
     out = generate(model, plain, [[{"role": "user", "content": "2 + 2?"}]], max_new_tokens=6,
                    progress=False)
     assert len(out) == 1 and "\nQuestion:" not in out[0]  # generate takes the stop strings
+
+
+def test_on_a_gpu_weights_load_straight_onto_the_ranks_device(monkeypatch):
+    """Each of 8 ranks once loaded the whole model into host memory before `.to(cuda)`; on a GPU
+    `from_pretrained` now places it on the rank's device, and on the CPU loads as before."""
+    import transformers
+
+    from reason_lib.models import load as load_module
+    from reason_lib.models.reward_model import load_reward_model
+
+    seen = []
+
+    class Stub:
+        def to(self, device):
+            return self
+
+    def capture(*args, **kwargs):
+        seen.append(kwargs.get("device_map"))
+        return Stub()
+
+    monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", capture)
+    monkeypatch.setattr(transformers.AutoModelForSequenceClassification, "from_pretrained", capture)
+    monkeypatch.setattr(load_module, "resolve_device", lambda device="auto": "cuda:3")
+    load_module.load_model("org/model")
+    load_reward_model("org/model")
+    monkeypatch.setattr(load_module, "resolve_device", lambda device="auto": "cpu")
+    load_module.load_model("org/model")
+    assert seen == [{"": "cuda:3"}, {"": "cuda:3"}, None]

@@ -15,7 +15,8 @@ set -euo pipefail
 PY=${PY:-.venv/bin/python}
 GPUS=${SLURM_GPUS_ON_NODE:-8}
 # validated and created once, here: the folder every rank runs in (its path is the last line)
-RUN_DIR=$("$PY" -m reason_lib.run "$@" --prepare --nproc $((GPUS * SLURM_NNODES)) | tail -n 1)
+RUN_DIR=$("$PY" -m reason_lib.run "$@" --prepare --nproc $((GPUS * SLURM_NNODES)) \
+    ${ACCELERATE_CONFIG:+--accelerate-config "$ACCELERATE_CONFIG"} | tail -n 1)
 HEAD=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)
 if [ -n "${ACCELERATE_CONFIG:-}" ]; then HOW="--config_file $ACCELERATE_CONFIG"; else HOW="--multi_gpu"; fi
 export REASON_LIB_LAUNCHED="$RUN_DIR" PY HOW HEAD GPUS

@@ -23,6 +23,14 @@ def resolve_device(device: str = "auto") -> str:
     return "cpu" if device == "auto" else device
 
 
+def placement(device: str = "auto") -> dict:
+    """`from_pretrained`'s device argument: on a GPU the weights load straight onto this rank's
+    device (eight ranks on a node would otherwise each hold the whole model in host memory
+    before `.to`, 8 x 15 GB at once for a 7B model); on the CPU nothing (loaded where it is)."""
+    where = resolve_device(device)
+    return {"device_map": {"": where}} if where.startswith("cuda") else {}
+
+
 def float32_masters(model):
     """Trainable parameters of a bfloat16 (float16) model as float32: an update smaller than 2^-8
     of a weight is rounded away in bfloat16, so what trains keeps full precision while the frozen
@@ -153,7 +161,7 @@ def load_model(name_or_path: str, dtype: str = "float32", device: str = "auto",
     root, links = lineage(name_or_path)
     model = AutoModelForCausalLM.from_pretrained(
         root, dtype=DTYPES[dtype], use_safetensors=True,
-        trust_remote_code=trust_remote_code, **kwargs)
+        trust_remote_code=trust_remote_code, **{**placement(device), **kwargs})
     model.to(resolve_device(device))
     for k, link in enumerate(links):
         model = apply_link(model, link, last=k == len(links) - 1 and not merge and lora is None)

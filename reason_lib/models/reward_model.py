@@ -10,7 +10,7 @@ import torch
 
 from reason_lib.evaluate import proportion
 from reason_lib.losses import expected_class
-from reason_lib.models.load import DTYPES, float32_masters, mixed_precision, resolve_device
+from reason_lib.models.load import DTYPES, float32_masters, mixed_precision, placement, resolve_device
 from reason_lib.rewards import completion_text
 
 LEVEL_CLASSES = {1: 1, 2: 10}
@@ -26,7 +26,7 @@ def load_reward_model(name_or_path: str, level: int = 1, dtype: str = "float32",
         raise ValueError(f"reward model level {level!r}: expected 1 (scalar) or 2 (10-class)")
     model = AutoModelForSequenceClassification.from_pretrained(
         str(name_or_path), num_labels=LEVEL_CLASSES[level], dtype=DTYPES[dtype],
-        use_safetensors=True, trust_remote_code=trust_remote_code)
+        use_safetensors=True, trust_remote_code=trust_remote_code, **placement(device))
     return model.to(resolve_device(device))
 
 
