@@ -43,3 +43,30 @@ def test_augment_makes_seeded_copies_of_any_gsm8k_rows():
     assert len(a) == 20 and [r["question"] for r in a[:4]] == [rows[0]["question"]] * 4
     assert a == pause_augment(rows, 3, n_generated_samples_per_datapoint=4, seed=7)
     assert [strip_pauses(r["answer"]) for r in a[::4]] == [r["answer"] for r in rows]
+
+
+def test_reward_conditioning_trains_on_the_ids_it_is_tested_with_on_sentencepiece():
+    """On a SentencePiece tokenizer (the Mistral stand-in) a completion tokenized alone starts
+    with an extra '▁': "[reward: 1]" trained one way and seen another at test time. Training
+    now tokenizes prompt and reply as one string: its ids begin with exactly the ids inference
+    encodes for prompt + conditioning prefix, and the loss mask starts after the prompt."""
+    from pathlib import Path
+
+    import yaml
+
+    from reason_lib.config import conditioning_prefix
+    from reason_lib.generate import encode_prompts
+    from reason_lib.train.pause import encode
+    from standins import build_tokenizer
+
+    traits = yaml.safe_load((Path(__file__).parent / "hub_traits.yaml").read_text())["models"]
+    tok = build_tokenizer(traits["mistralai/Mistral-7B-v0.1"])
+    tok.pad_token = tok.eos_token
+    prompt, prefix = "Question: Tom has 3 apples and buys 2 more.\nAnswer:", conditioning_prefix("reward_cond")
+    (ids, mask), = encode(tok, [{"prompt": prompt, "completion": prefix + "He has 5. #### 5"}])
+    seen = encode_prompts(tok, [prompt + prefix]).input_ids[0].tolist()
+    assert ids[:len(seen)] == seen
+    alone = tok(prompt, add_special_tokens=False).input_ids
+    assert mask == [0] * len(alone) + [1] * (len(ids) - len(alone)) and ids[:len(alone)] == alone
+    # what training did before: the reply alone has another first token than inference sees
+    assert tok(prefix, add_special_tokens=False).input_ids[0] != seen[len(alone)]

@@ -17,14 +17,22 @@ from reason_lib.train.sft import rank_batch
 def encode(tokenizer, rows: list[dict], max_length: int = 512) -> list[tuple[list[int], list[int]]]:
     """(ids, loss mask) per row: the chat-rendered prompt (mask 0), then the reply and the eos
     token (mask 1). Rows: `prompt` (messages, or rendered text) and `completion` (text, pauses
-    as `<|pause|>`)."""
+    as `<|pause|>`).
+
+    Prompt and reply are tokenized as one string, as inference tokenizes a prompt and the text a
+    reply is conditioned on (`conditioning_prefix`, e.g. "[reward: 1]"): a SentencePiece
+    tokenizer (Llama-2, Mistral) gives a reply tokenized alone an extra leading '▁', so the
+    conditioning the model trained on was never the one it saw at test time. The mask starts
+    where the prompt's own tokens end (where a token spans the boundary, after the tokens the
+    two share). Byte-level tokenizers (cpu, smol) give the same ids either way."""
     prompts = render_prompts(tokenizer, [r["prompt"] for r in rows])
     out = []
     for prompt, row in zip(prompts, rows):
         p = tokenizer(prompt, add_special_tokens=False).input_ids
-        c = tokenizer(row["completion"], add_special_tokens=False).input_ids + [tokenizer.eos_token_id]
-        ids = (p + c)[:max_length]
-        out.append((ids, ([0] * len(p) + [1] * len(c))[:max_length]))
+        ids = tokenizer(prompt + row["completion"], add_special_tokens=False).input_ids
+        n = next((i for i, (a, b) in enumerate(zip(p, ids)) if a != b), min(len(p), len(ids)))
+        ids = ids + [tokenizer.eos_token_id]
+        out.append((ids[:max_length], ([0] * n + [1] * (len(ids) - n))[:max_length]))
     return out
 
 
