@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 from reason_lib import config, stats, studies
+from reason_lib.claims import CONFIGURATIONS
 from reason_lib.evaluate import interval_text
 from reason_lib.runs import atomic_write, run_manifest
 
@@ -40,15 +41,23 @@ def succeeded(runs: list[dict], experiment: str) -> list[dict]:
 
 
 def seed_groups(runs: list[dict]) -> list[list[dict]]:
-    """Runs grouped by configuration: same experiment, profile and params but for the seed.
-    A seed run again (a rerun, e.g. a second `make reproduce`) counts once, by its newest run:
-    a repeat is not another seed."""
+    """Runs grouped by configuration: same experiment, profile and params but for the seed and
+    for the list of an experiment's configurations (`claims.CONFIGURATIONS`: variants, runs,
+    reward types, methods, each seeded alone, so a `make claims` run of some of them belongs
+    with a full run of all). A seed run again (a rerun, e.g. a second `make reproduce`) counts
+    once, by its newest run: a repeat is not another seed."""
     groups: dict[str, dict] = {}
     for r in sorted(runs, key=lambda r: r.get("started") or "", reverse=True):
-        key = json.dumps([r["experiment"], r["profile"], config.seed_free(r["params"])],
-                         sort_keys=True, default=str)
+        listed = CONFIGURATIONS.get(r["experiment"])
+        params = {k: v for k, v in config.seed_free(r["params"]).items() if k != listed}
+        key = json.dumps([r["experiment"], r["profile"], params], sort_keys=True, default=str)
         groups.setdefault(key, {}).setdefault(r["params"].get("seed"), r)
     return [list(by_seed.values()) for by_seed in groups.values()]
+
+
+def _differing(a: dict, b: dict) -> list[str]:
+    keys = sorted(set(a) | set(b))
+    return [k for k in keys if k != "seed" and a.get(k) != b.get(k)][:6]
 
 
 def combine(metrics: list[dict | None], seeds: list | None = None) -> dict | None:
@@ -105,18 +114,30 @@ def _rows(runs: list[dict], experiment: str, columns: dict[str, str], items=None
     also lists its runs (`run_ids`); `raw` keeps cells as numbers and interval dicts."""
     items = items or (lambda m: {"": m})
     label = label or (lambda run, item: item)
-    rows = []
+    rows, made_by = [], {}
     for group in seed_groups(succeeded(runs, experiment)):
-        for item in items(group[0]["metrics"]):
-            row = {"configuration": label(group[0], item), "profile": group[0]["profile"]}
+        fullest = sorted(group, key=lambda r: -len(items(r["metrics"])))  # its order first
+        names = list(dict.fromkeys(name for r in fullest for name in items(r["metrics"])))
+        for item in names:
+            # the seeds of this group that ran this item (a claims run has some of them)
+            have = [r for r in group if item in items(r["metrics"])]
+            row = {"configuration": label(have[0], item), "profile": group[0]["profile"]}
+            earlier = made_by.setdefault((row["profile"], row["configuration"]), have[0])
+            if not any(earlier is r for r in group):
+                raise ValueError(
+                    f"{experiment}: two configurations give the row {row['configuration']!r}: "
+                    f"runs {earlier['run_id']} and {have[0]['run_id']} differ in "
+                    f"{_differing(earlier['params'], have[0]['params'])}; a table row comes from "
+                    "one configuration (move an exploratory run out of outputs/<experiment>/, "
+                    "e.g. to outputs/explorations/)")
             if raw:
-                row["run_ids"] = [r["run_id"] for r in group]
-            seeds = [r["params"].get("seed", 0) for r in group]
+                row["run_ids"] = [r["run_id"] for r in have]
+            seeds = [r["params"].get("seed", 0) for r in have]
             for name, path in (run_columns or {}).items():
-                row[name] = _column([_get(r["metrics"], path) for r in group], raw, seeds)
+                row[name] = _column([_get(r["metrics"], path) for r in have], raw, seeds)
             for name, path in columns.items():
-                row[name] = _column([_get(items(r["metrics"]).get(item, {}), path)
-                                     for r in group], raw, seeds)
+                row[name] = _column([_get(items(r["metrics"])[item], path) for r in have],
+                                    raw, seeds)
             rows.append(row)
     return rows
 

@@ -50,7 +50,9 @@ def test_a_delta_whose_parent_was_replaced_is_refused_naming_the_new_writer(tiny
     from reason_lib.models.find import ModelNotFound, find_models
     from reason_lib.train.base import save
 
-    model, tok, _ = tiny
+    import copy
+
+    model, tok = copy.deepcopy(tiny[0]), tiny[1]  # changed below: the shared fixture stays as is
     parent = save(model, tok, tmp_path / "base", writer="run-a")
     save_delta(tmp_path / "d", parent, tensors={"lm_head.weight": model.lm_head.weight + 1.0})
     assert len(json.loads((tmp_path / "d" / "delta.json").read_text())["parent_weights"]) == 64

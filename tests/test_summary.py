@@ -98,3 +98,24 @@ def test_a_seed_run_again_counts_once_by_its_newest_run(root):
     rows = {r["configuration"]: r for r in summary.pause_warmup_table(summary.collect(root))}
     two = rows["sft_peft"]["test accuracy"]
     assert two.startswith("0.600 [") and "(2 seeds)" in two  # seeds 0 (0.4) and 1 (newest: 0.8)
+
+
+def test_a_claims_run_joins_the_full_runs_seeds_and_a_same_named_other_configuration_is_refused(tmp_path):
+    """A `make claims` run lists fewer variants: its rows join the full run's seeds (each variant
+    is seeded alone), the variants only the full run has keep their one seed. A run with other
+    parameters giving a row of the same name once overwrote it silently; now it is an error
+    naming both runs and where their parameters differ."""
+    v = {"method": "star", "pauses": False, "temperature": 1.0, "test": acc(0.5)}
+    both = ["star_no_pause_t1.0", "reward_cond_pause_t1.0"]
+    write_run(tmp_path, "pause_star", "r01", "succeeded", {"seed": 0, "variants": both},
+              {"variants": {both[0]: v, both[1]: v}})
+    write_run(tmp_path, "pause_star", "r02", "succeeded", {"seed": 1, "variants": both[:1]},
+              {"variants": {both[0]: {**v, "test": acc(0.7)}}})
+    rows = {r["configuration"]: r for r in summary.pause_star_table(summary.collect(tmp_path), raw=True)}
+    assert list(rows) == both
+    assert rows[both[0]]["test accuracy (greedy)"]["per_seed"] == {"0": 0.5, "1": 0.7}
+    assert rows[both[0]]["run_ids"] == ["r02", "r01"] and rows[both[1]]["run_ids"] == ["r01"]
+    write_run(tmp_path, "pause_star", "r03", "succeeded",
+              {"seed": 2, "variants": both[:1], "learning_rate": 0.1}, {"variants": {both[0]: v}})
+    with pytest.raises(ValueError, match=r"row 'star_no_pause_t1.0': runs .* differ in \['learning_rate'\]"):
+        summary.pause_star_table(summary.collect(tmp_path), raw=True)
