@@ -35,10 +35,9 @@ def length_sorted_batches(tokenizer, texts: list[str], batch_size: int, device, 
     `distributed.gather_filled`: each rank decodes its share of these very batches). A progress
     bar when there is more than one batch (the main process's).
 
-    With several processes each rank samples from its own stream: ranks share torch's seed, so
-    their first batches once drew the same noise (correlated samples across the shards). One
-    draw, the same on every rank, plus the rank seeds a forked generator for the loop; the
-    global one continues alike on every rank. One process samples as before."""
+    With several processes each rank samples from its own stream (`rank_stream`): ranks share
+    torch's seed, so their first batches once drew the same noise (correlated samples across
+    the shards). One process samples as before."""
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     batches = distributed.batches(range(0, len(order), batch_size))
     with rank_stream():
@@ -50,9 +49,11 @@ def length_sorted_batches(tokenizer, texts: list[str], batch_size: int, device, 
 
 @contextlib.contextmanager
 def rank_stream():
-    """Under several processes, torch's generators forked and seeded by (one shared draw, rank)
-    for the block; nothing with one process."""
-    if distributed.world_size() == 1:
+    """Under several processes, every rank but the first samples the block from its own stream:
+    torch's generators forked and seeded by (a draw from its generator, rank). Rank 0 draws
+    from the global generator, as one process does, so its share (all of a batch that fits one
+    rank) is what a one-process run samples; one process is unchanged."""
+    if distributed.world_size() == 1 or distributed.rank() == 0:
         yield
         return
     base = int(torch.randint(0, 2 ** 62, (1,)).item())
