@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 
 from reason_lib.config import PROJ_ROOT
 
@@ -236,3 +237,30 @@ def test_mark_failed_marks_even_inside_a_launch(outputs, monkeypatch):
     monkeypatch.setenv(distributed.LAUNCHED, "1")
     assert main(["base_model", "--profile", "ci", "--mark-failed", str(run.dir)]) == 1
     assert runs.Run(run.dir).manifest["status"] == "failed"
+
+
+def test_two_seeds_started_together_each_keep_their_own_base_model(outputs):
+    """Two base_model runs of seeds 0 and 1 started at once (as `make claims` does) each end
+    with their own model, recorded by its writer, and `make evaluate MODEL=<run>` finds each
+    run's own; a later run of seed 0 replaces that model, and the first seed-0 run then names
+    the replacement instead of silently scoring it."""
+    from reason_lib.models.find import ModelNotFound, find_models
+
+    env = {**os.environ, "REASON_LIB_OUTPUTS": str(outputs), "HF_HUB_OFFLINE": "1"}
+    procs = [subprocess.Popen([sys.executable, "-m", "reason_lib.run", "base_model", "--profile",
+                               "ci", "-p", "seed", str(seed)], cwd=PROJ_ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+             for seed in (0, 1)]
+    assert all(p.wait(timeout=600) == 0 for p in procs), [p.stderr.read()[-2000:] for p in procs]
+    by_seed = {}
+    for folder in (outputs / "base_model").iterdir():
+        by_seed[yaml.safe_load((folder / "params.yaml").read_text())["seed"]] = folder.name
+    for seed, run_id in by_seed.items():
+        saved = outputs / "models" / f"base-ci-seed{seed}"
+        assert json.loads((saved / "writer.json").read_text())["run"] == run_id
+        (found,) = find_models(run_id)
+        assert found.path == str(saved)
+    again = _run(outputs, "base_model", "--profile", "ci")
+    assert again.returncode == 0
+    with pytest.raises(ModelNotFound, match=f"{by_seed[0]}.*replaced by run"):
+        find_models(by_seed[0])

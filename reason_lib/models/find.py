@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reason_lib import config
-from reason_lib.models.delta import check_writer_record, is_delta, lineage
+from reason_lib.models.delta import check_writer_record, is_delta, lineage, writer_record
 from reason_lib.models.load import load_model, load_tokenizer
 from reason_lib.models.pause_lm import PauseLM
 from reason_lib.runs import Run, is_plain_name, run_manifest
@@ -112,6 +112,11 @@ def kept_models(run_dir: Path) -> list[Found]:
         params = run.params()
         saved = config.resolve_path(params.save_to) if params.save_to else None
         if saved is not None and saved.is_dir():
+            writer = writer_record(saved).get("run")
+            if writer and writer != run.id:  # the shared path holds a later run's model now
+                raise ModelNotFound(f"model {run.id!r}: the base model it saved at {saved} was "
+                                    f"replaced by run {writer}'s; evaluate that run, or rerun "
+                                    "this one (`--resume <id> --force`)")
             found.append(Found(f"{run.id}/base", str(saved), run.dir))
         elif params.init_model:
             found.append(Found(f"{run.id}/base", config.resolve_source(params.init_model), run.dir))
