@@ -81,20 +81,26 @@ def test_kl_penalty_is_logged_and_zero_at_the_reference(tiny, tmp_path):
 
 def test_resume_continues_from_the_last_checkpoint(tiny, tmp_path):
     _, tok, path = tiny
+
+    def thirds(prompts, completions, **_):  # rewards a float32 baseline cannot hold exactly
+        return [(len(c) % 7) / 3 + 0.1 for c in completions]
+
     kwargs = dict(method="reinforce", steps=4, prompts_per_step=2, k=2, learning_rate=1e-2,
                   max_new_tokens=8, save_every=2, progress=False)
-    full, _ = policy_gradient(load_model(path), tok, _rows(), count_target, tmp_path / "a", **kwargs)
+    full, _ = policy_gradient(load_model(path), tok, _rows(), thirds, tmp_path / "a", **kwargs)
     assert (tmp_path / "a" / "checkpoint-2").is_dir()
     # a run killed after step 2 leaves checkpoint-2; resuming it redoes steps 3-4 exactly
     (tmp_path / "b").mkdir()
     import shutil
 
     shutil.copytree(tmp_path / "a" / "checkpoint-2", tmp_path / "b" / "checkpoint-2")
-    resumed, history = policy_gradient(load_model(path), tok, _rows(), count_target, tmp_path / "b",
+    resumed, history = policy_gradient(load_model(path), tok, _rows(), thirds, tmp_path / "b",
                                        resume=True, **kwargs)
     assert [h["step"] for h in history] == [3, 4]
+    # exactly: the moving baseline is checkpointed in float64 (as float32 the weights once
+    # differed by up to 4e-9 after the resumed steps)
     for (name, a), b in zip(full.state_dict().items(), resumed.state_dict().values()):
-        assert torch.allclose(a, b, atol=1e-6), name
+        assert torch.equal(a, b), name
 
 
 def test_method_and_baseline_are_checked(tiny, tmp_path):
@@ -297,3 +303,14 @@ def test_a_resumed_run_logs_each_step_once_as_the_uninterrupted_one(tiny, tmp_pa
     policy_gradient(load_model(path), tok, _rows(), count_target, tmp_path / "c", run=c,
                     resume=True, **kwargs)
     assert [h["step"] for h in c.history()] == [1, 2, 3, 4]
+
+
+def test_the_moving_baseline_comes_back_from_a_checkpoint_exactly(tiny, tmp_path):
+    """Checkpointed as float32, a baseline of 1/30 came back 1/30 + 3e-10, and the resumed steps'
+    advantages (and weights, by up to 4e-9) drifted from the uninterrupted run's."""
+    from reason_lib.train.reinforce import load_checkpoint, save_checkpoint
+
+    model = load_model(tiny[2])
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    save_checkpoint(tmp_path / "checkpoint-3", model, optimizer, 3, 1 / 30)
+    assert load_checkpoint(tmp_path / "checkpoint-3", model, optimizer) == (3, 1 / 30)
