@@ -55,9 +55,11 @@ def seed_groups(runs: list[dict]) -> list[list[dict]]:
     return [list(by_seed.values()) for by_seed in groups.values()]
 
 
-def _differing(a: dict, b: dict) -> list[str]:
-    keys = sorted(set(a) | set(b))
-    return [k for k in keys if k != "seed" and a.get(k) != b.get(k)][:6]
+def _differing(a: dict, b: dict, listed: str | None = None) -> list[str]:
+    """The parameters two runs differ in, but for the seed and the configuration list (neither
+    sets a configuration apart: `seed_groups`)."""
+    keys = sorted((set(a) | set(b)) - {"seed", listed})
+    return [k for k in keys if a.get(k) != b.get(k)][:6]
 
 
 def combine(metrics: list[dict | None], seeds: list | None = None) -> dict | None:
@@ -116,18 +118,20 @@ def _rows(runs: list[dict], experiment: str, columns: dict[str, str], items=None
     label = label or (lambda run, item: item)
     rows, made_by = [], {}
     for group in seed_groups(succeeded(runs, experiment)):
-        fullest = sorted(group, key=lambda r: -len(items(r["metrics"])))  # its order first
-        names = list(dict.fromkeys(name for r in fullest for name in items(r["metrics"])))
+        of = {r["run_id"]: items(r["metrics"]) for r in group}  # each run's items, built once
+        fullest = sorted(group, key=lambda r: -len(of[r["run_id"]]))  # its order first
+        names = list(dict.fromkeys(name for r in fullest for name in of[r["run_id"]]))
         for item in names:
             # the seeds of this group that ran this item (a claims run has some of them)
-            have = [r for r in group if item in items(r["metrics"])]
+            have = [r for r in group if item in of[r["run_id"]]]
             row = {"configuration": label(have[0], item), "profile": group[0]["profile"]}
             earlier = made_by.setdefault((row["profile"], row["configuration"]), have[0])
             if not any(earlier is r for r in group):
                 raise ValueError(
                     f"{experiment}: two configurations give the row {row['configuration']!r}: "
                     f"runs {earlier['run_id']} and {have[0]['run_id']} differ in "
-                    f"{_differing(earlier['params'], have[0]['params'])}; a table row comes from "
+                    f"{_differing(earlier['params'], have[0]['params'], CONFIGURATIONS.get(experiment))}; "
+                    "a table row comes from "
                     "one configuration (move an exploratory run out of outputs/<experiment>/, "
                     "e.g. to outputs/explorations/)")
             if raw:
@@ -136,8 +140,7 @@ def _rows(runs: list[dict], experiment: str, columns: dict[str, str], items=None
             for name, path in (run_columns or {}).items():
                 row[name] = _column([_get(r["metrics"], path) for r in have], raw, seeds)
             for name, path in columns.items():
-                row[name] = _column([_get(items(r["metrics"])[item], path) for r in have],
-                                    raw, seeds)
+                row[name] = _column([_get(of[r["run_id"]][item], path) for r in have], raw, seeds)
             rows.append(row)
     return rows
 
