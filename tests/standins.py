@@ -111,6 +111,35 @@ def build_model(traits: dict, tokenizer, seed: int = 0):
     return getattr(transformers, arch)(config)
 
 
+def run_on(model, tokenizer, steps: int = 120, seed: int = 0):
+    """Train a base-model stand-in on text where one answered problem follows another, as a base
+    model's pretraining text runs: after its answer's `#### N` it goes on with an invented
+    "Question: ..." (as Mistral-7B-v0.1 does), so only stop strings end its replies where they
+    should. Short answers (the final line alone), so a rehearsal's 24 new tokens see it run on; each text
+    tokenized from an answer on, as generation goes on from a prompt's end.
+    Returns the model."""
+    import torch
+
+    from reason_lib.data import gsm8k_splits
+
+    torch.manual_seed(seed)
+    rows = gsm8k_splits(200, 1, 1, seed=0)["train"]
+    parts = [f"Question: {rows[0]['question']}\nAnswer:"] + [
+        f" {r['answer'].splitlines()[-1]}\nQuestion: {after['question']}\nAnswer:"
+        for r, after in zip(rows, rows[1:])]
+    ids = torch.tensor([i for part in parts for i in tokenizer(part, add_special_tokens=False).input_ids])
+    length = 64
+    chunks = ids[: len(ids) // length * length].view(-1, length)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    model.train()
+    for _ in range(steps):
+        batch = chunks[torch.randint(len(chunks), (16,))]
+        model(input_ids=batch, labels=batch).loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    return model.eval()
+
+
 def save_in_hub_cache(hub_cache: Path, repo_id: str, traits: dict) -> Path:
     """Build the stand-in and save it as `huggingface_hub` lays out a download:
     `<hub_cache>/models--<owner>--<name>/{refs/main, snapshots/<revision>/...}`."""
@@ -118,7 +147,10 @@ def save_in_hub_cache(hub_cache: Path, repo_id: str, traits: dict) -> Path:
     repo = hub_cache / f"models--{repo_id.replace('/', '--')}"
     snapshot = repo / "snapshots" / revision
     tokenizer = build_tokenizer(traits)
-    build_model(traits, tokenizer).save_pretrained(snapshot)
+    model = build_model(traits, tokenizer)
+    if traits["chat_template"] == "none":  # a base model: it runs on past its answer
+        model = run_on(model, tokenizer)
+    model.save_pretrained(snapshot)
     tokenizer.save_pretrained(snapshot)
     config_file = snapshot / "tokenizer_config.json"
     config = json.loads(config_file.read_text())

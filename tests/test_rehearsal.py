@@ -142,9 +142,35 @@ def test_every_gpu_profile_runs_rehearsed_on_cpu(world, tmp_path, experiment, ar
     metrics = json.loads((run / "metrics.json").read_text())
     if experiment == "base_model":  # a 7B model is scored on real GSM8K, not the offline world
         assert set(metrics) == {"GSM8K (real)"} and metrics["GSM8K (real)"]["accuracy"]["n"] == 8
+        # the base model runs on past its answers; every reply scored was cut at the next question
+        replies = [json.loads(line)["reply"] for line in (run / "samples.jsonl").read_text().splitlines()]
+        assert len(replies) == 8 and not any("Question:" in r for r in replies)
     if experiment == "evaluate":  # the Hub id, found in the Hub cache, scored on real GSM8K
         assert list(metrics["models"]) == [gpu.model]
         assert metrics["models"][gpu.model]["GSM8K (real)"]["accuracy"]["n"] == 8
+
+
+def test_the_base_model_stand_in_runs_on_past_its_answer_and_stop_strings_cut_it(world):
+    """Mistral-7B-v0.1 has no chat template and goes on after `#### N` with an invented
+    "Question: ... #### M"; its stand-in does the same (`standins.run_on`), so the rehearsal
+    sees what only stop strings fix: raw `generate` runs on, `reason_lib.generate` cuts it."""
+    from reason_lib.data import gsm8k_prompt, gsm8k_splits
+    from reason_lib.generate import encode_prompts, generate, render_prompts
+    from reason_lib.models import load_model, load_tokenizer
+    from reason_lib.rewards import extract_gsm8k
+
+    root, _ = world
+    snapshot = _snapshot(root, "mistralai/Mistral-7B-v0.1")
+    model, tok = load_model(str(snapshot)), load_tokenizer(str(snapshot))
+    prompts = [gsm8k_prompt(r) for r in gsm8k_splits(8, 1, 8, seed=0)["test"]]
+    enc = encode_prompts(tok, render_prompts(tok, prompts))
+    raw = model.generate(**enc, max_new_tokens=24, do_sample=False, pad_token_id=tok.pad_token_id)
+    ran_on = tok.batch_decode(raw[:, enc.input_ids.shape[1]:], skip_special_tokens=True)
+    assert sum("\nQuestion:" in r for r in ran_on) >= 4
+    cut = generate(model, tok, prompts, max_new_tokens=24, progress=False)
+    assert not any("Question:" in r for r in cut)
+    answered = [i for i, r in enumerate(cut) if extract_gsm8k(r)]
+    assert answered and all(ran_on[i].startswith(cut[i].rstrip()) for i in answered)
 
 
 def test_the_conda_environment_installs_the_cuda_torch():
