@@ -239,6 +239,28 @@ def test_mark_failed_marks_even_inside_a_launch(outputs, monkeypatch):
     assert runs.Run(run.dir).manifest["status"] == "failed"
 
 
+def test_slurm_script_marks_a_failed_launch_failed_and_runs_nothing_itself(outputs, tmp_path):
+    """params/accelerate/slurm.sh run as sbatch would, with an `srun` that fails at once: the
+    folder its --prepare made is marked failed, and nothing runs in its place (the fallback once
+    ran the whole notebook again, single-process, on the first node)."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "srun").write_text("#!/bin/bash\necho 'srun: error: node1: task 0: Exited' >&2\nexit 1\n")
+    (fake / "scontrol").write_text("#!/bin/bash\necho node1\n")
+    for tool in fake.iterdir():
+        tool.chmod(0o755)
+    env = {**os.environ, "REASON_LIB_OUTPUTS": str(outputs), "PY": sys.executable,
+           "PATH": f"{fake}:{os.environ['PATH']}", "SLURM_NNODES": "1", "SLURM_GPUS_ON_NODE": "1",
+           "SLURM_JOB_NODELIST": "node1"}
+    result = subprocess.run(["bash", "params/accelerate/slurm.sh", "base_model", "--profile", "ci"],
+                            cwd=PROJ_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0 and "srun: error" in result.stderr
+    (run,) = (outputs / "base_model").iterdir()
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["status"] == "failed"
+    assert not (run / "metrics.json").exists() and not (outputs / "models").exists()
+
+
 def test_two_seeds_started_together_each_keep_their_own_base_model(outputs):
     """Two base_model runs of seeds 0 and 1 started at once (as `make claims` does) each end
     with their own model, recorded by its writer, and `make evaluate MODEL=<run>` finds each
