@@ -26,6 +26,8 @@ from accelerate import Accelerator, PartialState
 from accelerate.state import AcceleratorState
 from accelerate.utils import InitProcessGroupKwargs, gather_object
 
+from reason_lib.config import ParamError, read_yaml
+
 LAUNCHED = "REASON_LIB_LAUNCHED"  # set by the launcher in every rank: the run folder's path
 # How long a collective waits for the other ranks: transformers' Trainer default (`ddp_timeout`),
 # for the hand-written loops too, so a main rank saving a 15 GB model or scoring a long
@@ -119,8 +121,6 @@ def check_accelerate_config(path, experiment: str) -> int:
     `prepare` (DeepSpeed's `auto` micro batch) or saves empty partitions. Each process holding
     the whole model (DDP) is what runs; the gpu profiles fit one GPU with LoRA. Returns the
     file's `num_processes` (what `accelerate launch --config_file` starts)."""
-    from reason_lib.config import ParamError, read_yaml
-
     values = read_yaml(Path(path).read_text()) or {}
     kind = str(values.get("distributed_type", "")).upper()
     if kind in SHARDED:

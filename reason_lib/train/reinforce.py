@@ -20,9 +20,9 @@ from tqdm.auto import tqdm
 
 from reason_lib import distributed
 from reason_lib.config import memory, method_values
+from reason_lib.disk import atomic_write
 from reason_lib.generate import rollout, sample_seed, sequence_logprobs
 from reason_lib.losses import reinforce_loss, rloo_baseline
-from reason_lib.runs import atomic_write
 
 METHODS = ("reinforce", "rloo")
 BASELINES = ("none", "moving_average")

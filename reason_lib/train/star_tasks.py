@@ -5,6 +5,7 @@ GSM8K with pause LMs (experiment A), STaR or constant textual reward conditionin
 from __future__ import annotations
 
 from reason_lib import distributed
+from reason_lib.answers import extract_choice, extract_gsm8k
 from reason_lib.config import REWARD_TAGS, conditioning_prefix, memory, parse_variant
 from reason_lib.data.gsm8k import gsm8k_prompt
 from reason_lib.data.mmlu import mc_prompt
@@ -13,7 +14,6 @@ from reason_lib.evaluate import evaluate_choice, evaluate_pause_gsm8k
 from reason_lib.generate import grouped, pause_generate, render_prompts, sample_groups
 from reason_lib.models.delta import save_delta
 from reason_lib.models.load import lora_config
-from reason_lib.rewards import extract_choice, extract_gsm8k
 from reason_lib.train.dpo import dpo, dpo_rows
 from reason_lib.train.pause import train_pause_lm
 from reason_lib.train.sft import conversation_rows, sft
