@@ -19,6 +19,12 @@ def atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def last_checkpoint(folder: Path) -> Path | None:
+    """The newest `checkpoint-<step>` folder in `folder` (the Trainer's naming), or None."""
+    found = sorted(Path(folder).glob("checkpoint-*[0-9]"), key=lambda p: int(p.name.rsplit("-", 1)[1]))
+    return found[-1] if found else None
+
+
 def code_hash() -> str:
     """sha256 of the library and the notebooks (every file's path and bytes): what, beside the
     parameters, decides a run's numbers. Unlike the git commit it also covers uncommitted edits."""

@@ -21,7 +21,7 @@ from pathlib import Path
 import yaml
 
 from reason_lib import config
-from reason_lib.disk import atomic_write, code_hash
+from reason_lib.disk import atomic_write, code_hash, last_checkpoint
 from reason_lib.trackers import Trackers
 
 PACKAGES = ["torch", "transformers", "trl", "peft", "datasets", "accelerate", "tokenizers"]
@@ -296,9 +296,7 @@ class Run:
 
     def last_checkpoint(self) -> Path | None:
         """The newest `checkpoint-<step>` folder (the Trainer's naming), or None."""
-        found = sorted(self.checkpoints.glob("checkpoint-*"),
-                       key=lambda p: int(p.name.rsplit("-", 1)[1]))
-        return found[-1] if found else None
+        return last_checkpoint(self.checkpoints)
 
 
 def is_plain_name(text: str) -> bool:

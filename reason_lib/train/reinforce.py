@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from reason_lib import distributed
 from reason_lib.config import memory, method_values
-from reason_lib.disk import atomic_write
+from reason_lib.disk import atomic_write, last_checkpoint
 from reason_lib.generate import rollout, sample_seed, sequence_logprobs
 from reason_lib.losses import reinforce_loss, rloo_baseline
 
@@ -107,11 +107,6 @@ def load_checkpoint(path: Path, policy, optimizer) -> tuple[int, float | None]:
     optimizer.load_state_dict(state["optimizer"])
     b = state["baseline"].item()
     return int(state["step"]), None if b != b else b
-
-
-def last_checkpoint(output_dir: Path) -> Path | None:
-    found = sorted(Path(output_dir).glob("checkpoint-*[0-9]"), key=lambda p: int(p.name.split("-")[1]))
-    return found[-1] if found else None
 
 
 def policy_gradient(policy, tokenizer, rows: list[dict], reward_fn, output_dir, *,
