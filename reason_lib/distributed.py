@@ -13,6 +13,7 @@ is exactly the single-process code path.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -73,6 +74,16 @@ def batches(items: list) -> list:
     every batch is composed as in one process and greedy decoding returns the same tokens."""
     n = world_size()
     return items if n == 1 else items[rank()::n]
+
+
+def micro_steps(parts: list, model, accelerator=None):
+    """Each part of one optimiser step in turn, every one but the last inside
+    `accelerator.no_sync(model)`: with DDP the gradients accumulate locally and are averaged over
+    the processes once, after the last part's backward (one process: no context at all)."""
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        with contextlib.nullcontext() if accelerator is None or last else accelerator.no_sync(model):
+            yield part
 
 
 def gather_filled(out: list) -> list:

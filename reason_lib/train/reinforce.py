@@ -12,7 +12,6 @@ kl_coef = 0: no tie back to the SFT policy).
 from __future__ import annotations
 
 import random
-from contextlib import nullcontext
 from pathlib import Path
 
 import torch
@@ -64,12 +63,10 @@ def policy_loss_backward(policy, r, advantages: torch.Tensor, logp=None,
         backward(loss)
         return loss.item()
     total = 0.0
-    for i, part in enumerate(parts):
-        share = len(r.texts[part]) / len(r)
-        sync = accelerator is None or i == len(parts) - 1
-        with nullcontext() if sync else accelerator.no_sync(policy):
-            loss = reinforce_loss(sequence_logprobs(policy, r.rows(part)), advantages[part]) * share
-            backward(loss)
+    for part in distributed.micro_steps(parts, policy, accelerator):
+        loss = reinforce_loss(sequence_logprobs(policy, r.rows(part)), advantages[part]) \
+            * (len(r.texts[part]) / len(r))
+        backward(loss)
         total += loss.item()
     return total
 
