@@ -21,7 +21,7 @@ LAYERS = [
     # 2: generation, rewards and task scoring
     ["generate", "rewards", "evaluate"],
     # 3: training (never the run folder: it receives what it logs to)
-    ["train", "train.sft", "train.dpo", "train.grpo", "train.reward", "train.pause", "train.star",
+    ["train", "train.trainers", "train.sft", "train.dpo", "train.grpo", "train.reward", "train.pause", "train.star",
      "train.star_tasks", "train.reinforce", "train.base", "train.start"],
     # 4: run folders and finding or keeping the models they hold
     ["runs", "models.find", "models.keep"],

@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 
 from reason_lib import distributed
 from reason_lib.generate import render_prompts
-from reason_lib.train.sft import rank_batch
+from reason_lib.train.trainers import rank_batch
 
 def encode(tokenizer, rows: list[dict], max_length: int = 512) -> list[tuple[list[int], list[int]]]:
     """(ids, loss mask) per row: the chat-rendered prompt (mask 0), then the reply and the eos
