@@ -95,9 +95,7 @@ summary: setup ## notebook 99: every experiment's table from outputs/, and outpu
 # base model is trained first, since every experiment starts from it; PROFILE=smol: every
 # experiment starts from SmolLM2 (`make smol-model`), in two lanes side by side. The runs that
 # hold the most memory on SmolLM2 (reinforce_rm about 12 GB resident, perplexity_grpo about 14 GB)
-# share one lane, so they never run together: side by side they ran a 24 GB machine out of memory
-# (measured 2026-12-04, the GRPO kernel killed). A lane takes roughly 2 h 40 min / 3 h 20 min at
-# one thread on 2 cores (estimated from that session's runs; not yet measured end to end).
+# share one lane, so they never run together: side by side they run a 24 GB machine out of memory.
 REPRODUCE_JOBS ?= 2
 CORES := $(shell nproc 2>/dev/null || echo 2)
 THREADS := $(shell echo $$(( $(CORES) / $(REPRODUCE_JOBS) > 0 ? $(CORES) / $(REPRODUCE_JOBS) : 1 )))

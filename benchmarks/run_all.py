@@ -27,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from reason_lib import results as reference  # noqa: E402
 from reason_lib.make_args import with_make_args  # noqa: E402
 from reason_lib.config import outputs_root  # noqa: E402
-from reason_lib.runs import _git_commit, _now, atomic_write  # noqa: E402
+from reason_lib.disk import atomic_write
+from reason_lib.runs import _git_commit, _now
 
 # (key in bench.json, script, its arguments beyond --model)
 CPU = [("trl_overhead", "trl_overhead", []), ("pause_decode", "pause_decode", []),

@@ -1,19 +1,16 @@
 """The studies' claims (`reason_lib/studies/claims.yaml`) measured over seeds: each claim's effect,
 paired by seed, with its Student-t interval, a Holm-adjusted verdict, the claims table and the
 forest plot. Computed from a results file's metrics, whose `per_seed` values say which seed gave
-which number.
-
-    python -m reason_lib.claims results/cpu.json      # print the claims table of a results file
+which number (`python -m reason_lib.results claims --profile cpu` recomputes them in place).
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import yaml
 
-from reason_lib import stats
+from reason_lib import plots, stats
 from reason_lib.config import ParamError
 
 CLAIMS_FILE = Path(__file__).parent / "studies" / "claims.yaml"
@@ -218,25 +215,7 @@ def table(stored: list[dict], claims: list[dict] | None = None) -> str:
 def forest(stored: list[dict], path, title: str = ""):
     """The forest plot of the measured claims (`plots.forest`): our effect over seeds beside the
     study's number."""
-    from reason_lib import plots
-
     rows = [(r["id"], r["effect"]["value"], r["effect"]["low"], r["effect"]["high"],
              r["study_number"]) for r in stored if r["effect"] is not None]
     return plots.forest(rows, path, title=title,
                         xlabel="effect, treatment − control (each claim's own units)")
-
-
-def main(argv: list[str] | None = None) -> int:
-    from reason_lib import results
-
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        print(__doc__)
-        return 2
-    stored = compact(evaluate(results.load(argv[0])["metrics"]))
-    print(table(stored), end="")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -13,6 +13,7 @@ is exactly the single-process code path.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -25,6 +26,8 @@ import torch
 from accelerate import Accelerator, PartialState
 from accelerate.state import AcceleratorState
 from accelerate.utils import InitProcessGroupKwargs, gather_object
+
+from reason_lib.config import ParamError, read_yaml
 
 LAUNCHED = "REASON_LIB_LAUNCHED"  # set by the launcher in every rank: the run folder's path
 # How long a collective waits for the other ranks: transformers' Trainer default (`ddp_timeout`),
@@ -73,6 +76,16 @@ def batches(items: list) -> list:
     return items if n == 1 else items[rank()::n]
 
 
+def micro_steps(parts: list, model, accelerator=None):
+    """Each part of one optimiser step in turn, every one but the last inside
+    `accelerator.no_sync(model)`: with DDP the gradients accumulate locally and are averaged over
+    the processes once, after the last part's backward (one process: no context at all)."""
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        with contextlib.nullcontext() if accelerator is None or last else accelerator.no_sync(model):
+            yield part
+
+
 def gather_filled(out: list) -> list:
     """`out` with every rank's filled slots (not None) merged, in order, on every rank."""
     if world_size() == 1:
@@ -119,8 +132,6 @@ def check_accelerate_config(path, experiment: str) -> int:
     `prepare` (DeepSpeed's `auto` micro batch) or saves empty partitions. Each process holding
     the whole model (DDP) is what runs; the gpu profiles fit one GPU with LoRA. Returns the
     file's `num_processes` (what `accelerate launch --config_file` starts)."""
-    from reason_lib.config import ParamError, read_yaml
-
     values = read_yaml(Path(path).read_text()) or {}
     kind = str(values.get("distributed_type", "")).upper()
     if kind in SHARDED:

@@ -54,6 +54,12 @@ from pathlib import Path
 
 from reason_lib import config
 from reason_lib.config import method_values, parse_variant, resolve_source
+from reason_lib.data.gsm8k import gsm8k_prompt, load_gsm8k
+from reason_lib.data.mmlu import load_mmlu, mc_prompt
+from reason_lib.data.preferences import load_preferences
+from reason_lib.generate import render_prompts
+from reason_lib.models import load_tokenizer
+from reason_lib.runs import processor
 
 GIB = 2 ** 30
 BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
@@ -467,10 +473,6 @@ def _hours_text(h: float) -> str:
 # -- the measured inputs ---------------------------------------------------------------------------
 def task_prompts(task: str, data: Path) -> list:
     """Every prompt of `task` (chat messages, as the experiments build them) from its real data."""
-    from reason_lib.data.gsm8k import gsm8k_prompt, load_gsm8k
-    from reason_lib.data.mmlu import load_mmlu, mc_prompt
-    from reason_lib.data.preferences import load_preferences
-
     files = [str(Path(data) / f) for f in PROMPT_SOURCES[task]]
     if task == "gsm8k":
         return [gsm8k_prompt(r) for f in files for r in load_gsm8k(f)]
@@ -483,8 +485,6 @@ def task_prompts(task: str, data: Path) -> list:
 def measure_prompts(tokenizer, data: Path) -> dict:
     """{task: length statistics in tokens} of every task's real prompts rendered through
     `tokenizer`'s chat template (`generate.render_prompts`), as the experiments render them."""
-    from reason_lib.generate import render_prompts
-
     out = {}
     for task, sources in PROMPT_SOURCES.items():
         texts = render_prompts(tokenizer, task_prompts(task, data))
@@ -519,8 +519,6 @@ def measure_host(layers=(2, 8, 16, 32), new_tokens: int = 64, repeats: int = 5,
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import LlamaConfig, LlamaForCausalLM
-
-    from reason_lib.runs import processor
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -571,8 +569,6 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"time eager decoding's host overhead into {HOST_FILE.name}")
     args = parser.parse_args(argv)
     if args.measure_prompts:
-        from reason_lib.models import load_tokenizer
-
         tokenizer = load_tokenizer(config.resolve_source(args.tokenizer))
         tasks = measure_prompts(tokenizer, Path(args.data) if args.data else config.data_root())
         manifest = Path(config.resolve_source(args.tokenizer)) / "manifest.json"

@@ -24,10 +24,10 @@ from reason_lib import config
 from reason_lib.data.files import DataError
 from reason_lib.data.gsm8k import gsm8k_prompt
 from reason_lib.data.pauses import count_pauses
+from reason_lib.disk import atomic_write
 from reason_lib.generate import generate, pause_generate
 from reason_lib.make_args import with_make_args
 from reason_lib.models.find import find_models, load_found
-from reason_lib.runs import atomic_write
 
 
 def read_prompts(path) -> list:

@@ -27,6 +27,8 @@ import torch
 
 from reason_lib.data import gsm8k_prompt, gsm8k_splits
 from reason_lib.generate import completion_logits, rollout, token_logprobs
+from reason_lib.models import load_model, load_tokenizer
+from reason_lib.models.load import resolve_device
 
 CHECK_PROMPTS = 16      # procedural GSM8K-format questions (seed 0), the same for every model
 CHECK_TOKENS = 32       # greedy tokens per reply
@@ -77,9 +79,6 @@ def check_dtype(model_path: str, dtype: str, device: str = "auto", run=None) -> 
     """The agreement check of `model_path` in `dtype` against float32 on the CPU (None for float32
     or a GPU run, where nothing is checked); recorded in `run`'s manifest; a failure raises
     before any training, naming the numbers."""
-    from reason_lib.models import load_model, load_tokenizer
-    from reason_lib.models.load import resolve_device
-
     if dtype == "float32":
         return None
     where = resolve_device(device)

@@ -29,9 +29,9 @@ import re
 import sys
 from pathlib import Path
 
-from reason_lib import claims, config, estimate, runs, stats, studies, summary
-from reason_lib.evaluate import interval_text
+from reason_lib import claims, config, disk, estimate, runs, stats, studies, summary
 from reason_lib.progress import duration
+from reason_lib.stats import interval_text
 
 RESULTS_DIR = config.PROJ_ROOT / "results"
 README = config.PROJ_ROOT / "README.md"
@@ -393,8 +393,8 @@ def claims_block(profile: str, results_dir: Path = RESULTS_DIR) -> str:
 def write_result(result: dict, folder: Path, name: str) -> Path:
     """`<folder>/<name>.json`, its rendering `<folder>/<name>.md` and its claims' forest plot
     `<folder>/<name>-claims.png`."""
-    runs.atomic_write(folder / f"{name}.json", dumps(result))
-    runs.atomic_write(folder / f"{name}.md", markdown(result))
+    disk.atomic_write(folder / f"{name}.json", dumps(result))
+    disk.atomic_write(folder / f"{name}.md", markdown(result))
     if result.get("claims"):
         claims.forest(result["claims"], folder / f"{name}-claims.png",
                       title=f"The studies' claims, profile {result.get('profile', name)}")
@@ -417,7 +417,7 @@ def check(target: str, reference: str) -> bool:
     text = check_table(rows, result, ref)
     folder = _resolve(target).parent
     if folder.is_dir() and os.access(folder, os.W_OK):
-        runs.atomic_write(folder / "check.md", text)
+        disk.atomic_write(folder / "check.md", text)
     print(text)
     return passed(rows)
 
@@ -460,7 +460,7 @@ def _command(args) -> int:
     if args.command == "begin":
         folder = reproduction_dir(args.id)
         folder.mkdir(parents=True, exist_ok=False)  # a reproduction never overwrites another
-        runs.atomic_write(folder / "reproduction.json", json.dumps(
+        disk.atomic_write(folder / "reproduction.json", json.dumps(
             {"id": args.id, "started": runs._now(), "git_commit": runs._git_commit(),
              "threads": os.environ.get("OMP_NUM_THREADS"), "claims_only": args.claims}, indent=2))
         print(f"reproduction {args.id}: {folder}")
@@ -497,7 +497,7 @@ def _command(args) -> int:
             result = merge(result, load(earlier))
             print(f"kept from {earlier.name}: {', '.join(result.get('merged', [])) or 'nothing'}")
         print(f"reference: {write_result(result, RESULTS_DIR, args.profile)}")
-        runs.atomic_write(README, readme_text(README.read_text()))
+        disk.atomic_write(README, readme_text(README.read_text()))
         print("README.md: result blocks regenerated")
         return 0
     if args.command == "check":
@@ -508,7 +508,7 @@ def _command(args) -> int:
         result["claims"] = claims.compact(claims.evaluate(result["metrics"]))
         write_result(result, RESULTS_DIR, args.profile)
         print(claims.table(result["claims"]), end="")
-        runs.atomic_write(README, readme_text(README.read_text()))
+        disk.atomic_write(README, readme_text(README.read_text()))
         print(f"{path}: claims recomputed; README.md: result blocks regenerated")
         return 0
     if args.command == "readme":
@@ -520,7 +520,7 @@ def _command(args) -> int:
                 return 1
             print("README.md's result blocks are current")
             return 0
-        runs.atomic_write(README, new)
+        disk.atomic_write(README, new)
         print("README.md: result blocks regenerated from results/*.json")
         return 0
     return 2

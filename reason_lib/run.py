@@ -21,14 +21,17 @@ import sys
 import traceback
 from pathlib import Path
 
-from reason_lib import config, distributed, runs
-from reason_lib.data.check import check_data
+from reason_lib import config, disk, distributed, runs
+from reason_lib.checks import check_data
+from reason_lib.claims import claims_overrides
 from reason_lib.data.files import DataError
 from reason_lib.estimate import check_fits
 from reason_lib.make_args import with_make_args
+from reason_lib.models.delta import check_writer_record
 from reason_lib.progress import HEADLESS, Relay
 from reason_lib.rehearsal import shrink
 from reason_lib.trackers import check_available
+from reason_lib.train.base import writer_of
 
 
 def render_html(notebook, html) -> None:
@@ -37,7 +40,7 @@ def render_html(notebook, html) -> None:
     from nbconvert import HTMLExporter
 
     body, _ = HTMLExporter().from_notebook_node(nbformat.read(notebook, as_version=4))
-    runs.atomic_write(html, body)
+    disk.atomic_write(html, body)
 
 
 def execute(experiment: str, profile: str = "cpu", overrides: dict | None = None,
@@ -215,9 +218,9 @@ def run_rank(profile: str) -> None:
 
 def find_identical(experiment: str, params) -> runs.Run | None:
     """The newest succeeded run of `experiment` with exactly these parameters made by this very
-    code (the same `runs.code_hash`), if any: the same parameters on other code may give another
+    code (the same `disk.code_hash`), if any: the same parameters on other code may give another
     model."""
-    code = runs.code_hash()
+    code = disk.code_hash()
     base = config.outputs_root() / experiment
     for manifest in sorted(base.glob("*/manifest.json"), reverse=True):
         run = runs.Run(manifest.parent)
@@ -277,9 +280,6 @@ def run_grid(experiment: str, profile: str, entries: list[dict], rehearse: bool 
 def reusable(experiment: str, profile: str, overrides: dict) -> bool:
     """True (and says so) when a succeeded run with these parameters and this code exists and
     the model it saved is still there (`--reuse`)."""
-    from reason_lib.models.delta import check_writer_record
-    from reason_lib.train.base import writer_of
-
     params = config.load_params(experiment, profile, overrides)
     previous = find_identical(experiment, params)
     saved = getattr(params, "save_to", "")
@@ -302,8 +302,6 @@ def reusable(experiment: str, profile: str, overrides: dict) -> bool:
 
 def with_claims(experiment: str, profile: str, overrides: dict) -> dict:
     """`overrides` cut to the configurations the claims compare (`claims.claims_overrides`)."""
-    from reason_lib.claims import claims_overrides
-
     cut = claims_overrides(experiment, config.load_params(experiment, profile, overrides))
     if cut:
         print(f"--claims: {experiment} runs {cut}", flush=True)

@@ -21,19 +21,10 @@ from pathlib import Path
 import yaml
 
 from reason_lib import config
-from reason_lib.data.check import check_data
+from reason_lib.disk import atomic_write, code_hash, last_checkpoint
 from reason_lib.trackers import Trackers
 
 PACKAGES = ["torch", "transformers", "trl", "peft", "datasets", "accelerate", "tokenizers"]
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file in the same folder, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def _now() -> str:
@@ -47,19 +38,6 @@ def _git_commit() -> str:
         return out.stdout.strip() or "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-
-
-def code_hash() -> str:
-    """sha256 of the library and the notebooks (every file's path and bytes): what, beside the
-    parameters, decides a run's numbers. Unlike the git commit it also covers uncommitted edits."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    root = config.PROJ_ROOT
-    files = sorted([*root.glob("reason_lib/**/*.py"), *config.NOTEBOOKS_DIR.glob("*.ipynb")])
-    for path in files:
-        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
 
 
 def _device() -> str:
@@ -318,9 +296,7 @@ class Run:
 
     def last_checkpoint(self) -> Path | None:
         """The newest `checkpoint-<step>` folder (the Trainer's naming), or None."""
-        found = sorted(self.checkpoints.glob("checkpoint-*"),
-                       key=lambda p: int(p.name.rsplit("-", 1)[1]))
-        return found[-1] if found else None
+        return last_checkpoint(self.checkpoints)
 
 
 def is_plain_name(text: str) -> bool:
@@ -344,35 +320,3 @@ def find_run(experiment: str, run_id: str) -> Run:
     return Run(config.outputs_root() / experiment / plain_name(run_id, "run"))
 
 
-def start(experiment: str, profile: str = "cpu", overrides: dict | None = None,
-          run_dir: str = "") -> tuple[object, Run]:
-    """What a notebook calls first: (params, run).
-
-    Under the runner, `run_dir` names the folder it prepared (params already validated). Opened by
-    hand, a new run is created from the profile; `$REASON_LIB_PROFILE` replaces the profile (the
-    notebook tests use it to run on shrunken parameters).
-    """
-    if run_dir:
-        run = Run(run_dir)
-        params = run.params()
-        die_with_parent()  # under the runner: when it dies, so does this kernel
-    else:
-        profile = os.environ.get("REASON_LIB_PROFILE", profile)
-        params = config.load_params(experiment, profile, overrides)
-        check_data(experiment, params)  # a malformed data row stops the run here, not hours later
-        run = Run.create(experiment, params, profile)
-    check_precision(experiment, params, run)
-    return params, run
-
-
-def check_precision(experiment: str, params, run: "Run | None" = None) -> dict | None:
-    """A run in bfloat16 (or float16) on a CPU first checks that its starting model decodes and
-    scores like float32 (`reason_lib.precision`); the verdict goes into the manifest and a failure
-    stops the run here. None when there is nothing to check (float32, a GPU, no pretrained model)."""
-    field = config.EXPERIMENTS[experiment].model_field
-    model = getattr(params, field, "") if field else ""
-    if not model:
-        return None
-    from reason_lib import precision
-
-    return precision.check_dtype(config.resolve_source(model), params.dtype, params.device, run)

@@ -1,6 +1,7 @@
 """Statistics over training seeds: a finding is a claim about the training process, not one run.
 
-A run's own intervals (Wilson, Newcombe, `evaluate`) cover only the sampling of test items. Over
+A run's own intervals (Wilson, Newcombe: the last section below) cover only the sampling of test
+items. Over
 seeds, each run is one draw of the whole pipeline (initialisation, data order, rollouts), so the
 interval of a mean over n seeds uses Student's t with n - 1 degrees of freedom: with 5 seeds the
 normal z would be 1.4x too narrow. A treatment and its control are paired by seed (the same base
@@ -118,3 +119,96 @@ def verdict(effect: dict, direction: int, adjusted_p: float | None, alpha: float
     if adjusted_p >= alpha:
         return "null"
     return "reproduced" if effect["value"] * direction > 0 else "opposite"
+
+
+# -- one run's intervals: over its test items --------------------------------------------------
+Z95 = 1.959963984540054
+
+
+def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval for k successes out of n (95 % by default)."""
+    if n == 0:
+        return (0.0, 1.0)
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    # clamp: rounding can put an endpoint a hair on the wrong side of p at k = 0 or k = n
+    return (max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half)))
+
+
+def proportion(flags) -> dict:
+    """Share of true flags with its 95 % Wilson interval: {value, low, high, k, n}."""
+    flags = [bool(f) for f in flags]
+    k, n = sum(flags), len(flags)
+    lo, hi = wilson(k, n)
+    return {"value": k / n if n else float("nan"), "low": lo, "high": hi, "k": k, "n": n}
+
+
+def difference(after: dict, before: dict) -> dict:
+    """Difference of two independent proportions (after - before), Newcombe's 95 % interval."""
+    p1, p2 = after["k"] / after["n"], before["k"] / before["n"]
+    l1, u1 = wilson(after["k"], after["n"])
+    l2, u2 = wilson(before["k"], before["n"])
+    d = p1 - p2
+    return {"value": d, "low": d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2),
+            "high": d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)}
+
+
+def paired_proportion_difference(after, before) -> dict:
+    """Difference of two proportions measured on the *same* items (after - before, e.g. one test
+    set scored before and after training), Newcombe's (1998) paired interval, method 10: Wilson
+    limits of each share, combined with the phi correlation of the 2x2 agreement table. Narrower
+    than `difference` when the two agree on most items, as models scored on one test set do.
+    `after` and `before` are per-item correctness flags in the same order."""
+    after, before = [bool(x) for x in after], [bool(x) for x in before]
+    if len(after) != len(before) or not after:
+        raise ValueError(f"paired flags must be non-empty and aligned: {len(after)} after, "
+                         f"{len(before)} before")
+    n = len(after)
+    a = sum(x and y for x, y in zip(after, before))
+    b = sum(x and not y for x, y in zip(after, before))
+    c = sum(y and not x for x, y in zip(after, before))
+    d = n - a - b - c
+    p1, p2 = (a + b) / n, (a + c) / n
+    l1, u1 = wilson(a + b, n)
+    l2, u2 = wilson(a + c, n)
+    # phi as Newcombe defines it for method 10: a*d - b*c shrunk by n/2 when positive
+    cross = a * d - b * c
+    cross = cross - n / 2 if cross > n / 2 else (cross if cross < 0 else 0.0)
+    denom = (a + b) * (c + d) * (a + c) * (b + d)
+    phi = cross / math.sqrt(denom) if denom else 0.0
+    delta = p1 - p2
+    low = delta - math.sqrt(max(0.0, (p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2))
+    high = delta + math.sqrt(max(0.0, (u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2))
+    return {"value": delta, "low": max(-1.0, low), "high": min(1.0, high), "n": n,
+            "gained": b, "lost": c, "paired": True}
+
+
+def interval_text(m: dict | None, digits: int = 3, signed: bool = False) -> str:
+    """`value [low, high]` of a metric with its interval, "-" when it is missing; `signed` writes
+    the sign of each number (a change)."""
+    if m is None:
+        return "-"
+    f = f"+.{digits}f" if signed else f".{digits}f"
+    return f"{m['value']:{f}} [{m['low']:{f}}, {m['high']:{f}}]"
+
+
+def change_text(d: dict) -> str:
+    """A paired change of proportions (`paired_proportion_difference`): the signed interval and
+    the items gained / lost."""
+    return f"{interval_text(d, signed=True)} ({d['gained']} / {d['lost']})"
+
+
+def mean_interval(values) -> dict:
+    """Mean with a 95 % normal-approximation interval: {value, low, high, n}."""
+    values = [float(v) for v in values]
+    n = len(values)
+    mean = sum(values) / n
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else 0.0
+    half = Z95 * sd / math.sqrt(n) if n else float("nan")
+    return {"value": mean, "low": mean - half, "high": mean + half, "n": n}
+
+
+def paired_difference(after: list[float], before: list[float]) -> dict:
+    """Mean of per-item differences (after - before) with a 95 % interval."""
+    return mean_interval([a - b for a, b in zip(after, before)])

@@ -15,8 +15,9 @@ from pathlib import Path
 
 from reason_lib import config, stats, studies
 from reason_lib.claims import CONFIGURATIONS
-from reason_lib.evaluate import interval_text
-from reason_lib.runs import atomic_write, run_manifest
+from reason_lib.disk import atomic_write
+from reason_lib.runs import run_manifest
+from reason_lib.stats import interval_text
 
 def collect(root: Path | None = None) -> list[dict]:
     """Every run folder (`<root>/<experiment>/<run_id>/manifest.json`), newest first, with its

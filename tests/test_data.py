@@ -6,11 +6,11 @@ import pytest
 
 from reason_lib.data import (DataError, gold_reward, gsm8k_splits, load_gsm8k, load_mmlu,
                              load_preferences, mmlu_splits, preference_splits)
+from reason_lib.answers import extract_gsm8k
+from reason_lib.config import data_root
 from reason_lib.data.files import is_local
 from reason_lib.data.multichoice import LETTERS, YORUBA_NUMBERS
 from reason_lib.data.preferences import FACTS, POLITE, parse_hh
-from reason_lib.rewards import extract_gsm8k
-from reason_lib.config import data_root
 
 STEP = re.compile(r"<<(\d+)([-+*/])(\d+)=(\d+)>>\4")
 OPS = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
@@ -233,7 +233,7 @@ def test_check_data_reads_every_source_a_run_names_with_the_runs_own_settings(tm
     from conftest import write_hh_pairs
 
     from reason_lib.config import EXPERIMENTS, load_params
-    from reason_lib.data.check import check_data
+    from reason_lib.checks import check_data
 
     # offline: no data file to read (evaluate first finds its models: tests/test_benches.py)
     for experiment in set(EXPERIMENTS) - {"base_model", "evaluate"}:

@@ -57,7 +57,8 @@ def test_batched_greedy_generation_equals_one_at_a_time(tiny):
 
 
 def test_inverse_cdf_draws_follow_the_distribution():
-    from reason_lib.generate import InverseCDFSampling, draw
+    from reason_lib.generate import InverseCDFSampling
+    from reason_lib.sampling import draw
 
     probs = torch.tensor([[0.1, 0.0, 0.2, 0.7]]).repeat(20000, 1)
     torch.manual_seed(0)
@@ -267,7 +268,7 @@ def test_a_base_model_in_the_plain_format_stops_at_the_next_question(tiny):
 
     from reason_lib.generate import cut_at_stops, decode_kwargs
     from reason_lib.models.load import adapt_chat_template
-    from reason_lib.rewards import extract_gsm8k
+    from reason_lib.answers import extract_gsm8k
 
     _, tok, _ = tiny
     assert "stop_strings" not in decode_kwargs(tok, 8)

@@ -61,7 +61,7 @@ def test_ci_metrics_equal_the_golden_file(shared_outputs):
            "metrics": results.gather(results.select(summary.collect(shared_outputs), "ci"))["metrics"]}
     assert len(got["metrics"]) > 40, "the notebook runs above must run first, in this module"
     if os.environ.get("REASON_LIB_UPDATE_GOLDEN"):
-        results.runs.atomic_write(GOLDEN, results.dumps(got))
+        results.disk.atomic_write(GOLDEN, results.dumps(got))
     rows = results.compare(got, results.load(GOLDEN))
     moved = [f"{r['metric']}: {r['reference']} -> {r['this']}" for r in rows
              if r["verdict"] != "identical" and not last_digit(r["this"], r["reference"])]

@@ -6,8 +6,9 @@ from types import SimpleNamespace
 import pytest
 import torch
 
+from reason_lib.answers import extract_gsm8k
 from reason_lib.data import gsm8k_prompt
-from reason_lib.rewards import PerplexityReward, extract_gsm8k, gold_target, strip_final_answer
+from reason_lib.rewards import PerplexityReward, gold_target, strip_final_answer
 from reason_lib.train.grpo import reward_setup
 
 

@@ -6,7 +6,7 @@ import copy
 import pytest
 import torch
 
-from reason_lib import config, precision, runs
+from reason_lib import config, precision, runs, session
 
 
 def test_a_model_agrees_with_itself(tiny):
@@ -36,7 +36,7 @@ def test_bfloat16_of_the_tiny_model_is_checked_and_recorded(tiny, outputs):
     *_, path = tiny
     params = config.load_params("pause_warmup", "cpu", {"model": str(path), "dtype": "bfloat16"})
     run = runs.Run.create("pause_warmup", params, "cpu")
-    result = runs.check_precision("pause_warmup", params, run)
+    result = session.check_precision("pause_warmup", params, run)
     assert result["dtype"] == "bfloat16" and result["prompts"] == precision.CHECK_PROMPTS
     assert result["passed"] and result["token_agreement"] >= precision.MIN_TOKEN_AGREEMENT
     assert runs.Run(run.dir).manifest["precision_check"] == result
@@ -47,15 +47,15 @@ def test_a_failed_check_stops_the_run_naming_the_numbers(tiny, outputs, monkeypa
     monkeypatch.setattr(precision, "LOGPROB_TOLERANCE", -1.0)  # nothing can pass
     params = config.load_params("pause_warmup", "cpu", {"model": str(path), "dtype": "bfloat16"})
     with pytest.raises(ValueError, match=r"in bfloat16 does not decode like float32.*-p dtype float32"):
-        runs.check_precision("pause_warmup", params)
+        session.check_precision("pause_warmup", params)
 
 
 def test_float32_and_gpu_runs_are_not_checked(tiny, outputs, monkeypatch):
     *_, path = tiny
     params = config.load_params("pause_warmup", "cpu", {"model": str(path)})
-    assert runs.check_precision("pause_warmup", params) is None
-    monkeypatch.setattr("reason_lib.models.load.resolve_device", lambda device="auto": "cuda")
+    assert session.check_precision("pause_warmup", params) is None
+    monkeypatch.setattr("reason_lib.precision.resolve_device", lambda device="auto": "cuda")
     params = config.load_params("pause_warmup", "cpu", {"model": str(path), "dtype": "bfloat16"})
     run = runs.Run.create("pause_warmup", params, "cpu")
-    assert runs.check_precision("pause_warmup", params, run) is None
+    assert session.check_precision("pause_warmup", params, run) is None
     assert runs.Run(run.dir).manifest["precision_check"]["skipped"] == "device cuda"

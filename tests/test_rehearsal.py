@@ -157,7 +157,7 @@ def test_the_base_model_stand_in_runs_on_past_its_answer_and_stop_strings_cut_it
     from reason_lib.data import gsm8k_prompt, gsm8k_splits
     from reason_lib.generate import encode_prompts, generate, render_prompts
     from reason_lib.models import load_model, load_tokenizer
-    from reason_lib.rewards import extract_gsm8k
+    from reason_lib.answers import extract_gsm8k
 
     root, _ = world
     snapshot = _snapshot(root, "mistralai/Mistral-7B-v0.1")

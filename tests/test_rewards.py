@@ -1,7 +1,7 @@
 import pytest
 
-from reason_lib.rewards import (choice_correctness, extract_choice, extract_gsm8k,
-                                gsm8k_correctness, normalize_number)
+from reason_lib.answers import extract_choice, extract_gsm8k, normalize_number
+from reason_lib.rewards import choice_correctness, gsm8k_correctness
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from reason_lib import runs
+from reason_lib import disk, runs, session
 from reason_lib.config import load_params
 
 
@@ -47,8 +47,8 @@ def test_finish_and_fail(outputs):
 
 
 def test_atomic_write_leaves_no_temporary_files(tmp_path):
-    runs.atomic_write(tmp_path / "a" / "f.json", "{}")
-    runs.atomic_write(tmp_path / "a" / "f.json", "[]")
+    disk.atomic_write(tmp_path / "a" / "f.json", "{}")
+    disk.atomic_write(tmp_path / "a" / "f.json", "[]")
     assert [p.name for p in (tmp_path / "a").iterdir()] == ["f.json"]
     assert (tmp_path / "a" / "f.json").read_text() == "[]"
 
@@ -63,9 +63,9 @@ def test_last_checkpoint_is_the_highest_step(outputs):
 
 def test_start_honours_profile_env_and_reopens_run_dir(outputs, monkeypatch):
     monkeypatch.setenv("REASON_LIB_PROFILE", "ci")
-    params, run = runs.start("base_model", "cpu")
+    params, run = session.start("base_model", "cpu")
     assert run.manifest["profile"] == "ci" and params.hidden_size == 32
-    params2, run2 = runs.start("base_model", "cpu", run_dir=str(run.dir))
+    params2, run2 = session.start("base_model", "cpu", run_dir=str(run.dir))
     assert run2.dir == run.dir and params2 == params
 
 

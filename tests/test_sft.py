@@ -59,7 +59,7 @@ def test_a_copy_of_the_trained_model_trains_itself(tiny, tmp_path):
 
 def test_a_batch_goes_through_in_micro_batches_with_accumulated_gradients(tmp_path):
     from reason_lib.config import ParamError, load_params
-    from reason_lib.train.sft import trainer_settings
+    from reason_lib.train.trainers import trainer_settings
 
     s = trainer_settings(tmp_path, batch_size=16, micro_batch_size=4, gradient_checkpointing=True)
     assert (s["per_device_train_batch_size"], s["gradient_accumulation_steps"]) == (4, 4)

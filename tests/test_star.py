@@ -344,3 +344,31 @@ def test_a_resumed_star_run_draws_what_the_uninterrupted_one_drew(tiny, tmp_path
     rest = run(tmp_path / "b", 3, resume=True, noise_first=True)
     assert first + rest == straight
     assert run(tmp_path / "c", 1)[0] == straight[0]
+
+
+def test_a_pause_warmup_trains_its_setting_once_and_a_resumed_run_keeps_it(tiny, tmp_path):
+    """Pause STaR's warm-up (notebook 02): with pauses the pause parts train on pause-augmented
+    answers; without, they stay frozen (a plain LM fine-tune); a folder holding a finished
+    warm-up is kept as it is, so a resumed run does not train it again."""
+    import copy
+
+    from reason_lib import config
+    from reason_lib.data import gsm8k_splits
+    from reason_lib.models.pause_lm import PauseLM, add_pause_token
+    from reason_lib.train.star_tasks import pause_loader, pause_warmup
+
+    _, tok, path = tiny
+    tok = copy.deepcopy(tok)
+    pause_id = add_pause_token(tok)
+    params = config.load_params("pause_star", "ci", {"lora": True})
+    rows = gsm8k_splits(16, 1, 1, seed=0)["train"]
+    start = PauseLM.from_pretrained(str(path), pause_token_id=pause_id)
+    for pauses in (True, False):
+        folder = pause_warmup(params, str(path), pause_id, tok, rows, pauses, tmp_path)
+        assert folder == tmp_path / f"warmup-{'pause' if pauses else 'no_pause'}"
+        warm = pause_loader(params, folder, pauses)()
+        moved = not torch.equal(warm.pause_embedding.detach(), start.pause_embedding.detach())
+        assert moved == pauses and warm.pause_embedding.requires_grad == pauses
+        saved = (folder / "pause.safetensors").stat().st_mtime_ns
+        assert pause_warmup(params, str(path), pause_id, tok, rows, pauses, tmp_path) == folder
+        assert (folder / "pause.safetensors").stat().st_mtime_ns == saved

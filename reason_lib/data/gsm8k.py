@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
+from reason_lib.answers import extract_gsm8k
 from reason_lib.config import resolve_source
 from reason_lib.data.files import DataError, convert_rows, is_file, load_hub, read_rows
 from reason_lib.data.synthetic import gsm8k_splits
-from reason_lib.rewards import extract_gsm8k
 
 SYSTEM = "Solve the problem step by step. End with a line '#### N' giving the final number."
 

@@ -23,10 +23,10 @@ import sys
 from pathlib import Path
 
 from reason_lib.config import PROJ_ROOT
+from reason_lib.disk import atomic_write
 from reason_lib.make_args import with_make_args
 from reason_lib.models.delta import DELTA, is_delta, lineage, save_delta
 from reason_lib.models.load import load_model, load_tokenizer
-from reason_lib.runs import atomic_write
 
 CARD = "MODEL.md"
 

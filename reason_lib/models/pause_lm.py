@@ -24,9 +24,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from reason_lib.data.pauses import PAUSE
-from reason_lib.generate import draw
 from reason_lib.models.delta import save_delta, untie_embeddings
 from reason_lib.models.load import DTYPES, load_model, lora_config
+from reason_lib.sampling import draw
 
 FLAGS = ("pause_embedding", "pause_head", "lm_head", "lm_embeddings")
 

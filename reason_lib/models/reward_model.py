@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import torch
 
-from reason_lib.evaluate import proportion
+from reason_lib.answers import completion_text
 from reason_lib.losses import expected_class
 from reason_lib.models.load import DTYPES, float32_masters, mixed_precision, placement, resolve_device
-from reason_lib.rewards import completion_text
+from reason_lib.stats import proportion
 
 LEVEL_CLASSES = {1: 1, 2: 10}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from reason_lib.train.sft import RunLogger, fit, trainer_settings
+from reason_lib.train.trainers import RunLogger, fit, trainer_settings
 
 def dpo_rows(prompts: list[list[dict]], chosen: list[str], rejected: list[str]) -> list[dict]:
     """TRL's conversational preference rows."""

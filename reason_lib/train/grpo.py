@@ -5,7 +5,7 @@ from __future__ import annotations
 from transformers import TrainerCallback
 
 from reason_lib.rewards import gsm8k_correctness
-from reason_lib.train.sft import RunLogger, fit, trainer_settings
+from reason_lib.train.trainers import RunLogger, fit, trainer_settings
 
 
 class PeriodicEval(TrainerCallback):

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import math
 import random
-from contextlib import nullcontext
 
 import torch
 from tqdm.auto import tqdm
 
 from reason_lib import distributed
 from reason_lib.generate import render_prompts
-from reason_lib.train.sft import rank_batch
+from reason_lib.train.trainers import rank_batch
 
 def encode(tokenizer, rows: list[dict], max_length: int = 512) -> list[tuple[list[int], list[int]]]:
     """(ids, loss mask) per row: the chat-rendered prompt (mask 0), then the reply and the eos
@@ -93,15 +92,13 @@ def train_pause_lm(model, tokenizer, rows: list[dict], epochs: float = 1.0, batc
         parts = [mine[i:i + micro] for i in range(0, len(mine), micro)] or [batch[:1]]
         optimizer.zero_grad(set_to_none=True)
         totals = {}
-        for i, part in enumerate(parts):
+        for part in distributed.micro_steps(parts, trained, accelerator):
             # each part weighted by its share of the step's rows, times the process count (DDP
             # averages): one process taking the step in the same parts computes the same
             share = len(part) / len(batch) if mine else 0.0
             weight = share * n_proc
-            sync = i == len(parts) - 1  # DDP averages the gradients once, after the last part
-            with nullcontext() if sync else accelerator.no_sync(trained):
-                out = trained(*_batch(part, tokenizer.pad_token_id, model.device))
-                accelerator.backward(out["loss"] if weight == 1.0 else out["loss"] * weight)
+            out = trained(*_batch(part, tokenizer.pad_token_id, model.device))
+            accelerator.backward(out["loss"] if weight == 1.0 else out["loss"] * weight)
             for k, v in out.items():
                 totals[k] = totals.get(k, 0.0) + v.item() * share
         if n_proc > 1:

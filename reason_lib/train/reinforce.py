@@ -12,7 +12,6 @@ kl_coef = 0: no tie back to the SFT policy).
 from __future__ import annotations
 
 import random
-from contextlib import nullcontext
 from pathlib import Path
 
 import torch
@@ -20,9 +19,9 @@ from tqdm.auto import tqdm
 
 from reason_lib import distributed
 from reason_lib.config import memory, method_values
+from reason_lib.disk import atomic_write, last_checkpoint
 from reason_lib.generate import rollout, sample_seed, sequence_logprobs
 from reason_lib.losses import reinforce_loss, rloo_baseline
-from reason_lib.runs import atomic_write
 
 METHODS = ("reinforce", "rloo")
 BASELINES = ("none", "moving_average")
@@ -64,12 +63,10 @@ def policy_loss_backward(policy, r, advantages: torch.Tensor, logp=None,
         backward(loss)
         return loss.item()
     total = 0.0
-    for i, part in enumerate(parts):
-        share = len(r.texts[part]) / len(r)
-        sync = accelerator is None or i == len(parts) - 1
-        with nullcontext() if sync else accelerator.no_sync(policy):
-            loss = reinforce_loss(sequence_logprobs(policy, r.rows(part)), advantages[part]) * share
-            backward(loss)
+    for part in distributed.micro_steps(parts, policy, accelerator):
+        loss = reinforce_loss(sequence_logprobs(policy, r.rows(part)), advantages[part]) \
+            * (len(r.texts[part]) / len(r))
+        backward(loss)
         total += loss.item()
     return total
 
@@ -107,11 +104,6 @@ def load_checkpoint(path: Path, policy, optimizer) -> tuple[int, float | None]:
     optimizer.load_state_dict(state["optimizer"])
     b = state["baseline"].item()
     return int(state["step"]), None if b != b else b
-
-
-def last_checkpoint(output_dir: Path) -> Path | None:
-    found = sorted(Path(output_dir).glob("checkpoint-*[0-9]"), key=lambda p: int(p.name.split("-")[1]))
-    return found[-1] if found else None
 
 
 def policy_gradient(policy, tokenizer, rows: list[dict], reward_fn, output_dir, *,

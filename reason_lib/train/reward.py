@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from reason_lib.losses import class_preference_loss, expected_class
-from reason_lib.train.sft import RunLogger, fit, trainer_settings
+from reason_lib.train.trainers import RunLogger, fit, trainer_settings
 
 
 def reward_rows(rows: list[dict]) -> list[dict]:

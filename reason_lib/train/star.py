@@ -32,9 +32,9 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from reason_lib.models.delta import ancestors, is_delta
 from reason_lib import distributed
-from reason_lib.runs import atomic_write
+from reason_lib.disk import atomic_write
+from reason_lib.models.delta import ancestors, is_delta
 
 
 def correct_rows(rows: list[dict], samples: list[list[str]], flags: list[list[bool]],

@@ -4,16 +4,21 @@ GSM8K with pause LMs (experiment A), STaR or constant textual reward conditionin
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from transformers import set_seed
+
 from reason_lib import distributed
+from reason_lib.answers import extract_choice, extract_gsm8k
 from reason_lib.config import REWARD_TAGS, conditioning_prefix, memory, parse_variant
 from reason_lib.data.gsm8k import gsm8k_prompt
 from reason_lib.data.mmlu import mc_prompt
-from reason_lib.data.pauses import strip_pauses
+from reason_lib.data.pauses import pause_augment, strip_pauses
 from reason_lib.evaluate import evaluate_choice, evaluate_pause_gsm8k
 from reason_lib.generate import grouped, pause_generate, render_prompts, sample_groups
 from reason_lib.models.delta import save_delta
 from reason_lib.models.load import lora_config
-from reason_lib.rewards import extract_choice, extract_gsm8k
+from reason_lib.models.pause_lm import PauseLM
 from reason_lib.train.dpo import dpo, dpo_rows
 from reason_lib.train.pause import train_pause_lm
 from reason_lib.train.sft import conversation_rows, sft
@@ -142,6 +147,49 @@ def _merged(model, lora: bool, folder, saved: list):
     distributed.main_writes(model.save_pretrained, folder)
     saved.append(folder)
     return model.merge_and_unload()
+
+
+def pause_loader(params, default, pauses: bool):
+    """`load(path=None, **kwargs)`: a saved pause LM (`default` unless `path`) with the parts
+    `params` flags trainable (LoRA when `params.lora`); without pauses a plain LM fine-tune, the
+    pause parts frozen."""
+    lora = {"r": params.lora_r, "alpha": 2 * params.lora_r} if params.lora else None
+
+    def load(path=None, **kwargs):
+        model = PauseLM.from_pretrained(path or default, dtype=params.dtype, device=params.device,
+                                        **kwargs)
+        model.set_trainable(params.pause_embedding, params.pause_head, params.lm_head,
+                            params.lm_embeddings, lora, use_pauses=pauses)
+        return model
+
+    return load
+
+
+def pause_warmup(params, start_path, pause_id: int, tokenizer, rows: list[dict], pauses: bool,
+                 checkpoints, run=None, progress: bool = True) -> Path:
+    """Warm a pause LM up from the start model (pause STaR's step 2) into
+    `<checkpoints>/warmup-pause` (random pauses in `n_generated_samples_per_datapoint` copies of
+    each answer) or `warmup-no_pause` (the plain answers, pause parts frozen), seeded alone so its
+    LoRA initialisation does not depend on what ran before. A folder holding a finished warm-up
+    is left as it is (a resumed run). Returns the folder."""
+    tag = "pause" if pauses else "no_pause"
+    path = Path(checkpoints) / f"warmup-{tag}"
+    if (path / "pause.safetensors").is_file():
+        return path
+    set_seed(params.seed)
+    model = pause_loader(params, start_path, pauses)(pause_token_id=pause_id)
+    augmented = pause_augment(rows, params.n_random_pauses if pauses else 0,
+                              params.n_generated_samples_per_datapoint if pauses else 1,
+                              n_pauses_per_patterns=params.n_pauses_per_patterns if pauses else None,
+                              seed=params.seed)
+    train_pause_lm(model, tokenizer, [{"prompt": gsm8k_prompt(r), "completion": r["answer"]}
+                                      for r in augmented],
+                   epochs=params.warmup_epochs, batch_size=params.batch_size,
+                   learning_rate=params.learning_rate, max_length=params.max_length,
+                   seed=params.seed, run=run, log_prefix=f"warmup-{tag}/", progress=progress,
+                   **memory(params))
+    distributed.main_writes(model.save_pretrained, path, tokenizer)  # once, read by all processes
+    return path
 
 
 def evaluate_pause_variant(model, tokenizer, rows: list[dict], params, method: str, pauses: bool,

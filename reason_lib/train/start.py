@@ -19,7 +19,7 @@ from pathlib import Path
 
 from transformers import set_seed
 
-from reason_lib import config, distributed, runs
+from reason_lib import config, disk, distributed
 from reason_lib.models.delta import DELTA, lineage, save_delta
 from reason_lib.models.load import load_tokenizer
 from reason_lib.models.pause_lm import PauseLM, add_pause_token
@@ -56,7 +56,7 @@ def start_key(model_path, rows: list[dict], settings: dict) -> str:
     """What decides the start model's weights, hashed: the base model, the rows, the settings, and
     the code that trains it."""
     payload = json.dumps({"model": model_fingerprint(model_path), "rows": rows,
-                          "settings": settings, "code": runs.code_hash()}, sort_keys=True)
+                          "settings": settings, "code": disk.code_hash()}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 

@@ -3,20 +3,19 @@
 A malformed line in a real test file must stop a run in its first second, not after hours of
 training when the evaluation cell finally reads it. Each experiment's check calls the very data
 functions its notebook calls, with the run's parameters, so what passes here loads there.
-
-The checks import what they load inside each function: `reason_lib.runs` imports this module, and
-`make evaluate`'s check finds models through `reason_lib.models.find` and `reason_lib.benches`,
-which read run folders through `reason_lib.runs`: imported at the top, they would make a cycle.
 """
 
 from __future__ import annotations
 
+from reason_lib.benches import item_sets
 from reason_lib.config import resolve_source
+from reason_lib.data.gsm8k import gsm8k_data, load_gsm8k
+from reason_lib.data.mmlu import load_mmlu, mmlu_data
+from reason_lib.data.preferences import preference_data
+from reason_lib.models.find import find_models
 
 
 def _gsm8k(params) -> dict[str, int]:
-    from reason_lib.data.gsm8k import gsm8k_data
-
     if not (params.train_data or params.test_data):
         return {}
     data = gsm8k_data(params.train_data, params.test_data, params.n_train,
@@ -27,9 +26,6 @@ def _gsm8k(params) -> dict[str, int]:
 
 
 def _base_model(params) -> dict[str, int]:
-    from reason_lib.data.gsm8k import load_gsm8k
-    from reason_lib.data.mmlu import load_mmlu
-
     out = {}
     if params.real_gsm8k_test:
         rows = load_gsm8k(resolve_source(params.real_gsm8k_test), "test", limit=params.n_real_gsm8k)
@@ -40,8 +36,6 @@ def _base_model(params) -> dict[str, int]:
 
 
 def _star_mmlu(params) -> dict[str, int]:
-    from reason_lib.data.mmlu import mmlu_data
-
     if not (params.mmlu_english or params.mmlu_yoruba):
         return {}
     data = mmlu_data(resolve_source(params.mmlu_english) if params.mmlu_english else "",
@@ -54,8 +48,6 @@ def _star_mmlu(params) -> dict[str, int]:
 
 
 def _preferences(params) -> dict[str, int]:
-    from reason_lib.data.preferences import preference_data
-
     if not params.preference_data:
         return {}
     stats: dict = {}
@@ -70,9 +62,6 @@ def _preferences(params) -> dict[str, int]:
 def _evaluate(params) -> dict[str, int]:
     """The models named (run, folder or Hub id: found without loading weights), then every item
     set the benches name (files read, rows checked)."""
-    from reason_lib.benches import item_sets
-    from reason_lib.models.find import find_models
-
     models = find_models(params.model)
     for f in models + (find_models(params.baseline) if params.baseline else []):
         print(f"model found: {f.label} ({f.path})", flush=True)
