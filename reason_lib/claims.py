@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from reason_lib import plots, stats
+from reason_lib import stats
 from reason_lib.config import ParamError
 
 CLAIMS_FILE = Path(__file__).parent / "studies" / "claims.yaml"
@@ -212,10 +212,3 @@ def table(stored: list[dict], claims: list[dict] | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def forest(stored: list[dict], path, title: str = ""):
-    """The forest plot of the measured claims (`plots.forest`): our effect over seeds beside the
-    study's number."""
-    rows = [(r["id"], r["effect"]["value"], r["effect"]["low"], r["effect"]["high"],
-             r["study_number"]) for r in stored if r["effect"] is not None]
-    return plots.forest(rows, path, title=title,
-                        xlabel="effect, treatment − control (each claim's own units)")

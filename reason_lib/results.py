@@ -29,7 +29,7 @@ import re
 import sys
 from pathlib import Path
 
-from reason_lib import claims, config, disk, estimate, runs, stats, studies, summary
+from reason_lib import claims, config, disk, estimate, plots, runs, stats, studies, summary
 from reason_lib.progress import duration
 from reason_lib.stats import interval_text
 
@@ -119,6 +119,15 @@ def merge(result: dict, earlier: dict) -> dict:
         out["merged"] = sorted({k.split(SEP)[0] for k in kept})
     out["claims"] = claims.compact(claims.evaluate(out["metrics"]))
     return out
+
+
+def claims_forest(stored: list[dict], path, title: str = ""):
+    """The forest plot of the measured claims (`plots.forest`): our effect over seeds beside the
+    study's number."""
+    rows = [(r["id"], r["effect"]["value"], r["effect"]["low"], r["effect"]["high"],
+             r["study_number"]) for r in stored if r["effect"] is not None]
+    return plots.forest(rows, path, title=title,
+                        xlabel="effect, treatment − control (each claim's own units)")
 
 
 def dumps(result: dict) -> str:
@@ -396,7 +405,7 @@ def write_result(result: dict, folder: Path, name: str) -> Path:
     disk.atomic_write(folder / f"{name}.json", dumps(result))
     disk.atomic_write(folder / f"{name}.md", markdown(result))
     if result.get("claims"):
-        claims.forest(result["claims"], folder / f"{name}-claims.png",
+        claims_forest(result["claims"], folder / f"{name}-claims.png",
                       title=f"The studies' claims, profile {result.get('profile', name)}")
     return folder / f"{name}.json"
 

@@ -27,11 +27,10 @@ from reason_lib.claims import claims_overrides
 from reason_lib.data.files import DataError
 from reason_lib.estimate import check_fits
 from reason_lib.make_args import with_make_args
-from reason_lib.models.delta import check_writer_record
+from reason_lib.models.delta import check_writer_record, writer_of
 from reason_lib.progress import HEADLESS, Relay
 from reason_lib.rehearsal import shrink
 from reason_lib.trackers import check_available
-from reason_lib.train.base import writer_of
 
 
 def render_html(notebook, html) -> None:

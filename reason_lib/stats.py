@@ -15,14 +15,21 @@ from __future__ import annotations
 
 import math
 
-from scipy import stats as _scipy
 
 ALPHA = 0.05
 
 
+def _t():
+    """Student's t distribution from scipy, imported on first use: scipy takes most of a second
+    to import, and every command-line call imports this module."""
+    from scipy.stats import t
+
+    return t
+
+
 def t_quantile(df: int, alpha: float = ALPHA) -> float:
     """The two-sided (1 - alpha) quantile of Student's t with `df` degrees of freedom."""
-    return float(_scipy.t.ppf(1 - alpha / 2, df))
+    return float(_t().ppf(1 - alpha / 2, df))
 
 
 def mean_sd(values) -> tuple[float, float, int]:
@@ -48,7 +55,7 @@ def t_interval(values, alpha: float = ALPHA) -> dict:
     if se == 0:
         p = 1.0 if mean == 0 else 0.0
     else:
-        p = float(2 * _scipy.t.sf(abs(mean) / se, n - 1))
+        p = float(2 * _t().sf(abs(mean) / se, n - 1))
     return {"value": mean, "low": mean - half, "high": mean + half, "n": n, "sd": sd, "p": p}
 
 
@@ -62,8 +69,8 @@ def equivalence_p(values, margin: float) -> float | None:
     se = sd / math.sqrt(n)
     if se == 0:
         return 0.0 if abs(mean) < margin else 1.0
-    above = _scipy.t.sf((mean + margin) / se, n - 1)  # H0: mean <= -margin
-    below = _scipy.t.cdf((mean - margin) / se, n - 1)  # H0: mean >= +margin
+    above = _t().sf((mean + margin) / se, n - 1)  # H0: mean <= -margin
+    below = _t().cdf((mean - margin) / se, n - 1)  # H0: mean >= +margin
     return float(max(above, below))
 
 
@@ -96,7 +103,7 @@ def prediction_p(values, new_values, slack: float = 0.0) -> float | None:
     scale = sd * math.sqrt(1 / len(new) + 1 / n)
     if scale == 0:
         return 1.0 if gap == 0 else 0.0
-    return float(2 * _scipy.t.sf(gap / scale, n - 1))
+    return float(2 * _t().sf(gap / scale, n - 1))
 
 
 def holm(p_values: dict) -> dict:

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import torch
 
+from reason_lib.config import resolve_path
+
 DELTA = "delta.json"
 TENSORS = "weights.safetensors"
 # A shared model's record (`train.base.save`): the run that wrote it and its weights' digest.
@@ -187,3 +189,8 @@ def untie_embeddings(causal) -> None:
 def ancestors(path) -> set[Path]:
     """Every local folder the delta checkpoint at `path` needs (itself included)."""
     return set(lineage(path)[1])
+
+
+def writer_of(path) -> str | None:
+    """The run that wrote the model at `path` (`save`), or None (none recorded, or no model)."""
+    return writer_record(resolve_path(path)).get("run")

@@ -10,7 +10,7 @@ from reason_lib import distributed
 from reason_lib.config import resolve_path, resolve_source
 from reason_lib.data.world import corpus
 from reason_lib.models import load_model, load_tokenizer
-from reason_lib.models.delta import WRITER, weights_digest, writer_record
+from reason_lib.models.delta import WRITER, weights_digest
 from reason_lib.models.tiny import build_model, train_tokenizer
 
 
@@ -51,6 +51,3 @@ def save(model, tokenizer, path, writer: str = "") -> str:
     return str(path)
 
 
-def writer_of(path) -> str | None:
-    """The run that wrote the model at `path` (`save`), or None (none recorded, or no model)."""
-    return writer_record(resolve_path(path)).get("run")
