@@ -113,3 +113,17 @@ def test_the_layer_check_sees_an_upward_edge_a_cycle_and_a_local_import(tmp_path
         "upward: reason_lib.config (0) -> reason_lib.runs (4)",
         "upward: reason_lib.data.gsm8k (1) -> reason_lib.runs (4)",
         "cycle: reason_lib.runs -> reason_lib.data.gsm8k -> reason_lib.runs"]
+
+
+def test_the_command_line_does_not_import_plotting_statistics_or_model_classes():
+    """With every import at the top, `python -m reason_lib.run` once took 5-6 s to start (matplotlib
+    through claims, scipy through stats, transformers' model classes through train.base) instead
+    of 2: the runner and the Makefile's commands import only what they use."""
+    import subprocess
+    import sys
+
+    code = ("import sys, reason_lib.run, reason_lib.session; "
+            "print(sorted(m for m in ('matplotlib', 'scipy', 'reason_lib.models.tiny', "
+            "'reason_lib.train.base') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
