@@ -55,6 +55,7 @@ from pathlib import Path
 from reason_lib import config
 from reason_lib.config import method_values, parse_variant, resolve_source
 from reason_lib.data.gsm8k import gsm8k_prompt, load_gsm8k
+from reason_lib.disk import atomic_write
 from reason_lib.data.mmlu import load_mmlu, mc_prompt
 from reason_lib.data.preferences import load_preferences
 from reason_lib.generate import render_prompts
@@ -509,7 +510,7 @@ def fit_host(points: list[dict]) -> dict:
     return dict(zip(("step_s", "layer_s", "lora_step_s", "lora_layer_s"), (float(c) for c in coef)))
 
 
-def measure_host(layers=(2, 8, 16, 32), new_tokens: int = 64, repeats: int = 5,
+def measure_host(layers=(2, 8, 16, 24, 32), new_tokens: int = 64, repeats: int = 7,
                  lora_r: int = 16) -> dict:
     """Host seconds per eager decoding step: transformers' `generate` on the real architecture
     class (Llama) at width 16, so its kernels cost nothing and the framework is what is timed,
@@ -569,17 +570,20 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"time eager decoding's host overhead into {HOST_FILE.name}")
     args = parser.parse_args(argv)
     if args.measure_prompts:
-        tokenizer = load_tokenizer(config.resolve_source(args.tokenizer))
-        tasks = measure_prompts(tokenizer, Path(args.data) if args.data else config.data_root())
-        manifest = Path(config.resolve_source(args.tokenizer)) / "manifest.json"
+        source = config.resolve_source(args.tokenizer)
+        tasks = measure_prompts(load_tokenizer(source),
+                                Path(args.data) if args.data else config.data_root())
+        manifest = Path(source) / "manifest.json"
         name = f"{args.tokenizer} ({json.loads(manifest.read_text()).get('source')})" \
             if manifest.is_file() else args.tokenizer
-        PROMPT_FILE.write_text(json.dumps({"tokenizer": name, "tasks": tasks}, indent=1) + "\n")
-        print(PROMPT_FILE.read_text())
+        text = json.dumps({"tokenizer": name, "tasks": tasks}, indent=1) + "\n"
+        atomic_write(PROMPT_FILE, text)
+        print(text)
         return 0
     if args.measure_host:
-        HOST_FILE.write_text(json.dumps(measure_host(), indent=1) + "\n")
-        print(HOST_FILE.read_text())
+        text = json.dumps(measure_host(), indent=1) + "\n"
+        atomic_write(HOST_FILE, text)
+        print(text)
         return 0
     print(table(args.profile, args.gpu_gib, args.experiments), end="")
     return 0

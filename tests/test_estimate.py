@@ -144,9 +144,7 @@ def test_prompt_lengths_are_counted_from_the_real_data_as_the_experiments_render
     from reason_lib.estimate import PROMPT_SOURCES, measure_prompts, prompt_lengths, task_prompts
     from reason_lib.generate import render_prompts
 
-    data = data_root()
-    if not (data / "mmlu" / "test.csv").is_file():
-        pytest.skip(f"the real data is not at {data}")
+    data = data_root()  # the real data, beside the checkout as in CI (tests/test_data.py too)
     _, tok, _ = tiny
     measured = measure_prompts(tok, data)
     committed = prompt_lengths()

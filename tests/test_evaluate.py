@@ -3,7 +3,8 @@ import pytest
 import random
 
 from reason_lib.evaluate import degeneration, evaluate_choice, evaluate_gsm8k, summarize
-from reason_lib.stats import change_text, difference, interval_text, paired_difference, paired_proportion_difference, proportion, wilson
+from reason_lib.stats import (change_text, difference, interval_text, paired_difference,
+                              paired_proportion_difference, proportion, wilson)
 
 
 def test_wilson_matches_known_values():
