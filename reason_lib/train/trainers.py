@@ -79,6 +79,35 @@ def trainer_settings(output_dir, seed: int = 0, bf16: bool = False, batch_size: 
                 else None)
 
 
+class LengthGrouped:
+    """A TRL trainer whose batches hold sequences of similar length: transformers'
+    `LengthGroupedSampler` (shuffled, then sorted by length within mega-batches of 50 batches,
+    drawn from torch's generator as its random sampler is), on the longest of a row's token
+    columns (`input_ids`, or a preference pair's `chosen_ids` / `rejected_ids`, which pad
+    together). A batch is padded to its longest row, and on the offline world a random batch
+    carries half again as many tokens as its rows hold (measured on the base model's mixture:
+    padded / real 1.51), compute spent on padding; grouped, about 1.05.
+
+    The built-in `train_sampling_strategy="group_by_length"` reads `input_ids` only, so it
+    refuses a reward model's pairs; this mixin serves both (`grouped`)."""
+
+    def _get_train_sampler(self, train_dataset=None):
+        from transformers.trainer_pt_utils import LengthGroupedSampler
+
+        data = self.train_dataset if train_dataset is None else train_dataset
+        columns = [c for c in ("input_ids", "chosen_ids", "rejected_ids") if c in data.column_names]
+        if not columns:
+            raise ValueError(f"cannot group by length: no token column in {data.column_names}")
+        lengths = [max(len(ids) for ids in row) for row in zip(*(data[c] for c in columns))]
+        return LengthGroupedSampler(self.args.train_batch_size * self.args.gradient_accumulation_steps,
+                                    lengths=lengths)
+
+
+def grouped(trainer_cls: type) -> type:
+    """`trainer_cls` with batches grouped by length (`LengthGrouped`)."""
+    return type(f"LengthGrouped{trainer_cls.__name__}", (LengthGrouped, trainer_cls), {})
+
+
 class TextProgress(ProgressCallback):
     """transformers' text progress bar (steps, rate, ETA) with the latest loss on it, instead of
     its per-log prints: those go to the run's metrics.jsonl (`RunLogger`)."""
