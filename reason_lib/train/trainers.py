@@ -79,28 +79,49 @@ def trainer_settings(output_dir, seed: int = 0, bf16: bool = False, batch_size: 
                 else None)
 
 
-class LengthGrouped:
-    """A TRL trainer whose batches hold sequences of similar length: transformers'
-    `LengthGroupedSampler` (shuffled, then sorted by length within mega-batches of 50 batches,
-    drawn from torch's generator as its random sampler is), on the longest of a row's token
-    columns (`input_ids`, or a preference pair's `chosen_ids` / `rejected_ids`, which pad
-    together). A batch is padded to its longest row, and on the offline world a random batch
-    carries half again as many tokens as its rows hold (measured on the base model's mixture:
-    padded / real 1.51), compute spent on padding; grouped, about 1.05.
+class LengthGroupedBatches(torch.utils.data.Sampler):
+    """Indices in batches of rows of similar length, the batches in random order.
 
-    The built-in `train_sampling_strategy="group_by_length"` reads `input_ids` only, so it
-    refuses a reward model's pairs; this mixin serves both (`grouped`)."""
+    Each epoch: the rows shuffled, cut into groups of `group` batches, each group sorted by
+    length and cut into batches, then every whole batch shuffled (a short last batch stays last,
+    so the loader's batch boundaries fall between these batches). A batch is padded to its
+    longest row, and on the offline world a random batch carries 1.5 times the tokens its rows
+    hold; grouped, about 1.0. transformers' `LengthGroupedSampler` groups the same way but keeps
+    each group's batches longest first: a long-to-short curriculum every 50 steps, in which the
+    base model learned GSM8K-format problems to 0.05 where random batches reach 0.31-0.49 (two
+    seeds, measured). Draws from torch's generator, as the Trainer's random sampler does."""
+
+    def __init__(self, lengths: list[int], batch_size: int, group: int = 50):
+        self.lengths, self.batch_size, self.group = list(lengths), batch_size, group
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def __iter__(self):
+        b, size = self.batch_size, self.group * self.batch_size
+        order = torch.randperm(len(self.lengths)).tolist()
+        ranked = [i for s in range(0, len(order), size)
+                  for i in sorted(order[s:s + size], key=self.lengths.__getitem__)]
+        batches = [ranked[s:s + b] for s in range(0, len(ranked), b)]
+        short = [batches.pop()] if batches and len(batches[-1]) < b else []
+        shuffled = [batches[i] for i in torch.randperm(len(batches)).tolist()] + short
+        return iter([i for batch in shuffled for i in batch])
+
+
+class LengthGrouped:
+    """A TRL trainer whose batches hold rows of similar length (`LengthGroupedBatches`), by the
+    longest of a row's token columns: `input_ids`, or a preference pair's `chosen_ids` and
+    `rejected_ids` (which pad together). One batch is an optimiser step's rows (all micro-batches
+    and processes)."""
 
     def _get_train_sampler(self, train_dataset=None):
-        from transformers.trainer_pt_utils import LengthGroupedSampler
-
         data = self.train_dataset if train_dataset is None else train_dataset
         columns = [c for c in ("input_ids", "chosen_ids", "rejected_ids") if c in data.column_names]
         if not columns:
             raise ValueError(f"cannot group by length: no token column in {data.column_names}")
         lengths = [max(len(ids) for ids in row) for row in zip(*(data[c] for c in columns))]
-        return LengthGroupedSampler(self.args.train_batch_size * self.args.gradient_accumulation_steps,
-                                    lengths=lengths)
+        per_step = self.args.train_batch_size * self.args.gradient_accumulation_steps
+        return LengthGroupedBatches(lengths, per_step * self.args.world_size)
 
 
 def grouped(trainer_cls: type) -> type:
