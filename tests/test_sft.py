@@ -93,3 +93,33 @@ def test_resume_skips_a_half_written_checkpoint(tiny, tmp_path, capsys):
     assert [h["step"] for h in logged] == list(range(1, 13))
     assert logged[:8] == [h for h in first if "loss" in h]
     assert "removing incomplete checkpoint" in capsys.readouterr().out and not half.exists()
+
+
+def test_length_grouped_batches_pad_little_in_random_order_and_repeat_per_epoch():
+    """Each epoch every row once, in whole batches of similar length (padding close to none where
+    random batches pad half again), the batches in random order (no long-to-short run), a short
+    last batch last; the same epoch gives the same order (a resume skips into it), the next
+    another."""
+    from reason_lib.train.trainers import LengthGroupedBatches
+
+    g = torch.Generator().manual_seed(1)
+    lengths = torch.cat([torch.randint(40, 80, (600,), generator=g),
+                         torch.randint(150, 240, (403,), generator=g)]).tolist()
+    sampler = LengthGroupedBatches(lengths, 16, seed=3, group=10)
+    order = list(sampler)
+    assert sorted(order) == list(range(len(lengths)))
+    batches = [order[i:i + 16] for i in range(0, len(order), 16)]
+    assert [len(b) for b in batches] == [16] * 62 + [11]
+
+    def padded(bs):
+        return sum(max(lengths[i] for i in b) * len(b) for b in bs) / sum(lengths)
+
+    shuffled = torch.randperm(1003, generator=g).tolist()
+    assert padded([shuffled[i:i + 16] for i in range(0, 1003, 16)]) > 1.3
+    assert padded(batches) < 1.1
+    # not a curriculum: the long batches are spread over the epoch, not run together
+    longs = [k for k, b in enumerate(batches[:-1]) if lengths[b[0]] >= 150]
+    assert 15 < len(longs) < 40 and max(longs) - min(longs) > 40
+    assert list(LengthGroupedBatches(lengths, 16, seed=3, group=10)) == order
+    sampler.set_epoch(1)
+    assert list(sampler) != order
