@@ -147,11 +147,15 @@ ifndef REPRO_ID
 REPRO_ID := $(shell date -u +%Y%m%d-%H%M%S)
 endif
 
-reproduce: setup $(if $(filter smol,$(PROFILE)),smol-model) ## every experiment on PROFILE (cpu, or smol), the summary, then the check against results/$(PROFILE).json
+# On cpu `make reproduce` is one seed of `make claims`: each experiment cut to the configurations
+# the claims compare (the quick check); REPRO_CLAIMS= runs every configuration. smol: in full.
+REPRO_CLAIMS ?= $(if $(filter cpu,$(PROFILE)),1,$(CLAIMS))
+
+reproduce: setup $(if $(filter smol,$(PROFILE)),smol-model) ## every experiment on PROFILE (cpu: one seed of make claims; smol: in full), the summary, then the check against results/$(PROFILE).json
 	@case "$(PROFILE)" in cpu|smol) ;; *) echo "make reproduce: PROFILE=cpu or smol, not $(PROFILE) (a gpu run is one experiment at a time)"; exit 2;; esac
-	$(PY) -m reason_lib.results begin $(REPRO_ID) $(if $(CLAIMS),--claims)
+	$(PY) -m reason_lib.results begin $(REPRO_ID) $(if $(REPRO_CLAIMS),--claims)
 	$(if $(filter cpu,$(PROFILE)),OMP_NUM_THREADS=$(if $(filter 1,$(words $(SEED_LIST))),$(CORES),$(THREADS)) $(MAKE) -j$(REPRODUCE_JOBS) $(addprefix base-model-seed-,$(SEED_LIST)))
-	-OMP_NUM_THREADS=$(THREADS) $(MAKE) -j$(REPRODUCE_JOBS) --keep-going $(REPRO_TARGETS) PROFILE=$(PROFILE) GRID=$(REPRO_GRID) ARGS=
+	-OMP_NUM_THREADS=$(THREADS) $(MAKE) -j$(REPRODUCE_JOBS) --keep-going $(REPRO_TARGETS) PROFILE=$(PROFILE) GRID=$(REPRO_GRID) CLAIMS=$(REPRO_CLAIMS) ARGS=
 	-$(MAKE) summary PROFILE=$(PROFILE) ARGS=
 	$(PY) -m reason_lib.results finish $(REPRO_ID) --profile $(PROFILE)
 

@@ -216,9 +216,14 @@ def with_claim_effects(result: dict) -> dict:
 
 
 def same_kind(result: dict, reference: dict) -> bool:
-    """Both measured on the same kind of CPU (and torch's kernels for it): where identical
-    numbers are expected."""
-    return result.get("processors") == reference.get("processors")
+    """Where identical numbers are expected: both measured on the same kind of CPU (and torch's
+    kernels for it), by the same code (every code hash of `result` among the reference's; a file
+    that records none counts as the same). Code changed since the reference (a faster batching,
+    say) computes other floats even where it means the same: its numbers are judged, as on
+    another kind of CPU, by the reference seeds' prediction interval."""
+    mine, theirs = result.get("code"), reference.get("code")
+    same_code = not mine or not theirs or set(mine) <= set(theirs)
+    return result.get("processors") == reference.get("processors") and same_code
 
 
 def verdict(this, reference, same: bool = True) -> str:
@@ -308,11 +313,14 @@ def check_table(rows: list[dict], result: dict, reference: dict) -> str:
             for r in rows]
     out.append("")
     same = same_kind(result, reference)
-    out.append(("judged on the reference's kind of CPU: every seed both ran must give identical "
-                "numbers" if same else
-                "judged on another kind of CPU than the reference's: each number against the "
-                "reference seeds' prediction interval, Holm-adjusted over the numbers judged "
-                "(reward-model scores as gains over SFT)"))
+    where = ("another kind of CPU than the reference's"
+             if result.get("processors") != reference.get("processors")
+             else "code other than the reference's")
+    out.append(("judged on the reference's kind of CPU and code: every seed both ran must give "
+                "identical numbers" if same else
+                f"judged on {where}: each number against the reference seeds' prediction "
+                "interval, Holm-adjusted over the numbers judged (reward-model scores as gains "
+                "over SFT)"))
     out.append("reproduction check: " + ", ".join(f"{n} {v}" for v, n in counts.items() if n))
     if counts["left out"]:
         out.append(f"  {counts['left out']} left out: configurations no claim compares, which a "

@@ -82,6 +82,22 @@ def test_on_the_same_kind_of_cpu_every_seed_must_be_identical():
     assert "reference's kind of CPU" in table
 
 
+def test_code_changed_since_the_reference_is_judged_by_prediction_on_the_same_cpu():
+    """Same CPU, other code (e.g. batches sorted by length: the same steps, other floats): the
+    numbers cannot be identical, so each is judged by the reference seeds' prediction interval;
+    the same code on the same CPU must still be identical."""
+    five = [0.36, 0.40, 0.44, 0.38, 0.42]
+    ref = {"processors": AMD, "code": ["old"], "metrics": {"gsm": seeded(five)}}
+    near = {"processors": AMD, "code": ["new"], "metrics": {"gsm": seeded([0.43])}}
+    assert [r["verdict"] for r in results.compare(near, ref)] == ["predicted"]
+    assert "judged on code other than the reference's" in results.check_table(
+        results.compare(near, ref), near, ref)
+    far = {**near, "metrics": {"gsm": seeded([0.55])}}
+    assert [r["verdict"] for r in results.compare(far, ref)] == ["outside"]
+    same_code = {**near, "code": ["old"]}
+    assert [r["verdict"] for r in results.compare(same_code, ref)] == ["differs"]
+
+
 def seeded(values, half=0.05):
     """A metric over seeds as a results file stores it: {value, low, high, per_seed}."""
     mean = sum(values) / len(values)
@@ -282,8 +298,9 @@ def test_make_reference_without_run_takes_the_profiles_runs_not_the_runner():
 
 def test_make_claims_runs_each_experiment_and_seed_as_its_own_job_cut_to_the_claims():
     """`make claims` (dry run): base models first, then one job per experiment and seed, longest
-    experiments first, each run with --claims at its one seed; `make reproduce` (one seed) keeps
-    one job per experiment and the full configuration lists."""
+    experiments first, each run with --claims at its one seed; `make reproduce` (one seed) is
+    one job per experiment, cut to the claims too on cpu, and `REPRO_CLAIMS=` runs the full
+    configuration lists."""
     import subprocess
 
     def lines(*args):
@@ -299,9 +316,13 @@ def test_make_claims_runs_each_experiment_and_seed_as_its_own_job_cut_to_the_cla
             and "summary" not in line]
     assert sorted((r[r.index("--seeds") + 1], r[r.index("--claims") + 1]) for r in runs) == [
         ("0-0", "pause_star"), ("0-0", "star_mmlu"), ("3-3", "pause_star"), ("3-3", "star_mmlu")]
-    one = [line for line in lines("reproduce") if "reason_lib.run " in line]
-    assert any(line.endswith("star_mmlu --profile cpu") for line in one)
-    assert not any("--claims" in line or "--seeds" in line for line in one)
+    one = [line for line in lines("reproduce") if "reason_lib.run " in line
+           and "base_model" not in line and "summary" not in line]
+    assert any(line.endswith("--claims star_mmlu --profile cpu") for line in one)
+    assert all("--claims" in line and "--seeds" not in line for line in one)
+    full = [line for line in lines("reproduce", "REPRO_CLAIMS=") if "reason_lib.run " in line]
+    assert any(line.endswith(" star_mmlu --profile cpu") for line in full)
+    assert not any("--claims" in line or "--seeds" in line for line in full)
 
 
 def test_a_claims_run_passes_without_the_rows_no_claim_compares_but_not_without_a_claims_row():

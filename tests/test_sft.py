@@ -93,3 +93,52 @@ def test_resume_skips_a_half_written_checkpoint(tiny, tmp_path, capsys):
     assert [h["step"] for h in logged] == list(range(1, 13))
     assert logged[:8] == [h for h in first if "loss" in h]
     assert "removing incomplete checkpoint" in capsys.readouterr().out and not half.exists()
+
+
+def test_length_sorted_batches_are_random_batches_whose_micro_batches_pad_little():
+    """Each epoch every row once, cut into batches as a random permutation cuts them (mixed
+    lengths: no batch of one task, no long-to-short run), each batch shortest first, so its
+    micro-batches of 4 pad far less than the batch as one; a short last batch last; the same
+    epoch gives the same order (a resume skips into it), the next another."""
+    from reason_lib.train.trainers import LengthSortedBatches
+
+    g = torch.Generator().manual_seed(1)
+    lengths = torch.cat([torch.randint(40, 80, (600,), generator=g),
+                         torch.randint(150, 240, (403,), generator=g)]).tolist()
+    sampler = LengthSortedBatches(lengths, 16, seed=3)
+    order = list(sampler)
+    assert sorted(order) == list(range(len(lengths)))
+    batches = [order[i:i + 16] for i in range(0, len(order), 16)]
+    assert [len(b) for b in batches] == [16] * 62 + [11]
+    assert all([lengths[i] for i in b] == sorted(lengths[i] for i in b) for b in batches)
+    assert sum(any(lengths[i] >= 150 for i in b) and any(lengths[i] < 80 for i in b)
+               for b in batches) > 55  # nearly every batch mixes both kinds, as random ones do
+
+    def padded(parts):
+        return sum(max(lengths[i] for i in p) * len(p) for p in parts) / sum(lengths)
+
+    micro = [b[j:j + 4] for b in batches for j in range(0, len(b), 4)]
+    assert padded(batches) > 1.5 and padded(micro) < 0.65 * padded(batches)
+    assert list(LengthSortedBatches(lengths, 16, seed=3)) == order
+    sampler.set_epoch(1)
+    assert list(sampler) != order
+
+
+def test_a_batch_in_sorted_micro_batches_trains_as_the_whole_batch(tiny, tmp_path):
+    """The sorted micro-batches only save padding: 4 passes of 4 give the weights one pass of 16
+    gives (the Trainer normalises the accumulated loss by the batch's tokens)."""
+    from reason_lib.data import mmlu_splits
+
+    _, _, path = tiny
+    gsm = gsm8k_splits(24, 1, 1, max_steps=3, seed=0)
+    rows = base_mixture(gsm["train"], mmlu_splits(24, 1, 1, seed=0)["train"], 0.1)
+    weights = {}
+    for micro in (0, 4):
+        model, _ = sft(load_model(path), load_tokenizer(path), rows, tmp_path / str(micro), epochs=1,
+                       batch_size=16, learning_rate=1e-3, max_length=256, save_strategy="no",
+                       disable_tqdm=True, micro_batch_size=micro)
+        weights[micro] = [w.detach().clone() for w in model.parameters()]
+    moved = max((a - b).abs().max().item() for a, b in zip(weights[0], weights[4]))
+    assert moved < 1e-5
+    start = load_model(path)
+    assert max((a - b).abs().max().item() for a, b in zip(weights[0], start.parameters())) > 1e-3

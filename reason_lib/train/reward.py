@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from reason_lib.losses import class_preference_loss, expected_class
-from reason_lib.train.trainers import RunLogger, fit, trainer_settings
+from reason_lib.train.trainers import RunLogger, fit, length_sorted, trainer_settings
 
 
 def reward_rows(rows: list[dict]) -> list[dict]:
@@ -56,9 +56,10 @@ def train_reward_model(model, tokenizer, rows: list[dict], output_dir: str | Pat
                        learning_rate: float = 1e-4, max_length: int = 256, seed: int = 0,
                        bf16: bool = False, resume: bool = False, micro_batch_size: int = 0,
                        gradient_checkpointing: bool = False, log_prefix: str = "rm/",
-                       **config_kwargs):
+                       sort_by_length: bool = True, **config_kwargs):
     """Train a reward model on preference `rows` (`prompt` messages, `chosen`/`rejected` text);
-    returns (model, log history). Level 1: TRL's RewardTrainer as is; level 2: the class loss."""
+    returns (model, log history). Level 1: TRL's RewardTrainer as is; level 2: the class loss.
+    `sort_by_length` orders each random batch by length (`trainers.LengthSorted`)."""
     from datasets import Dataset
     from trl import RewardConfig, RewardTrainer
 
@@ -70,6 +71,8 @@ def train_reward_model(model, tokenizer, rows: list[dict], output_dir: str | Pat
                     warmup_steps=0.05)
     args = RewardConfig(**{**settings, **config_kwargs})
     trainer_cls = RewardTrainer if level == 1 else _class_trainer()
+    if sort_by_length:
+        trainer_cls = length_sorted(trainer_cls)
     trainer = trainer_cls(model=model, args=args, train_dataset=Dataset.from_list(reward_rows(rows)),
                           processing_class=tokenizer, callbacks=[RunLogger(run, log_prefix)])
     return fit(trainer, output_dir, resume)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reason_lib.train.trainers import RunLogger, fit, trainer_settings
+from reason_lib.train.trainers import RunLogger, fit, length_sorted, trainer_settings
 
 
 def conversation_rows(prompts: list[list[dict]], completions: list[str]) -> list[dict]:
@@ -18,12 +18,14 @@ def sft(model, tokenizer, rows: list[dict], output_dir: str | Path, run=None, ep
         warmup_ratio: float = 0.05, scheduler: str = "cosine", seed: int = 0,
         eval_rows: list[dict] | None = None, resume: bool = False, peft_config=None,
         bf16: bool = False, save_steps: int = 200, micro_batch_size: int = 0,
-        gradient_checkpointing: bool = False, log_prefix: str = "", **config_kwargs):
+        gradient_checkpointing: bool = False, log_prefix: str = "", sort_by_length: bool = True,
+        **config_kwargs):
     """Fine-tune `model` on conversational prompt-completion `rows`; returns the trained model
     (the peft model when `peft_config` is given) and the Trainer's log history.
 
     Checkpoints go to `output_dir` every `save_steps`; `resume=True` continues from the last one.
-    `micro_batch_size` and `gradient_checkpointing`: see `trainer_settings`.
+    `micro_batch_size` and `gradient_checkpointing`: see `trainer_settings`; `sort_by_length`
+    orders each random batch by length, so its micro-batches pad little (`trainers.LengthSorted`).
     """
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
@@ -37,7 +39,8 @@ def sft(model, tokenizer, rows: list[dict], output_dir: str | Path, run=None, ep
         save_strategy="steps", save_steps=save_steps, save_total_limit=1, data_seed=seed,
         eval_strategy="epoch" if eval_rows else "no")
     args = SFTConfig(**{**settings, **config_kwargs})
-    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows),
+    trainer_cls = length_sorted(SFTTrainer) if sort_by_length else SFTTrainer
+    trainer = trainer_cls(model=model, args=args, train_dataset=Dataset.from_list(rows),
                          eval_dataset=Dataset.from_list(eval_rows) if eval_rows else None,
                          processing_class=tokenizer, peft_config=peft_config,
                          callbacks=[RunLogger(run, log_prefix)])

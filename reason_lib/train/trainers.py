@@ -79,6 +79,59 @@ def trainer_settings(output_dir, seed: int = 0, bf16: bool = False, batch_size: 
                 else None)
 
 
+class LengthSortedBatches(torch.utils.data.Sampler):
+    """Random batches, each in order of length, so that its micro-batches pad little.
+
+    Each epoch the rows are shuffled and cut into batches of `batch_size` (an optimiser step's
+    rows, over every micro-batch and process) exactly as a random sampler cuts them; within a
+    batch the rows go shortest first. Its micro-batches then hold rows of similar length, and
+    each is padded only to its own longest row: on the base model's mixture a random batch of 16
+    carries 1.51 tokens per real token, as 4 micro-batches of 4 sorted 1.08. The step's gradient
+    is the batch's, whatever the order inside it (the Trainer accumulates the micro-batches and
+    normalises by the batch's token count). Batches grouped across the data instead (transformers'
+    `LengthGroupedSampler`, or its groups shuffled) hold one task each, and the base model
+    learned GSM8K-format problems far worse that way (0.05-0.10 against 0.31-0.49, measured).
+    Epoch e draws from its own generator seeded `seed + e` (as accelerate's seedable random
+    sampler): a resumed run skips into the very order it was cut off in."""
+
+    def __init__(self, lengths: list[int], batch_size: int, seed: int = 0):
+        self.lengths, self.batch_size = list(lengths), batch_size
+        self.seed, self.epoch = seed, 0
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):
+        g = torch.Generator().manual_seed(self.seed + self.epoch)
+        order = torch.randperm(len(self.lengths), generator=g).tolist()
+        return iter([i for s in range(0, len(order), self.batch_size)
+                     for i in sorted(order[s:s + self.batch_size], key=self.lengths.__getitem__)])
+
+
+class LengthSorted:
+    """A TRL trainer whose batches are random and sorted by length inside (`LengthSortedBatches`),
+    by the longest of a row's token columns: `input_ids`, or a preference pair's `chosen_ids` and
+    `rejected_ids` (which pad together)."""
+
+    def _get_train_sampler(self, train_dataset=None):
+        data = self.train_dataset if train_dataset is None else train_dataset
+        columns = [c for c in ("input_ids", "chosen_ids", "rejected_ids") if c in data.column_names]
+        if not columns:
+            raise ValueError(f"cannot sort by length: no token column in {data.column_names}")
+        lengths = [max(len(ids) for ids in row) for row in zip(*(data[c] for c in columns))]
+        per_step = self.args.train_batch_size * self.args.gradient_accumulation_steps
+        seed = self.args.seed if self.args.data_seed is None else self.args.data_seed
+        return LengthSortedBatches(lengths, per_step * self.args.world_size, seed)
+
+
+def length_sorted(trainer_cls: type) -> type:
+    """`trainer_cls` with its batches sorted by length inside (`LengthSorted`)."""
+    return type(f"LengthSorted{trainer_cls.__name__}", (LengthSorted, trainer_cls), {})
+
+
 class TextProgress(ProgressCallback):
     """transformers' text progress bar (steps, rate, ETA) with the latest loss on it, instead of
     its per-log prints: those go to the run's metrics.jsonl (`RunLogger`)."""
