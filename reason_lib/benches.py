@@ -24,7 +24,8 @@ from reason_lib.models.load import load_model, load_tokenizer
 from reason_lib.models.reward_model import RewardModelScorer, load_reward_model
 from reason_lib.rewards import PerplexityReward
 from reason_lib.runs import Run
-from reason_lib.stats import paired_difference, paired_proportion_difference
+from reason_lib.stats import (change_text, interval_text, paired_difference,
+                              paired_proportion_difference)
 
 BENCHES = {
     "gsm8k_format": "procedural GSM8K-format test problems (in-template), greedy accuracy by steps",
@@ -306,3 +307,24 @@ def paired(results: dict, baseline: dict) -> dict[str, dict]:
 def main_metric(summary: dict) -> tuple[str, dict]:
     """What a set's table and figure show: accuracy, or a policy set's mean reward-model score."""
     return ("accuracy", summary["accuracy"]) if "accuracy" in summary else ("RM score", summary["reward"])
+
+
+def table_row(label: str, name: str, summary: dict, change: dict | None = None) -> dict:
+    """A row of the evaluation table: model `label` on item set `name` (`summary`: its score),
+    with what the set measures beside its main metric, and its paired change against the
+    baseline model (`change`, from `paired`) when there is one."""
+    metric, value = main_metric(summary)
+    row = {"model": label, "item set": name, "metric": metric, "score": interval_text(value),
+           "n": value["n"],
+           "no answer": round(summary["no_answer"]["value"], 3) if "no_answer" in summary else None}
+    for key, title in [("gold", "gold score"), ("kl", "KL to reference (nats)")]:
+        if key in summary:
+            row[title] = interval_text(summary[key])
+    if "gold_perplexity" in summary:
+        row["gold-answer perplexity"] = interval_text(summary["gold_perplexity"])
+    if summary.get("pauses"):
+        row["pauses / reply"] = round(summary["pauses"]["value"], 2)
+    if change is not None:
+        row["Δ vs baseline"] = change_text(change) if "gained" in change else \
+            interval_text(change, signed=True)
+    return row

@@ -227,14 +227,9 @@ class Estimate:
                 f"in {self.phase} ({parts}; x{ALLOCATOR} allocator), disk ~{self.disk / GIB:.1f} GiB")
 
 
-# the parameter naming the model an experiment trains or evaluates (else `model`)
-MODEL_FIELD = {"base_model": "init_model", "perplexity_grpo": "policy_model",
-               "reinforce_rm": "base_model"}
-
-
 def _phases(experiment: str, p) -> tuple[str, dict[str, dict], float]:
     """(model id, {phase: {component: bytes}}, disk bytes) for one experiment's params."""
-    model = getattr(p, MODEL_FIELD.get(experiment, "model"))
+    model = getattr(p, config.EXPERIMENTS[experiment].model_field)
     arch = architecture(model)
     b = BYTES[p.dtype]
     weights = arch.params * b
@@ -346,7 +341,7 @@ def compute_s(arch: Architecture, tokens: float, trains: str = "", checkpointing
 
 def _seconds(experiment: str, p) -> dict[str, float]:
     """{phase: seconds} of one experiment's params on one `GPU` (see the module docstring)."""
-    arch, b = architecture(getattr(p, MODEL_FIELD.get(experiment, "model"))), BYTES[p.dtype]
+    arch, b = architecture(getattr(p, config.EXPERIMENTS[experiment].model_field)), BYTES[p.dtype]
     ckpt = getattr(p, "gradient_checkpointing", False)
     trains = "lora" if getattr(p, "lora", True) else "full"
     engine = "vllm" if getattr(p, "use_vllm", False) else "eager"

@@ -353,47 +353,77 @@ def _stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, stop)
 
 
-def main(argv: list[str] | None = None) -> int:
-    _stop_on_sigterm()
-    parser = argparse.ArgumentParser(prog="python -m reason_lib.run", description=__doc__,
+def parser() -> argparse.ArgumentParser:
+    """The command line of `python -m reason_lib.run` (`make <experiment>` builds it)."""
+    out = argparse.ArgumentParser(prog="python -m reason_lib.run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("experiment", choices=sorted(config.EXPERIMENTS))
-    parser.add_argument("--profile", default="cpu", help="params/<experiment>/<profile>.yaml")
-    parser.add_argument("-p", "--param", nargs=2, action="append", default=[],
+    out.add_argument("experiment", choices=sorted(config.EXPERIMENTS))
+    out.add_argument("--profile", default="cpu", help="params/<experiment>/<profile>.yaml")
+    out.add_argument("-p", "--param", nargs=2, action="append", default=[],
                         metavar=("KEY", "VALUE"), help="override one parameter (YAML value)")
-    parser.add_argument("--resume", default="", metavar="RUN_ID",
+    out.add_argument("--resume", default="", metavar="RUN_ID",
                         help="continue a stopped run from its last checkpoint")
-    parser.add_argument("--force", action="store_true",
+    out.add_argument("--force", action="store_true",
                         help="with --resume: run a run that already succeeded again")
-    parser.add_argument("--reuse", action="store_true",
+    out.add_argument("--reuse", action="store_true",
                         help="skip the run when a succeeded one with the same parameters exists "
                              "(and the model it saved is still there)")
-    parser.add_argument("--rehearse", action="store_true",
+    out.add_argument("--rehearse", action="store_true",
                         help="rehearse the profile on CPU: its values with sizes cut to a few "
                              "(reason_lib.rehearsal), labelled <profile>-rehearsal")
-    parser.add_argument("--grid", default="", metavar="YAML",
+    out.add_argument("--grid", default="", metavar="YAML",
                         help="run every configuration of a grid file (a list of overrides)")
-    parser.add_argument("--seeds", default="", metavar="N|a-b|a,b",
+    out.add_argument("--seeds", default="", metavar="N|a-b|a,b",
                         help="run the configuration (or every one of the grid) at each of these "
                              "training seeds: N means 0..N-1 (make <target> SEEDS=N); the test "
                              "items stay those of data_seed")
-    parser.add_argument("--claims", action="store_true",
+    out.add_argument("--claims", action="store_true",
                         help="only the configurations the claims (reason_lib/studies/claims.yaml) "
                              "compare: each configuration list (variants, runs, reward_types, "
                              "methods) cut to them, as `make claims` runs")
-    parser.add_argument("--nproc", type=int, default=1, metavar="N",
+    out.add_argument("--nproc", type=int, default=1, metavar="N",
                         help="run the notebook in N processes under accelerate launch (DDP on N "
                              "GPUs, or N gloo processes on CPUs); make <experiment> NPROC=N")
-    parser.add_argument("--accelerate-config", default="", metavar="YAML",
+    out.add_argument("--accelerate-config", default="", metavar="YAML",
                         help="an accelerate config file (params/accelerate/: DDP, FSDP, "
                              "DeepSpeed ZeRO-3); its num_processes replaces --nproc")
-    parser.add_argument("--prepare", action="store_true",
+    out.add_argument("--prepare", action="store_true",
                         help="check everything and create the run folder, print its path, run "
                              "nothing (a cluster job then launches its ranks on it: "
                              "params/accelerate/slurm.sh)")
-    parser.add_argument("--mark-failed", default="", metavar="RUN_DIR",
+    out.add_argument("--mark-failed", default="", metavar="RUN_DIR",
                         help="mark a prepared run failed (its launch failed)")
-    args = parser.parse_args(with_make_args(sys.argv[1:] if argv is None else argv))
+    return out
+
+
+def run_entries(args, overrides: dict) -> int:
+    """--seeds / --grid: every entry (each seed of each grid row) as its own run, each checked
+    before the first starts; 1 when any failed."""
+    if args.seeds and (args.resume or args.prepare):
+        raise config.ParamError("--seeds runs new runs: not with --resume or --prepare")
+    entries = load_grid(args.grid, args.experiment, args.profile, overrides) \
+        if args.grid else [overrides]
+    if args.claims:  # per entry: a grid may set its own lists
+        entries = [with_claims(args.experiment, args.profile, e) for e in entries]
+    if args.seeds:  # every seed's parameters valid before the first run starts
+        entries = [{**entry, "seed": seed} for seed in parse_seeds(args.seeds)
+                   for entry in entries]
+        for entry in entries:
+            config.load_params(args.experiment, args.profile, entry)
+    label = "seeds" if args.seeds else "grid"
+    outcomes = run_grid(args.experiment, args.profile, entries, rehearse=args.rehearse,
+                        reuse=args.reuse, label=label,
+                        nproc=args.nproc, accelerate_config=args.accelerate_config)
+    failed = [(e, o) for e, o in outcomes if o != "succeeded"]
+    print(f"{label}: {len(outcomes) - len(failed)} of {len(outcomes)} runs succeeded")
+    for entry, outcome in failed:
+        print(f"  failed: {entry}: {outcome}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    _stop_on_sigterm()
+    args = parser().parse_args(with_make_args(sys.argv[1:] if argv is None else argv))
     if args.mark_failed:  # first: slurm.sh calls it with the launch's variables still set
         run = runs.Run(args.mark_failed)
         if run.status != "succeeded":
@@ -407,26 +437,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.claims and args.resume:
             raise config.ParamError("--claims starts new runs: not with --resume")
         if args.seeds or args.grid:
-            if args.seeds and (args.resume or args.prepare):
-                raise config.ParamError("--seeds runs new runs: not with --resume or --prepare")
-            entries = load_grid(args.grid, args.experiment, args.profile, overrides) \
-                if args.grid else [overrides]
-            if args.claims:  # per entry: a grid may set its own lists
-                entries = [with_claims(args.experiment, args.profile, e) for e in entries]
-            if args.seeds:  # every seed's parameters valid before the first run starts
-                entries = [{**entry, "seed": seed} for seed in parse_seeds(args.seeds)
-                           for entry in entries]
-                for entry in entries:
-                    config.load_params(args.experiment, args.profile, entry)
-            label = "seeds" if args.seeds else "grid"
-            outcomes = run_grid(args.experiment, args.profile, entries, rehearse=args.rehearse,
-                                reuse=args.reuse, label=label,
-                                nproc=args.nproc, accelerate_config=args.accelerate_config)
-            failed = [(e, o) for e, o in outcomes if o != "succeeded"]
-            print(f"{label}: {len(outcomes) - len(failed)} of {len(outcomes)} runs succeeded")
-            for entry, outcome in failed:
-                print(f"  failed: {entry}: {outcome}", file=sys.stderr)
-            return 1 if failed else 0
+            return run_entries(args, overrides)
         if args.claims:
             overrides = with_claims(args.experiment, args.profile, overrides)
         if args.reuse and reusable(args.experiment, args.profile, overrides):

@@ -20,7 +20,7 @@ from reason_lib.models.pause_lm import PauseLM, add_pause_token
 from reason_lib.models.reward_model import load_reward_model
 from reason_lib.train.dpo import dpo, dpo_rows
 from reason_lib.train.pause import train_pause_lm
-from reason_lib.train.reinforce import policy_gradient
+from reason_lib.train.reinforce import PolicyGradientConfig, policy_gradient
 from reason_lib.train.reward import train_reward_model
 from reason_lib.train.sft import conversation_rows, sft
 
@@ -112,10 +112,11 @@ def main(model_path: str, out: str) -> None:
 
     prompts = [{"prompt": p["prompt"], "topic": p["topic"]} for p in pairs]
     for method in ("reinforce", "rloo"):  # 4 prompts x 4 samples per step, each its own seed
+        config = PolicyGradientConfig(method=method, steps=3, prompts_per_step=4, k=4,
+                                      learning_rate=1e-3, max_new_tokens=8, seeded=True,
+                                      save_every=0)
         _, history = policy_gradient(noisy(load_model(model_path)), tok, prompts, length,
-                                     out / f"{method}-{distributed.rank()}", method=method,
-                                     steps=3, prompts_per_step=4, k=4, learning_rate=1e-3,
-                                     max_new_tokens=8, seeded=True, save_every=0,
+                                     out / f"{method}-{distributed.rank()}", config,
                                      progress=False)
         results[method] = {key: losses(history, key) for key in ("loss", "reward", "grad_norm")}
 

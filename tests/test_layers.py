@@ -25,8 +25,10 @@ LAYERS = [
      "train.star_tasks", "train.reinforce", "train.base", "train.start"],
     # 4: run folders and finding or keeping the models they hold
     ["runs", "models.find", "models.keep"],
-    # 5: the benches and the studies' claims
-    ["benches", "claims"],
+    # 5: the experiments, the benches and the studies' claims
+    ["experiments", "experiments.pause_star", "experiments.perplexity_grpo", "experiments.star_mmlu",
+     "experiments.reinforce_rm",
+     "benches", "claims"],
     # 6: orchestration: starting a run, the CLI, results, summary, estimates, tools
     ["checks", "precision", "session", "run", "results", "summary", "estimate", "infer",
      "models.smol"],

@@ -1,6 +1,7 @@
 """reason_lib.train.reinforce and the rollout helpers: REINFORCE / RLOO steps, checkpoints, eval."""
 
 import copy
+from unittest import mock
 
 import pytest
 import torch
@@ -9,7 +10,7 @@ from reason_lib.data import gold_scores, preference_splits
 from reason_lib.evaluate import distinct_n, evaluate_policy
 from reason_lib.generate import rollout, sequence_logprobs
 from reason_lib.models import load_model
-from reason_lib.train.reinforce import policy_gradient
+from reason_lib.train.reinforce import PolicyGradientConfig as Config, policy_gradient
 
 TARGET = "7"  # digits are single tokens in the tiny tokenizer, so counting the character counts it
 
@@ -61,9 +62,9 @@ def test_a_reward_that_prefers_one_token_raises_its_probability(tiny, tmp_path, 
     model = load_model(path)
     rows = _rows(8)
     before = _target_prob(model, tok, rows)
-    policy_gradient(model, tok, rows, count_target, tmp_path, method=method, steps=6,
-                    prompts_per_step=8, k=8, learning_rate=1e-2, max_new_tokens=16,
-                    save_every=0, progress=False)
+    policy_gradient(model, tok, rows, count_target, tmp_path,
+                    Config(method=method, steps=6, prompts_per_step=8, k=8, learning_rate=1e-2,
+                           max_new_tokens=16, save_every=0), progress=False)
     assert _target_prob(model, tok, rows) > 2 * before
 
 
@@ -71,10 +72,10 @@ def test_kl_penalty_is_logged_and_zero_at_the_reference(tiny, tmp_path):
     _, tok, path = tiny
     policy, ref = load_model(path), load_model(path).requires_grad_(False)
     by_length = lambda prompts, completions, **_: [float(len(c)) for c in completions]  # noqa: E731
-    _, history = policy_gradient(policy, tok, _rows(4), by_length, tmp_path, method="rloo",
-                                 ref_model=ref, kl_coef=0.5, steps=2, prompts_per_step=2, k=2,
-                                 learning_rate=1e-2, max_new_tokens=8, save_every=0,
-                                 progress=False, log_prefix="rloo/")
+    config = Config(method="rloo", kl_coef=0.5, steps=2, prompts_per_step=2, k=2,
+                    learning_rate=1e-2, max_new_tokens=8, save_every=0)
+    _, history = policy_gradient(policy, tok, _rows(4), by_length, tmp_path, config,
+                                 ref_model=ref, progress=False, log_prefix="rloo/")
     assert history[0]["rloo/kl"] == pytest.approx(0.0, abs=1e-4)  # step 1 samples from pi = ref
     assert history[1]["rloo/kl"] != pytest.approx(0.0, abs=1e-6)
 
@@ -85,9 +86,10 @@ def test_resume_continues_from_the_last_checkpoint(tiny, tmp_path):
     def thirds(prompts, completions, **_):  # rewards a float32 baseline cannot hold exactly
         return [(len(c) % 7) / 3 + 0.1 for c in completions]
 
-    kwargs = dict(method="reinforce", steps=4, prompts_per_step=2, k=2, learning_rate=1e-2,
-                  max_new_tokens=8, save_every=2, progress=False)
-    full, _ = policy_gradient(load_model(path), tok, _rows(), thirds, tmp_path / "a", **kwargs)
+    config = Config(method="reinforce", steps=4, prompts_per_step=2, k=2, learning_rate=1e-2,
+                    max_new_tokens=8, save_every=2)
+    full, _ = policy_gradient(load_model(path), tok, _rows(), thirds, tmp_path / "a", config,
+                              progress=False)
     assert (tmp_path / "a" / "checkpoint-2").is_dir()
     # a run killed after step 2 leaves checkpoint-2; resuming it redoes steps 3-4 exactly
     (tmp_path / "b").mkdir()
@@ -95,7 +97,7 @@ def test_resume_continues_from_the_last_checkpoint(tiny, tmp_path):
 
     shutil.copytree(tmp_path / "a" / "checkpoint-2", tmp_path / "b" / "checkpoint-2")
     resumed, history = policy_gradient(load_model(path), tok, _rows(), thirds, tmp_path / "b",
-                                       resume=True, **kwargs)
+                                       config, resume=True, progress=False)
     assert [h["step"] for h in history] == [3, 4]
     # exactly: the moving baseline is checkpointed in float64 (as float32 the weights once
     # differed by up to 4e-9 after the resumed steps)
@@ -106,9 +108,14 @@ def test_resume_continues_from_the_last_checkpoint(tiny, tmp_path):
 def test_method_and_baseline_are_checked(tiny, tmp_path):
     model, tok, _ = tiny
     with pytest.raises(ValueError, match="method 'ppo'"):
-        policy_gradient(model, tok, _rows(), count_target, tmp_path, method="ppo")
+        Config(method="ppo")
     with pytest.raises(ValueError, match="k >= 2"):
-        policy_gradient(model, tok, _rows(), count_target, tmp_path, method="rloo", k=1)
+        Config(method="rloo", k=1)
+    with pytest.raises(ValueError, match="baseline 'mean'"):
+        Config(baseline="mean")
+    with mock.patch("reason_lib.distributed.world_size", return_value=2), \
+            pytest.raises(ValueError, match="prompts_per_step 3 cannot be split over 2"):
+        policy_gradient(model, tok, _rows(), count_target, tmp_path, Config(prompts_per_step=3))
 
 
 def test_evaluate_policy_reports_reward_gold_kl_and_diversity(tiny):
@@ -216,9 +223,10 @@ def test_a_run_killed_while_evaluating_its_final_policy_has_already_kept_it(tiny
             raise KeyboardInterrupt("killed during the final evaluation")
 
     with pytest.raises(KeyboardInterrupt):
-        policy_gradient(policy, tok, _rows(), by_length, tmp_path, method="rloo", steps=3,
-                        prompts_per_step=2, k=2, learning_rate=1e-2, max_new_tokens=8, save_every=0, progress=False,
-                        every=1, on_step=evaluate,
+        policy_gradient(policy, tok, _rows(), by_length, tmp_path,
+                        Config(method="rloo", steps=3, prompts_per_step=2, k=2, learning_rate=1e-2,
+                               max_new_tokens=8, save_every=0, every=1),
+                        progress=False, on_step=evaluate,
                         keep=lambda m: keep_model(run, "policy-reinforce", m, tok, path, "final"))
     kept = load_model(run.dir / "models" / "policy-reinforce")
     trained = dict(policy.named_parameters())
@@ -238,10 +246,10 @@ def test_each_method_takes_its_own_settings_and_reinforce_kl_ties_to_the_sft_pol
                              "reinforce_rep_penalty": {"steps": 50, "prompts_per_step": 64,
                                                        "repetition_penalty": 1.2}}})
     got = {m: method_settings(m, p) for m in p.methods}
-    assert (got["reinforce"]["steps"], got["reinforce"]["prompts_per_step"]) == (75, 32)
-    assert (got["reinforce_rep_penalty"]["steps"], got["reinforce_rep_penalty"]["repetition_penalty"]) == (50, 1.2)
-    assert got["reinforce_kl"]["steps"] == p.steps and got["reinforce_kl"]["kl_coef"] == p.kl_coef > 0
-    assert got["reinforce_kl"]["method"] == "reinforce" and got["reinforce"]["kl_coef"] == 0.0
+    assert (got["reinforce"].steps, got["reinforce"].prompts_per_step) == (75, 32)
+    assert (got["reinforce_rep_penalty"].steps, got["reinforce_rep_penalty"].repetition_penalty) == (50, 1.2)
+    assert got["reinforce_kl"].steps == p.steps and got["reinforce_kl"].kl_coef == p.kl_coef > 0
+    assert got["reinforce_kl"].method == "reinforce" and got["reinforce"].kl_coef == 0.0
     with pytest.raises(ParamError, match=r"method_overrides' \(reinforce.stepz\): unknown"):
         load_params("reinforce_rm", "cpu", {"method_overrides": {"reinforce": {"stepz": 1}}})
     with pytest.raises(ParamError, match=r"'ppo'\): not one of the methods run"):
@@ -255,14 +263,14 @@ def test_level_settings_sit_between_the_shared_and_the_methods_own():
     study = {"level_overrides": {2: {"steps": 150, "prompts_per_step": 16}},
              "method_overrides": {"reinforce_rep_penalty": {"steps": 50}}}
     two = load_params("reinforce_rm", "cpu", {**study, "level": 2})
-    assert (method_settings("reinforce", two)["steps"], method_settings("reinforce", two)["prompts_per_step"]) == (150, 16)
-    assert (method_settings("reinforce_rep_penalty", two)["steps"],
-            method_settings("reinforce_rep_penalty", two)["prompts_per_step"]) == (50, 16)
+    assert (method_settings("reinforce", two).steps, method_settings("reinforce", two).prompts_per_step) == (150, 16)
+    assert (method_settings("reinforce_rep_penalty", two).steps,
+            method_settings("reinforce_rep_penalty", two).prompts_per_step) == (50, 16)
     one = load_params("reinforce_rm", "cpu", {**study, "level": 1})
-    assert method_settings("reinforce", one)["steps"] == one.steps == 60
+    assert method_settings("reinforce", one).steps == one.steps == 60
     gpu = {lv: load_params("reinforce_rm", "gpu", {"level": lv}) for lv in (1, 2)}
-    assert method_settings("reinforce", gpu[1])["steps"] == 75 and method_settings("reinforce", gpu[2])["steps"] == 150
-    assert method_settings("reinforce_rep_penalty", gpu[1])["repetition_penalty"] == 1.2
+    assert method_settings("reinforce", gpu[1]).steps == 75 and method_settings("reinforce", gpu[2]).steps == 150
+    assert method_settings("reinforce_rep_penalty", gpu[1]).repetition_penalty == 1.2
     with pytest.raises(ParamError, match=r"'level_overrides' \(value 3\): levels are 1 and 2"):
         load_params("reinforce_rm", "cpu", {"level_overrides": {3: {"steps": 1}}})
     with pytest.raises(ParamError, match=r"'level_overrides' \(2.stepz\): unknown"):
@@ -280,17 +288,19 @@ def test_a_resumed_run_logs_each_step_once_as_the_uninterrupted_one(tiny, tmp_pa
     from reason_lib.config import load_params
 
     _, tok, path = tiny
-    kwargs = dict(method="reinforce", steps=4, prompts_per_step=2, k=2, learning_rate=1e-2,
-                  max_new_tokens=8, save_every=2, progress=False, log_prefix="m/")
+    config = Config(method="reinforce", steps=4, prompts_per_step=2, k=2, learning_rate=1e-2,
+                    max_new_tokens=8, save_every=2)
+    kwargs = dict(progress=False, log_prefix="m/")
     params = load_params("reinforce_rm", "ci")
     a = runs.Run.create("reinforce_rm", params, "ci")
-    policy_gradient(load_model(path), tok, _rows(), count_target, tmp_path / "a", run=a, **kwargs)
+    policy_gradient(load_model(path), tok, _rows(), count_target, tmp_path / "a", config, run=a,
+                    **kwargs)
     b = runs.Run.create("reinforce_rm", params, "ci")
     shutil.copytree(tmp_path / "a" / "checkpoint-2", tmp_path / "b" / "checkpoint-2")
     for h in a.history()[:3]:  # what b logged before it was killed during step 4
         b.log(h["step"], **{k: v for k, v in h.items() if k not in ("step", "time")})
     _, history = policy_gradient(load_model(path), tok, _rows(), count_target, tmp_path / "b",
-                                 run=b, resume=True, **kwargs)
+                                 config, run=b, resume=True, **kwargs)
     strip = [{k: v for k, v in h.items() if k != "time"} for h in b.history()]
     assert [h["step"] for h in strip] == [1, 2, 3, 4]
     assert strip == [{k: v for k, v in h.items() if k != "time"} for h in a.history()]
@@ -300,7 +310,7 @@ def test_a_resumed_run_logs_each_step_once_as_the_uninterrupted_one(tiny, tmp_pa
     c = runs.Run.create("reinforce_rm", params, "ci")
     for h in a.history()[:1]:
         c.log(h["step"], **{k: v for k, v in h.items() if k not in ("step", "time")})
-    policy_gradient(load_model(path), tok, _rows(), count_target, tmp_path / "c", run=c,
+    policy_gradient(load_model(path), tok, _rows(), count_target, tmp_path / "c", config, run=c,
                     resume=True, **kwargs)
     assert [h["step"] for h in c.history()] == [1, 2, 3, 4]
 

@@ -12,6 +12,7 @@ kl_coef = 0: no tie back to the SFT policy).
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -20,7 +21,7 @@ from tqdm.auto import tqdm
 from reason_lib import distributed
 from reason_lib.config import memory, method_values
 from reason_lib.disk import atomic_write, last_checkpoint
-from reason_lib.generate import rollout, sample_seed, sequence_logprobs
+from reason_lib.generate import Rollout, rollout, sample_seed, sequence_logprobs
 from reason_lib.losses import reinforce_loss, rloo_baseline
 
 METHODS = ("reinforce", "rloo")
@@ -106,50 +107,152 @@ def load_checkpoint(path: Path, policy, optimizer) -> tuple[int, float | None]:
     return int(state["step"]), None if b != b else b
 
 
-def policy_gradient(policy, tokenizer, rows: list[dict], reward_fn, output_dir, *,
-                    method: str = "reinforce", ref_model=None, steps: int = 60,
-                    prompts_per_step: int = 8, k: int = 4, learning_rate: float = 1e-5,
-                    kl_coef: float = 0.0, baseline: str = "moving_average",
-                    baseline_decay: float = 0.9, temperature: float = 1.0,
-                    repetition_penalty: float = 1.0, max_new_tokens: int = 64,
-                    max_grad_norm: float = 1.0, seed: int = 0, run=None, log_prefix: str = "",
-                    diagnostics=None, on_step=None, every: int = 10, save_every: int = 20,
-                    resume: bool = False, progress: bool = True, micro_batch_size: int = 0,
-                    gradient_checkpointing: bool = False, keep=None, seeded: bool = False):
-    """Optimise `policy` on `rows` (`prompt` messages plus reward columns) against
-    `reward_fn(prompts, completions, **columns) -> list[float]`; returns (policy, history).
+@dataclass(frozen=True)
+class PolicyGradientConfig:
+    """What a policy-gradient run does (`policy_gradient`), checked when made.
 
-    Each step samples k completions for each of `prompts_per_step` prompts (`repetition_penalty`
+    Each step samples `k` completions for each of `prompts_per_step` prompts (`repetition_penalty`
     applies in generation), scores them, and takes one gradient step on the REINFORCE surrogate.
-    `method="reinforce"`: advantage = R - b, b a moving average of past mean rewards (or 0);
-    `method="rloo"`: advantage = R - (mean R of the prompt's other samples). `diagnostics(rows,
-    texts) -> dict` adds per-step metrics (e.g. the gold score); `on_step(policy, step)` runs every
-    `every` steps. A checkpoint every `save_every` steps; `resume=True` continues from the last.
-    `keep(policy)` runs once, right after the last update and before that step's `on_step`: the
-    final policy is on disk before anything evaluates it (`reason_lib.models.keep.keep_model`).
-    Log-probabilities and the backward pass take `micro_batch_size` samples at a time (0: all
-    prompts_per_step * k at once); `gradient_checkpointing` recomputes activations in backward.
-    `seeded`: each sample drawn from its own seed (`generate.SeededSampling`), so the samples of a
-    step do not depend on batching or processes; else from torch's generator, seeded per step.
+    `method="reinforce"`: advantage = R - b, b a moving average of past mean rewards
+    (`baseline="moving_average"`, decay `baseline_decay`) or 0 (`"none"`); `method="rloo"`:
+    advantage = R - (mean R of the prompt's other samples). R is the reward less `kl_coef` times
+    the sequence KL to the reference. Log-probabilities and the backward pass take
+    `micro_batch_size` samples at a time (0: all at once); `gradient_checkpointing` recomputes
+    activations in backward. `seeded`: each sample drawn from its own seed
+    (`generate.SeededSampling`), so the samples of a step do not depend on batching or processes;
+    else from torch's generator, seeded per step. `on_step` runs every `every` steps, a checkpoint
+    every `save_every` (0: none)."""
+
+    method: str = "reinforce"
+    steps: int = 60
+    prompts_per_step: int = 8
+    k: int = 4
+    learning_rate: float = 1e-5
+    kl_coef: float = 0.0
+    baseline: str = "moving_average"
+    baseline_decay: float = 0.9
+    temperature: float = 1.0
+    repetition_penalty: float = 1.0
+    max_new_tokens: int = 64
+    max_grad_norm: float = 1.0
+    seed: int = 0
+    micro_batch_size: int = 0
+    gradient_checkpointing: bool = False
+    seeded: bool = False
+    every: int = 10
+    save_every: int = 20
+
+    def __post_init__(self):
+        if self.method not in METHODS:
+            raise ValueError(f"policy-gradient method {self.method!r}: expected one of {METHODS}")
+        if self.baseline not in BASELINES:
+            raise ValueError(f"baseline {self.baseline!r}: expected one of {BASELINES}")
+        if self.method == "rloo" and self.k < 2:
+            raise ValueError(f"RLOO needs k >= 2 samples per prompt, got k={self.k}")
+
+
+def step_prompts(rows: list[dict], config: PolicyGradientConfig, step: int) -> list[dict]:
+    """The prompts of `step` (every rank's): they depend only on (seed, step), so a resumed run
+    draws what the uninterrupted one would have."""
+    epoch, offset = divmod(step * config.prompts_per_step, len(rows))
+    order = list(range(len(rows)))
+    random.Random(config.seed * 100_003 + epoch).shuffle(order)
+    return [rows[order[(offset + i) % len(rows)]] for i in range(config.prompts_per_step)]
+
+
+def sample(policy, tokenizer, batch: list[dict], config: PolicyGradientConfig, step: int,
+           mine: slice) -> Rollout:
+    """`k` completions of each of this rank's prompts, the sampling noise seeded by (seed, step)."""
+    torch.manual_seed(config.seed * 100_003 + step)
+    seeds = [sample_seed(config.seed, step, i) for i in range(mine.start * config.k,
+                                                              mine.stop * config.k)] \
+        if config.seeded else None
+    return rollout(policy, tokenizer, [b["prompt"] for b in batch], config.k,
+                   config.max_new_tokens, temperature=config.temperature,
+                   repetition_penalty=config.repetition_penalty, seeds=seeds)
+
+
+def kl_to_reference(policy, ref_model, r: Rollout, logp, micro_batch_size: int) -> torch.Tensor:
+    """Each sample's sequence KL estimate to the reference, log pi - log pi_ref (`logp`: the
+    policy's log-probabilities when already computed)."""
+    current = logp.detach() if logp is not None else _chunked_logprobs(policy, r, micro_batch_size)
+    return (current - reference_logprobs(policy, ref_model, r, micro_batch_size)).float().cpu()
+
+
+def advantages(total: torch.Tensor, everyone: torch.Tensor, config: PolicyGradientConfig,
+               moving: float | None) -> tuple[torch.Tensor, float | None]:
+    """(advantages of this rank's samples, the moving baseline after this step). `total`: their
+    rewards less the KL penalty; `everyone`: the step's totals over every rank."""
+    if config.method == "rloo":
+        grouped = total.view(-1, config.k)
+        return (grouped - rloo_baseline(grouped)).flatten(), moving
+    b = moving if (config.baseline == "moving_average" and moving is not None) else 0.0
+    if config.baseline == "moving_average":
+        mean = everyone.mean().item()
+        moving = mean if moving is None else \
+            config.baseline_decay * moving + (1 - config.baseline_decay) * mean
+    return total - b, moving
+
+
+def update(trained, optimizer, accelerator, params: list, r: Rollout, adv: torch.Tensor, logp,
+           config: PolicyGradientConfig) -> tuple[float, torch.Tensor]:
+    """One optimiser step on the surrogate of rollout `r`; (loss, gradient norm before clipping)."""
+    optimizer.zero_grad(set_to_none=True)
+    loss = policy_loss_backward(trained, r, adv.to(r.ids.device), logp, config.micro_batch_size,
+                                accelerator)
+    grad_norm = accelerator.clip_grad_norm_(params, config.max_grad_norm)
+    optimizer.step()
+    return loss, grad_norm
+
+
+def step_metrics(r: Rollout, batch: list[dict], k: int, rewards, kl, everyone, loss: float,
+                 grad_norm, diagnostics=None) -> dict:
+    """The step's logged means, over every rank's samples (equal slices), and `diagnostics`'s."""
+    lengths = r.completion_mask.sum(-1).float().tolist()
+    texts = r.texts
+    rows_k = [b for b in batch for _ in range(k)]
+    n_proc = distributed.world_size()
+    if n_proc > 1:
+        rewards, kl = (torch.tensor(distributed.gather(x.tolist())) for x in (rewards, kl))
+        lengths = distributed.gather(lengths)
+        loss = sum(distributed.gather([loss])) / n_proc
+        rows_k = [b for b in distributed.gather(batch) for _ in range(k)]
+        texts = distributed.gather(r.texts)
+    entry = {"reward": rewards.mean().item(), "kl": kl.mean().item(),
+             "total_reward": everyone.mean().item(), "loss": loss,
+             "grad_norm": grad_norm.item(), "length": sum(lengths) / len(lengths)}
+    if diagnostics is not None:
+        entry.update(diagnostics(rows_k, texts))
+    return entry
+
+
+def policy_gradient(policy, tokenizer, rows: list[dict], reward_fn, output_dir,
+                    config: PolicyGradientConfig, *, ref_model=None, run=None,
+                    log_prefix: str = "", diagnostics=None, on_step=None, resume: bool = False,
+                    progress: bool = True, keep=None):
+    """Optimise `policy` on `rows` (`prompt` messages plus reward columns) against
+    `reward_fn(prompts, completions, **columns) -> list[float]` as `config` says; returns
+    (policy, history).
+
+    `diagnostics(rows, texts) -> dict` adds per-step metrics (e.g. the gold score);
+    `on_step(policy, step)` runs every `config.every` steps; `resume=True` continues from the
+    last checkpoint. `keep(policy)` runs once, right after the last update and before that step's
+    `on_step`: the final policy is on disk before anything evaluates it
+    (`reason_lib.models.keep.keep_model`). The KL to `ref_model` (the policy with its adapters
+    disabled for a peft policy without one) is logged whenever there is a reference.
 
     Through accelerate's `Accelerator`: with several processes (`reason_lib.distributed`) each
     rank samples, scores and backpropagates its slice of the step's prompts, DDP averages the
     gradients (equal slices: the one-process gradient), and the logged means are gathered.
     """
-    if method not in METHODS:
-        raise ValueError(f"policy-gradient method {method!r}: expected one of {METHODS}")
-    if baseline not in BASELINES:
-        raise ValueError(f"baseline {baseline!r}: expected one of {BASELINES}")
-    if method == "rloo" and k < 2:
-        raise ValueError(f"RLOO needs k >= 2 samples per prompt, got k={k}")
     n_proc = distributed.world_size()
-    if prompts_per_step % n_proc:
-        raise ValueError(f"prompts_per_step {prompts_per_step} cannot be split over {n_proc} "
-                         "processes: use a multiple of the process count")
-    need_ref = kl_coef > 0 or ref_model is not None
+    if config.prompts_per_step % n_proc:
+        raise ValueError(f"prompts_per_step {config.prompts_per_step} cannot be split over "
+                         f"{n_proc} processes: use a multiple of the process count")
+    need_ref = config.kl_coef > 0 or ref_model is not None
     params = list(_trainable(policy).values())
-    optimizer = torch.optim.AdamW(params, lr=learning_rate, weight_decay=0.0)
-    if gradient_checkpointing:
+    optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=0.0)
+    if config.gradient_checkpointing:
         policy.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     start, moving = 0, None
     output_dir = Path(output_dir)
@@ -157,7 +260,7 @@ def policy_gradient(policy, tokenizer, rows: list[dict], reward_fn, output_dir, 
         start, moving = load_checkpoint(ckpt, policy, optimizer)
     accelerator = distributed.accelerator()
     trained, optimizer = accelerator.prepare(policy, optimizer)  # DDP-wrapped with several
-    share = prompts_per_step // n_proc
+    share = config.prompts_per_step // n_proc
     mine = slice(distributed.rank() * share, (distributed.rank() + 1) * share)
     # a resumed run's earlier steps are already in the run's metrics log; what it logged past
     # its checkpoint (before it was stopped; all of it when it stopped before the first one, or
@@ -168,78 +271,43 @@ def policy_gradient(policy, tokenizer, rows: list[dict], reward_fn, output_dir, 
     history = [h for h in (run.history() if run is not None and start else [])
                if h["step"] <= start and f"{log_prefix}reward" in h]
     policy.train()
-    for step in tqdm(range(start, steps), desc=f"{log_prefix or method} steps", initial=start,
-                     total=steps, disable=not progress or not distributed.is_main()):
-        # the prompts and the sampling noise of a step depend only on (seed, step): a resumed run
-        # draws what the uninterrupted one would have
-        epoch, offset = divmod(step * prompts_per_step, len(rows))
-        order = list(range(len(rows)))
-        random.Random(seed * 100_003 + epoch).shuffle(order)
-        batch = [rows[order[(offset + i) % len(rows)]] for i in range(prompts_per_step)][mine]
-        torch.manual_seed(seed * 100_003 + step)
-        seeds = [sample_seed(seed, step, i) for i in range(mine.start * k, mine.stop * k)] \
-            if seeded else None
-        r = rollout(policy, tokenizer, [b["prompt"] for b in batch], k, max_new_tokens,
-                    temperature=temperature, repetition_penalty=repetition_penalty, seeds=seeds)
-        rows_k = [b for b in batch for _ in range(k)]
+    for step in tqdm(range(start, config.steps), desc=f"{log_prefix or config.method} steps",
+                     initial=start, total=config.steps,
+                     disable=not progress or not distributed.is_main()):
+        batch = step_prompts(rows, config, step)[mine]
+        r = sample(policy, tokenizer, batch, config, step, mine)
+        rows_k = [b for b in batch for _ in range(config.k)]
         rewards = torch.tensor(reward_fn([b["prompt"] for b in rows_k], r.texts,
                                          **_columns(rows_k)), dtype=torch.float32)
-        whole = len(r.parts(micro_batch_size)) == 1  # else the graph is built part by part
+        whole = len(r.parts(config.micro_batch_size)) == 1  # else the graph is built part by part
         logp = sequence_logprobs(trained, r) if whole else None
-        if need_ref:
-            current = logp.detach() if whole else _chunked_logprobs(policy, r, micro_batch_size)
-            kl = (current - reference_logprobs(policy, ref_model, r, micro_batch_size)).float().cpu()
-        else:
-            kl = torch.zeros_like(rewards)
-        total = rewards - kl_coef * kl
+        kl = kl_to_reference(policy, ref_model, r, logp, config.micro_batch_size) if need_ref \
+            else torch.zeros_like(rewards)
+        total = rewards - config.kl_coef * kl
         everyone = torch.tensor(distributed.gather(total.tolist()))  # the step's, in prompt order
-        if method == "rloo":
-            grouped = total.view(-1, k)
-            advantages = (grouped - rloo_baseline(grouped)).flatten()
-        else:
-            b = moving if (baseline == "moving_average" and moving is not None) else 0.0
-            advantages = total - b
-            if baseline == "moving_average":
-                mean = everyone.mean().item()
-                moving = mean if moving is None else baseline_decay * moving + (1 - baseline_decay) * mean
-        optimizer.zero_grad(set_to_none=True)
-        loss = policy_loss_backward(trained, r, advantages.to(r.ids.device), logp,
-                                    micro_batch_size, accelerator)
-        grad_norm = accelerator.clip_grad_norm_(params, max_grad_norm)
-        optimizer.step()
-        lengths = r.completion_mask.sum(-1).float().tolist()
-        if n_proc > 1:  # the step's means over every rank's samples (equal slices)
-            rewards, kl = (torch.tensor(distributed.gather(x.tolist())) for x in (rewards, kl))
-            lengths = distributed.gather(lengths)
-            loss = sum(distributed.gather([loss])) / n_proc
-            rows_k = [b for b in distributed.gather(batch) for _ in range(k)]
-            texts = distributed.gather(r.texts)
-        else:
-            texts = r.texts
-        entry = {"reward": rewards.mean().item(), "kl": kl.mean().item(),
-                 "total_reward": everyone.mean().item(), "loss": loss,
-                 "grad_norm": grad_norm.item(), "length": sum(lengths) / len(lengths)}
-        if diagnostics is not None:
-            entry.update(diagnostics(rows_k, texts))
+        adv, moving = advantages(total, everyone, config, moving)
+        loss, grad_norm = update(trained, optimizer, accelerator, params, r, adv, logp, config)
+        entry = step_metrics(r, batch, config.k, rewards, kl, everyone, loss, grad_norm,
+                             diagnostics)
         entry = {f"{log_prefix}{key}": v for key, v in entry.items()}
         history.append({"step": step + 1, **entry})
         if run is not None:
             run.log(step + 1, **entry)
-        if keep is not None and step + 1 == steps:
+        if keep is not None and step + 1 == config.steps:
             policy.eval()
             keep(policy)
-        if on_step is not None and (step + 1) % every == 0:
+        if on_step is not None and (step + 1) % config.every == 0:
             on_step(policy, step + 1)
             policy.train()
-        if save_every and (step + 1) % save_every == 0 and step + 1 < steps:
+        if config.save_every and (step + 1) % config.save_every == 0 and step + 1 < config.steps:
             distributed.main_writes(save_checkpoint, output_dir / f"checkpoint-{step + 1}",
                                     policy, optimizer, step + 1, moving)
     policy.eval()
     return policy, history
 
 
-def method_settings(name: str, params) -> dict:
-    """`policy_gradient` keyword arguments of the study's methods, from the experiment's params:
+def method_settings(name: str, params) -> PolicyGradientConfig:
+    """The `policy_gradient` configuration of the study's methods, from the experiment's params:
     vanilla REINFORCE (no tie to the SFT policy), the same with a repetition penalty in
     generation, RLOO with a KL penalty to the SFT policy, and REINFORCE with that KL penalty;
     `params.method_overrides[name]` replaces shared values for one method (the study ran its
@@ -249,7 +317,7 @@ def method_settings(name: str, params) -> dict:
                   k=int(own["k"]), learning_rate=own["pg_learning_rate"],
                   temperature=own["temperature"], max_new_tokens=int(own["max_new_tokens"]),
                   seed=params.seed, baseline=params.baseline, seeded=params.seeded_samples,
-                  **memory(params))
+                  every=params.eval_every, **memory(params))
     methods = {"reinforce": dict(method="reinforce", kl_coef=0.0),
                "reinforce_rep_penalty": dict(method="reinforce", kl_coef=0.0,
                                              repetition_penalty=own["repetition_penalty"]),
@@ -257,4 +325,4 @@ def method_settings(name: str, params) -> dict:
                "reinforce_kl": dict(method="reinforce", kl_coef=own["kl_coef"])}
     if name not in methods:
         raise ValueError(f"method {name!r}: expected one of {sorted(methods)}")
-    return {**common, **methods[name]}
+    return PolicyGradientConfig(**common, **methods[name])

@@ -38,98 +38,110 @@ def parse_run(name: str) -> dict:
             "run_type": kind}
 
 
-def star_mmlu_run(name: str, params, data: dict, load_model_fn, tokenizer, output_dir, run=None,
-                  progress: bool = True) -> dict:
-    """One STaR (or DPO) run on multiple choice from a fresh copy of the start model.
+class MultipleChoiceSTaR:
+    """STaR (or DPO) on multiple choice as `star` asks of a task: `sample`, `is_correct`,
+    `finetune`, `validate`, `save`; `run()` runs it from a fresh copy of the start model.
 
-    `data` = {split: {"en": rows, "yo": rows}} (or English alone); `load_model_fn()` loads the start
-    model. Returns {"spec", "history" (per loop: validation accuracy in each language),
-    "best_loop", "model"}.
-    """
-    spec = parse_run(name)
-    lang = spec["train_lang"]
-    rows = data["train"][lang]
-    gen = dict(max_new_tokens=params.max_new_tokens, batch_size=params.eval_batch_size,
-               progress=progress)
-    epochs = params.single_batch_epochs if params.single_batch else params.epochs
-    peft = lora_config(params.lora_r, 2 * params.lora_r) if params.lora else None
+    `data` = {split: {"en": rows, "yo": rows}} (or English alone); `load_model_fn()` loads the
+    start model. With LoRA, a loop's model is the previous loop's plus the adapters trained in it
+    (merged in memory): its checkpoint keeps those adapters alone (`models.delta`), not a merged
+    copy."""
 
-    k = params.samples_per_question
-    # a sampling call holds prompts x k sequences: sample_batch_size counts sequences
-    prompts_per_call = max(1, params.sample_batch_size // k) if params.sample_batch_size \
-        else params.eval_batch_size
+    def __init__(self, name: str, params, data: dict, load_model_fn, tokenizer, output_dir,
+                 run=None, progress: bool = True):
+        self.name, self.params, self.data, self.tokenizer = name, params, data, tokenizer
+        self.load_model_fn, self.output_dir, self.run_, self.progress = \
+            load_model_fn, Path(output_dir), run, progress
+        self.spec = parse_run(name)
+        self.lang = self.spec["train_lang"]
+        self.gen = dict(max_new_tokens=params.max_new_tokens, batch_size=params.eval_batch_size,
+                        progress=progress)
+        self.epochs = params.single_batch_epochs if params.single_batch else params.epochs
+        self.peft = lora_config(params.lora_r, 2 * params.lora_r) if params.lora else None
+        # a sampling call holds prompts x k sequences: sample_batch_size counts sequences
+        k = params.samples_per_question
+        self.prompts_per_call = max(1, params.sample_batch_size // k) \
+            if params.sample_batch_size else params.eval_batch_size
+        self.trained_adapters: dict[int, list] = {}
+        self.start_source = None
 
-    def sample(model, rows_):
-        return sample_groups(model, tokenizer, [mc_prompt(r, lang) for r in rows_], k,
-                             temperature=params.temperature, desc=f"{name}: rollouts",
-                             **{**gen, "batch_size": prompts_per_call})
+    def sample(self, model, rows):
+        return sample_groups(model, self.tokenizer, [mc_prompt(r, self.lang) for r in rows],
+                             self.params.samples_per_question, temperature=self.params.temperature,
+                             desc=f"{self.name}: rollouts",
+                             **{**self.gen, "batch_size": self.prompts_per_call})
 
-    def is_correct(row, reply):
+    def is_correct(self, row, reply) -> bool:
         return extract_choice(reply) == row["Answer"]
 
-    # with LoRA, a loop's model is the previous loop's plus the adapters trained in it (merged in
-    # memory): its checkpoint keeps those adapters alone (`models.delta`), not a merged copy
-    trained_adapters: dict[int, list] = {}
-
-    def finetune(model, rows_, samples, flags, loop):
-        if params.restart_each_loop:
-            model = load_model_fn()
-        out = output_dir / f"train-{loop}"
-        adapters = trained_adapters.setdefault(loop, [])
-        kept = correct_rows(rows_, samples, flags, params.one_per_question, seed=params.seed + loop)
-        common = dict(batch_size=params.batch_size, max_length=params.max_length,
-                      seed=params.seed, run=run, peft_config=peft,
-                      bf16=params.dtype == "bfloat16", log_prefix=f"{name}/loop{loop}/",
-                      **memory(params))
-        if spec["strategy"] == "star" or params.dpo_sft_first:
-            if kept:
-                model, _ = sft(model, tokenizer, conversation_rows(
-                    [mc_prompt(r, lang) for r, _ in kept], [c for _, c in kept]), out / "sft",
-                    epochs=epochs, learning_rate=params.learning_rate, save_strategy="no",
-                    warmup_ratio=params.warmup_ratio, disable_tqdm=not progress, **common)
-                model = _merged(model, params.lora, out / "sft-adapter", adapters)
-        if spec["strategy"] == "dpo":
-            pairs = preference_pairs(rows_, samples, flags, seed=params.seed + loop)
+    def finetune(self, model, rows, samples, flags, loop):
+        p, lang = self.params, self.lang
+        if p.restart_each_loop:
+            model = self.load_model_fn()
+        out = self.output_dir / f"train-{loop}"
+        adapters = self.trained_adapters.setdefault(loop, [])
+        kept = correct_rows(rows, samples, flags, p.one_per_question, seed=p.seed + loop)
+        common = dict(batch_size=p.batch_size, max_length=p.max_length, seed=p.seed,
+                      run=self.run_, peft_config=self.peft, bf16=p.dtype == "bfloat16",
+                      log_prefix=f"{self.name}/loop{loop}/", **memory(p))
+        if (self.spec["strategy"] == "star" or p.dpo_sft_first) and kept:
+            model, _ = sft(model, self.tokenizer, conversation_rows(
+                [mc_prompt(r, lang) for r, _ in kept], [c for _, c in kept]), out / "sft",
+                epochs=self.epochs, learning_rate=p.learning_rate, save_strategy="no",
+                warmup_ratio=p.warmup_ratio, disable_tqdm=not self.progress, **common)
+            model = _merged(model, p.lora, out / "sft-adapter", adapters)
+        if self.spec["strategy"] == "dpo":
+            pairs = preference_pairs(rows, samples, flags, seed=p.seed + loop)
             if pairs:
-                model, _ = dpo(model, tokenizer, dpo_rows([mc_prompt(r, lang) for r, _, _ in pairs],
-                                                          [c for _, c, _ in pairs],
-                                                          [x for _, _, x in pairs]),
-                               out / "dpo", beta=params.dpo_beta, epochs=epochs,
-                               learning_rate=params.dpo_learning_rate,
-                               warmup_steps=params.warmup_ratio, disable_tqdm=not progress,
+                model, _ = dpo(model, self.tokenizer,
+                               dpo_rows([mc_prompt(r, lang) for r, _, _ in pairs],
+                                        [c for _, c, _ in pairs], [x for _, _, x in pairs]),
+                               out / "dpo", beta=p.dpo_beta, epochs=self.epochs,
+                               learning_rate=p.dpo_learning_rate,
+                               warmup_steps=p.warmup_ratio, disable_tqdm=not self.progress,
                                **common)
-                model = _merged(model, params.lora, out / "dpo-adapter", adapters)
+                model = _merged(model, p.lora, out / "dpo-adapter", adapters)
         return model
 
-    start = load_model_fn()
-    start_source = start.name_or_path
-
-    def save(model, tokenizer_, folder, loop):
-        if params.lora:
-            parent = start_source if loop == 1 or params.restart_each_loop \
+    def save(self, model, tokenizer, folder, loop):
+        if self.params.lora:
+            parent = self.start_source if loop == 1 or self.params.restart_each_loop \
                 else folder.parent / f"loop-{loop - 1}"
-            save_delta(folder, parent, trained_adapters.pop(loop, []))
+            save_delta(folder, parent, self.trained_adapters.pop(loop, []))
         else:
             model.save_pretrained(folder)
-        tokenizer_.save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
 
-    val = data["validation"]
-
-    def validate(model):
+    def validate(self, model) -> dict:
+        val = self.data["validation"]
         out, records = {}, []
         for lg in val:  # every language the data has
-            summary, recs = evaluate_choice(model, tokenizer, val[lg], lg, **gen)
+            summary, recs = evaluate_choice(model, self.tokenizer, val[lg], lg, **self.gen)
             out[lg] = summary["accuracy"]
             records += [{"lang": lg, **r} for r in recs]
-        out["accuracy"] = out[spec["eval_lang"]]["value"]
+        out["accuracy"] = out[self.spec["eval_lang"]]["value"]
         return {**out, "records": records}
 
-    result = star(start, tokenizer, rows, sample=sample, is_correct=is_correct,
-                  finetune=finetune, validate=validate, output_dir=output_dir,
-                  outer_loops=params.outer_loops, load=load_model_fn, reload_start=load_model_fn,
-                  save=save, run=run, log_prefix=f"{name}/", resume=True, progress=progress,
-                  seed=params.seed)
-    return {"spec": spec, **result}
+    def run(self) -> dict:
+        """{"spec", "history" (per loop: validation accuracy in each language), "best_loop",
+        "model", ...`star`'s result}."""
+        start = self.load_model_fn()
+        self.start_source = start.name_or_path
+        result = star(start, self.tokenizer, self.data["train"][self.lang], sample=self.sample,
+                      is_correct=self.is_correct, finetune=self.finetune, validate=self.validate,
+                      output_dir=self.output_dir, outer_loops=self.params.outer_loops,
+                      load=self.load_model_fn, reload_start=self.load_model_fn, save=self.save,
+                      run=self.run_, log_prefix=f"{self.name}/", resume=True,
+                      progress=self.progress, seed=self.params.seed)
+        return {"spec": self.spec, **result}
+
+
+def star_mmlu_run(name: str, params, data: dict, load_model_fn, tokenizer, output_dir, run=None,
+                  progress: bool = True) -> dict:
+    """One STaR (or DPO) run on multiple choice from a fresh copy of the start model
+    (`MultipleChoiceSTaR`)."""
+    return MultipleChoiceSTaR(name, params, data, load_model_fn, tokenizer, output_dir, run,
+                              progress).run()
 
 
 def overfit_check(accuracies: dict[str, float], target: float) -> dict:
@@ -203,52 +215,70 @@ def evaluate_pause_variant(model, tokenizer, rows: list[dict], params, method: s
                                 allow_pauses=pauses, progress=progress)
 
 
-def pause_star_run(variant: str, params, rows: list[dict], validation: list[dict], load_warm,
-                   tokenizer, output_dir, run=None, progress: bool = True) -> dict:
-    """One STaR / reward-conditioning run of a pause LM on GSM8K rows from its warmed-up model
-    (`load_warm(path=None)` loads it, or a checkpointed loop, trainable as configured).
-    Returns {"spec", "history", "best_loop", "model"}."""
-    spec = parse_variant(variant)
-    prefix = conditioning_prefix(spec["method"])
-    decode = dict(max_new_tokens=params.max_new_tokens, batch_size=params.eval_batch_size,
-                  max_consecutive_pauses=params.max_consecutive_pauses,
-                  allow_pauses=spec["pauses"], progress=progress)
+class PauseSTaR:
+    """STaR or constant textual reward conditioning of a pause LM on GSM8K rows, as `star` asks of
+    a task (`sample`, `is_correct`, `finetune`, `validate`); `run()` runs it from the warmed-up
+    model (`load_warm(path=None)` loads it, or a checkpointed loop, trainable as configured)."""
 
-    k = params.samples_per_problem
+    def __init__(self, variant: str, params, rows: list[dict], validation: list[dict], load_warm,
+                 tokenizer, output_dir, run=None, progress: bool = True):
+        self.variant, self.params, self.rows, self.validation = variant, params, rows, validation
+        self.load_warm, self.tokenizer, self.output_dir, self.run_, self.progress = \
+            load_warm, tokenizer, output_dir, run, progress
+        self.spec = parse_variant(variant)
+        self.prefix = conditioning_prefix(self.spec["method"])
+        self.decode = dict(max_new_tokens=params.max_new_tokens, batch_size=params.eval_batch_size,
+                           max_consecutive_pauses=params.max_consecutive_pauses,
+                           allow_pauses=self.spec["pauses"], progress=progress)
 
-    def sample(model, rows_):
-        prompts = [p + prefix for p in render_prompts(tokenizer, [gsm8k_prompt(r) for r in rows_])]
-        return grouped(pause_generate(model, tokenizer, [p for p in prompts for _ in range(k)],
-                                      temperature=spec["temperature"],
-                                      desc=f"{variant}: rollouts", **decode), k)
+    def sample(self, model, rows):
+        k = self.params.samples_per_problem
+        prompts = [p + self.prefix
+                   for p in render_prompts(self.tokenizer, [gsm8k_prompt(r) for r in rows])]
+        return grouped(pause_generate(model, self.tokenizer, [p for p in prompts for _ in range(k)],
+                                      temperature=self.spec["temperature"],
+                                      desc=f"{self.variant}: rollouts", **self.decode), k)
 
-    def is_correct(row, reply):
+    def is_correct(self, row, reply) -> bool:
         return extract_gsm8k(strip_pauses(reply)) == extract_gsm8k(row["answer"])
 
-    def finetune(model, rows_, samples, flags, loop):
-        if spec["method"] == "star":
-            kept = correct_rows(rows_, samples, flags)
+    def finetune(self, model, rows, samples, flags, loop):
+        p = self.params
+        if self.spec["method"] == "star":
+            kept = correct_rows(rows, samples, flags)
             data = [{"prompt": gsm8k_prompt(r), "completion": c} for r, c in kept]
         else:  # every reply, tagged with the reward it earned
             data = [{"prompt": gsm8k_prompt(r), "completion": f"{REWARD_TAGS[f]}\n{c}"}
-                    for r, replies, fl in zip(rows_, samples, flags) for c, f in zip(replies, fl)]
+                    for r, replies, fl in zip(rows, samples, flags) for c, f in zip(replies, fl)]
         if data:
-            train_pause_lm(model, tokenizer, data, epochs=params.epochs,
-                           batch_size=params.batch_size, learning_rate=params.learning_rate,
-                           max_length=params.max_length, seed=params.seed + loop, run=run,
-                           log_prefix=f"{variant}/loop{loop}/", progress=progress,
-                           **memory(params))
+            train_pause_lm(model, self.tokenizer, data, epochs=p.epochs, batch_size=p.batch_size,
+                           learning_rate=p.learning_rate, max_length=p.max_length,
+                           seed=p.seed + loop, run=self.run_,
+                           log_prefix=f"{self.variant}/loop{loop}/", progress=self.progress,
+                           **memory(p))
         return model
 
-    def validate(model):
+    def validate(self, model) -> dict:
         summary, records = evaluate_pause_variant(
-            model, tokenizer, validation, params, spec["method"], spec["pauses"],
-            0.0 if params.greedy_eval else spec["temperature"], progress=progress)
+            model, self.tokenizer, self.validation, self.params, self.spec["method"],
+            self.spec["pauses"], 0.0 if self.params.greedy_eval else self.spec["temperature"],
+            progress=self.progress)
         return {"accuracy": summary["accuracy"]["value"], "proportion": summary["accuracy"],
                 "pauses": summary["pauses"], "records": records}
 
-    result = star(load_warm(), tokenizer, rows, sample=sample, is_correct=is_correct,
-                  finetune=finetune, validate=validate, output_dir=output_dir,
-                  outer_loops=params.outer_loops, load=load_warm, reload_start=load_warm, run=run,
-                  log_prefix=f"{variant}/", resume=True, progress=progress, seed=params.seed)
-    return {"spec": spec, **result}
+    def run(self) -> dict:
+        """{"spec", "history", "best_loop", "model", ...`star`'s result}."""
+        result = star(self.load_warm(), self.tokenizer, self.rows, sample=self.sample,
+                      is_correct=self.is_correct, finetune=self.finetune, validate=self.validate,
+                      output_dir=self.output_dir, outer_loops=self.params.outer_loops,
+                      load=self.load_warm, reload_start=self.load_warm, run=self.run_,
+                      log_prefix=f"{self.variant}/", resume=True, progress=self.progress,
+                      seed=self.params.seed)
+        return {"spec": self.spec, **result}
+
+
+def pause_star_run(variant: str, params, rows: list[dict], validation: list[dict], load_warm,
+                   tokenizer, output_dir, run=None, progress: bool = True) -> dict:
+    """One STaR / reward-conditioning run of a pause LM (`PauseSTaR`)."""
+    return PauseSTaR(variant, params, rows, validation, load_warm, tokenizer, output_dir, run,
+                     progress).run()
