@@ -24,7 +24,7 @@ SEEDS ?=
 # CLAIMS=1: each experiment cut to the configurations the claims compare (--claims; make claims)
 CLAIMS ?=
 # the runner (a reproduction id or results file, for reference and check-reproduction, is RUN=)
-RUNNER := $(PY) -m reason_lib.run $(if $(NPROC),--nproc $(NPROC)) $(if $(ACCELERATE_CONFIG),--accelerate-config $(ACCELERATE_CONFIG)) $(if $(SEEDS),--seeds $(SEEDS)) $(if $(CLAIMS),--claims)
+RUNNER := $(PY) -m reason_lib.cli $(if $(NPROC),--nproc $(NPROC)) $(if $(ACCELERATE_CONFIG),--accelerate-config $(ACCELERATE_CONFIG)) $(if $(SEEDS),--seeds $(SEEDS)) $(if $(CLAIMS),--claims)
 
 .PHONY: help setup test export readme reference claims check-reproduction ci-reference smol-model base-model pause-warmup pause-warmup-grid pause-star pause-star-sampled star-mmlu perplexity-grpo reinforce-rm reinforce-rm-1 reinforce-rm-2 evaluate infer summary bench reproduce clean
 
@@ -86,7 +86,7 @@ bench: setup $(if $(filter smol,$(PROFILE)),smol-model) ## the benchmarks (ratio
 	cd benchmarks && ../$(PY) run_all.py --profile $(PROFILE)
 
 summary: setup ## notebook 99: every experiment's table from outputs/, and outputs/index.html
-	$(PY) -m reason_lib.run summary --profile $(PROFILE)
+	$(PY) -m reason_lib.cli summary --profile $(PROFILE)
 
 # `make reproduce` runs the experiments REPRODUCE_JOBS at a time, each with an equal share of the
 # cores as torch threads: on 2 cores two one-thread runs do about 1.25x the work of one two-thread
@@ -139,7 +139,7 @@ REPRO_TARGETS = $(if $(and $(filter cpu,$(PROFILE)),$(filter-out 1,$(words $(SEE
 # One base model per seed, REPRODUCE_JOBS at a time (reused when one with the same parameters
 # and code is there): every experiment of seed k starts from base model seed k.
 base-model-seed-%: setup
-	$(PY) -m reason_lib.run base_model --profile $(PROFILE) --reuse -p seed $*
+	$(PY) -m reason_lib.cli base_model --profile $(PROFILE) --reuse -p seed $*
 
 # One id per reproduction (outputs/reproduce/<id>/: its results.json and the check against
 # results/<profile>.json).

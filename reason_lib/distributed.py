@@ -148,7 +148,7 @@ def check_accelerate_config(path, experiment: str) -> int:
 
 
 def launch_command(nproc: int, argv: list[str], config_file: str = "") -> list[str]:
-    """`accelerate launch` of `python -m reason_lib.run <argv>` on `nproc` processes: with an
+    """`accelerate launch` of `python -m reason_lib.cli <argv>` on `nproc` processes: with an
     accelerate config file (params/accelerate/ddp.yaml; `check_accelerate_config`) as it says (its
     num_processes), else plain data parallel (`--multi_gpu`: DDP on the GPUs, or gloo processes
     on a machine with none) from `plain_config`'s file, so a user's own accelerate default
@@ -158,10 +158,10 @@ def launch_command(nproc: int, argv: list[str], config_file: str = "") -> list[s
         raise ValueError(f"nproc {nproc}: must be at least 1")
     exe = shutil.which("accelerate", path=os.path.dirname(sys.executable)) or "accelerate"
     if config_file:
-        return [exe, "launch", "--config_file", config_file, "-m", "reason_lib.run", *argv]
+        return [exe, "launch", "--config_file", config_file, "-m", "reason_lib.cli", *argv]
     return [exe, "launch", "--config_file", str(plain_config()), "--multi_gpu", "--num_machines",
             "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--num_processes", str(nproc),
-            "--main_process_port", str(free_port()), "-m", "reason_lib.run", *argv]
+            "--main_process_port", str(free_port()), "-m", "reason_lib.cli", *argv]
 
 
 def plain_config() -> Path:

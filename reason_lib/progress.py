@@ -19,7 +19,7 @@ import threading
 import time
 from pathlib import Path
 
-HEADLESS = "REASON_LIB_HEADLESS"  # set by reason_lib.run for the notebook kernels it starts
+HEADLESS = "REASON_LIB_HEADLESS"  # set by reason_lib.cli for the notebook kernels it starts
 
 
 def duration(seconds: float) -> str:

@@ -1,6 +1,6 @@
 """A paper-scale parameter set rehearsed on CPU before it is sent to a GPU (or a queue).
 
-`python -m reason_lib.run <experiment> --profile gpu --rehearse` runs the notebook with every
+`python -m reason_lib.cli <experiment> --profile gpu --rehearse` runs the notebook with every
 value of the profile kept (model and dataset ids, dtype, LoRA, batch and micro-batch sizes,
 checkpointing, checkpoint policy) except the ones `shrink` cuts, by the one rule below, and the
 device (cpu). With tiny stand-ins behind the Hub ids (`make test` places them; a user can point

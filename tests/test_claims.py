@@ -125,7 +125,7 @@ def test_claims_cut_each_configuration_list_to_what_the_claims_compare():
     """`--claims`: the profile's list in its order, less what no claim names; per reward-model
     level for reinforce_rm; nothing to cut for an experiment without such a list."""
     from reason_lib.config import load_params
-    from reason_lib.run import main, with_claims
+    from reason_lib.cli import main, with_claims
 
     star = load_params("pause_star", "cpu", {})
     assert len(star.variants) == 8

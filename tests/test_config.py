@@ -20,7 +20,7 @@ def test_every_params_file_validates():
 
 
 def test_every_grid_file_validates_on_the_cpu_profile():
-    from reason_lib.run import load_grid
+    from reason_lib.cli import load_grid
 
     for exp in config.EXPERIMENTS:
         for path in (config.PARAMS_DIR / exp / "grids").glob("*.yaml"):

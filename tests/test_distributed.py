@@ -114,7 +114,7 @@ def test_launch_command_uses_a_config_file_or_plain_data_parallel(tmp_path):
     written = plain[plain.index("--config_file") + 1]
     assert "distributed_type: MULTI_GPU" in open(written).read() and "gpu_ids: all" in open(written).read()
     assert plain[plain.index("--num_processes") + 1] == "4"
-    assert plain[-5:] == ["-m", "reason_lib.run", "reinforce_rm", "--profile", "cpu"]
+    assert plain[-5:] == ["-m", "reason_lib.cli", "reinforce_rm", "--profile", "cpu"]
     config = distributed.launch_command(8, ["x"], "params/accelerate/ddp.yaml")
     assert config[1:4] == ["launch", "--config_file", "params/accelerate/ddp.yaml"]
     assert "--multi_gpu" not in config
@@ -147,17 +147,17 @@ def test_use_vllm_without_vllm_installed_stops_with_one_line_saying_where_to_get
 
 
 def test_a_step_that_cannot_be_split_over_the_processes_stops_before_any_run(outputs, capsys):
-    from reason_lib import run
+    from reason_lib import cli
 
-    assert run.main(["reinforce_rm", "--profile", "ci", "--nproc", "3"]) == 2
+    assert cli.main(["reinforce_rm", "--profile", "ci", "--nproc", "3"]) == 2
     assert "key 'batch_size' (value 16): cannot be split over --nproc 3" in capsys.readouterr().err
     assert not (outputs / "reinforce_rm").exists()
 
 
 def test_a_sharding_accelerate_config_is_refused_before_a_run_folder_exists(tmp_path, monkeypatch):
-    """FSDP and DeepSpeed configs stop `reason_lib.run` at once, naming the file and the field:
+    """FSDP and DeepSpeed configs stop `reason_lib.cli` at once, naming the file and the field:
     the project's generation and hand-written loops need the whole model in each process."""
-    from reason_lib import run
+    from reason_lib import cli
     from reason_lib.config import ParamError
 
     monkeypatch.setenv("REASON_LIB_OUTPUTS", str(tmp_path / "outputs"))
@@ -166,14 +166,14 @@ def test_a_sharding_accelerate_config_is_refused_before_a_run_folder_exists(tmp_
         sharded = tmp_path / f"{kind}.yaml"
         sharded.write_text(ddp.replace("distributed_type: MULTI_GPU", f"distributed_type: {kind}"))
         with pytest.raises(ParamError, match=f"{kind}.yaml: field 'distributed_type' \\(value {kind}\\)"):
-            run.prepare("pause_star", "ci", accelerate_config=str(sharded))
+            cli.prepare("pause_star", "ci", accelerate_config=str(sharded))
     assert not (tmp_path / "outputs").exists()
 
 
 def test_an_accelerate_configs_process_count_is_the_runs(tmp_path, monkeypatch):
     """With ACCELERATE_CONFIG alone the run once recorded 1 process and skipped the check that
     each step's batch splits evenly over the processes; the file's num_processes is used."""
-    from reason_lib import run
+    from reason_lib import cli
     from reason_lib.config import ParamError
 
     monkeypatch.setenv("REASON_LIB_OUTPUTS", str(tmp_path / "outputs"))
@@ -184,9 +184,9 @@ def test_an_accelerate_configs_process_count_is_the_runs(tmp_path, monkeypatch):
         path.write_text(ddp.replace("num_processes: 8", f"num_processes: {n}"))
         if n == 3:  # ci pause_star's batch of 4 does not split over 3
             with pytest.raises(ParamError, match="cannot be split over --nproc 3"):
-                run.prepare("pause_star", "ci", accelerate_config=str(path))
+                cli.prepare("pause_star", "ci", accelerate_config=str(path))
         else:
-            folder, _ = run.prepare("pause_star", "ci", accelerate_config=str(path))
+            folder, _ = cli.prepare("pause_star", "ci", accelerate_config=str(path))
             assert folder.manifest["processes"] == 2
 
 

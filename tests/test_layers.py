@@ -30,7 +30,7 @@ LAYERS = [
      "experiments.reinforce_rm",
      "benches", "claims"],
     # 6: orchestration: starting a run, the CLI, results, summary, estimates, tools
-    ["checks", "precision", "session", "run", "results", "summary", "estimate", "infer",
+    ["checks", "precision", "session", "cli", "results", "summary", "estimate", "infer",
      "models.smol"],
 ]
 LAYER = {f"reason_lib.{m}": i for i, names in enumerate(LAYERS) for m in names}
@@ -118,13 +118,13 @@ def test_the_layer_check_sees_an_upward_edge_a_cycle_and_a_local_import(tmp_path
 
 
 def test_the_command_line_does_not_import_plotting_statistics_or_model_classes():
-    """With every import at the top, `python -m reason_lib.run` once took 5-6 s to start (matplotlib
+    """With every import at the top, `python -m reason_lib.cli` once took 5-6 s to start (matplotlib
     through claims, scipy through stats, transformers' model classes through train.base) instead
     of 2: the runner and the Makefile's commands import only what they use."""
     import subprocess
     import sys
 
-    code = ("import sys, reason_lib.run, reason_lib.session; "
+    code = ("import sys, reason_lib.cli, reason_lib.session; "
             "print(sorted(m for m in ('matplotlib', 'scipy', 'reason_lib.models.tiny', "
             "'reason_lib.train.base') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -120,7 +120,7 @@ def test_evaluate_gives_a_runs_own_numbers_on_its_own_items(shared_outputs, expe
     env = {**os.environ, "REASON_LIB_OUTPUTS": str(shared_outputs), "HF_HUB_OFFLINE": "1",
            "OMP_NUM_THREADS": THREADS}
     before = set((shared_outputs / "evaluate").iterdir())
-    result = subprocess.run([sys.executable, "-m", "reason_lib.run", "evaluate", "--profile", "ci",
+    result = subprocess.run([sys.executable, "-m", "reason_lib.cli", "evaluate", "--profile", "ci",
                              "-p", "model", f"{experiment}/latest", "-p", "benches", "[run]",
                              "-p", "baseline", ""], cwd=PROJ_ROOT, env=env, capture_output=True,
                             text=True, timeout=900)
@@ -185,7 +185,7 @@ def test_a_kept_reward_model_is_reused_and_a_method_runs_its_own_steps(shared_ou
     (first,) = (shared_outputs / "reinforce_rm").iterdir()
     env = {**os.environ, "REASON_LIB_OUTPUTS": str(shared_outputs), "HF_HUB_OFFLINE": "1",
            "OMP_NUM_THREADS": THREADS}
-    result = subprocess.run([sys.executable, "-m", "reason_lib.run", "reinforce_rm", "--profile", "ci",
+    result = subprocess.run([sys.executable, "-m", "reason_lib.cli", "reinforce_rm", "--profile", "ci",
                              "-p", "reward_model_path", first.name, "-p", "methods", "[reinforce_kl]",
                              "-p", "method_overrides", "{reinforce_kl: {steps: 3}}"], cwd=PROJ_ROOT,
                             env=env, capture_output=True, text=True, timeout=900)
@@ -211,7 +211,7 @@ def test_a_claims_run_keeps_the_configurations_claims_compare_with_a_full_runs_n
     (tmp_path / "models").symlink_to(shared_outputs / "models")  # the ci base and start models
     env = {**os.environ, "REASON_LIB_OUTPUTS": str(tmp_path), "HF_HUB_OFFLINE": "1",
            "OMP_NUM_THREADS": THREADS}
-    result = subprocess.run([sys.executable, "-m", "reason_lib.run", "pause_star", "--profile", "ci",
+    result = subprocess.run([sys.executable, "-m", "reason_lib.cli", "pause_star", "--profile", "ci",
                              "--claims"], cwd=PROJ_ROOT, env=env, capture_output=True, text=True,
                             timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -245,7 +245,7 @@ def test_a_killed_run_resumed_ends_with_the_uninterrupted_runs_metrics(shared_ou
     (tmp_path / "models").symlink_to(shared_outputs / "models")  # the ci base and start models
     env = {**os.environ, "REASON_LIB_OUTPUTS": str(tmp_path), "HF_HUB_OFFLINE": "1",
            "OMP_NUM_THREADS": THREADS}
-    command = [sys.executable, "-m", "reason_lib.run", experiment, "--profile", "ci"]
+    command = [sys.executable, "-m", "reason_lib.cli", experiment, "--profile", "ci"]
     proc = subprocess.Popen(command, cwd=PROJ_ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     deadline = time.time() + 600
@@ -292,7 +292,7 @@ def test_a_run_in_two_processes_writes_one_run_folder_with_the_one_process_table
         (root / "models").symlink_to(shared_outputs / "models")  # the ci base model
         env = {**os.environ, "REASON_LIB_OUTPUTS": str(root), "HF_HUB_OFFLINE": "1",
                "OMP_NUM_THREADS": "1"}
-        result = subprocess.run([sys.executable, "-m", "reason_lib.run", "reinforce_rm",
+        result = subprocess.run([sys.executable, "-m", "reason_lib.cli", "reinforce_rm",
                                  "--profile", "ci", "--nproc", str(nproc), "-p", "seeded_samples",
                                  "true"], cwd=PROJ_ROOT, env=env, capture_output=True, text=True,
                                 timeout=900)

@@ -77,7 +77,7 @@ def test_a_long_cells_progress_reaches_the_terminal_while_it_runs(tmp_path):
 
 def test_a_trainers_steps_reach_the_terminal_when_headless(tiny, tmp_path, monkeypatch):
     # In a notebook kernel transformers draws Jupyter's HTML bar, which no terminal sees; under
-    # reason_lib.run (HEADLESS set, inherited by the kernel) the trainer draws a text bar.
+    # reason_lib.cli (HEADLESS set, inherited by the kernel) the trainer draws a text bar.
     _, _, path = tiny
     monkeypatch.setenv(HEADLESS, "1")
     nb = nbformat.v4.new_notebook()

@@ -123,7 +123,7 @@ def test_every_gpu_profile_runs_rehearsed_on_cpu(world, tmp_path, experiment, ar
     _, env = world
     outputs = tmp_path / "outputs"
     result = subprocess.run(
-        [sys.executable, "-m", "reason_lib.run", experiment, "--profile", "gpu", "--rehearse",
+        [sys.executable, "-m", "reason_lib.cli", experiment, "--profile", "gpu", "--rehearse",
          *args], cwd=config.PROJ_ROOT, capture_output=True, text=True, timeout=600,
         env={**os.environ, **env, "REASON_LIB_OUTPUTS": str(outputs), "OMP_NUM_THREADS": "1"})
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

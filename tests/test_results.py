@@ -293,7 +293,7 @@ def test_make_reference_without_run_takes_the_profiles_runs_not_the_runner():
 
     assert command("PROFILE=smol", "MERGE=1").split()[-4:] == \
         ["reference", "--profile", "smol", "--merge"]
-    assert "--run r7" in command("RUN=r7") and "reason_lib.run " not in command("RUN=r7")
+    assert "--run r7" in command("RUN=r7") and "reason_lib.cli " not in command("RUN=r7")
 
 
 def test_make_claims_runs_each_experiment_and_seed_as_its_own_job_cut_to_the_claims():
@@ -306,21 +306,21 @@ def test_make_claims_runs_each_experiment_and_seed_as_its_own_job_cut_to_the_cla
     def lines(*args):
         out = subprocess.run(["make", "-n", *args], cwd=results.README.parent,
                              capture_output=True, text=True, check=True).stdout
-        return [line for line in out.splitlines() if "reason_lib.run " in line
+        return [line for line in out.splitlines() if "reason_lib.cli " in line
                 or line.startswith("OMP_NUM_THREADS")]
 
     got = lines("claims", "SEEDS=0,3", "EXPERIMENTS=star-mmlu pause-star")
     jobs = next(line for line in got if "--keep-going" in line).split()
     assert jobs[4:8] == ["star-mmlu@seed0", "star-mmlu@seed3", "pause-star@seed0", "pause-star@seed3"]
-    runs = [line.split() for line in got if "reason_lib.run " in line and "base_model" not in line
+    runs = [line.split() for line in got if "reason_lib.cli " in line and "base_model" not in line
             and "summary" not in line]
     assert sorted((r[r.index("--seeds") + 1], r[r.index("--claims") + 1]) for r in runs) == [
         ("0-0", "pause_star"), ("0-0", "star_mmlu"), ("3-3", "pause_star"), ("3-3", "star_mmlu")]
-    one = [line for line in lines("reproduce") if "reason_lib.run " in line
+    one = [line for line in lines("reproduce") if "reason_lib.cli " in line
            and "base_model" not in line and "summary" not in line]
     assert any(line.endswith("--claims star_mmlu --profile cpu") for line in one)
     assert all("--claims" in line and "--seeds" not in line for line in one)
-    full = [line for line in lines("reproduce", "REPRO_CLAIMS=") if "reason_lib.run " in line]
+    full = [line for line in lines("reproduce", "REPRO_CLAIMS=") if "reason_lib.cli " in line]
     assert any(line.endswith(" star_mmlu --profile cpu") for line in full)
     assert not any("--claims" in line or "--seeds" in line for line in full)
 

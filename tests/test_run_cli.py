@@ -13,7 +13,7 @@ from reason_lib.config import PROJ_ROOT
 
 def _run(outputs, *args):
     env = {**os.environ, "REASON_LIB_OUTPUTS": str(outputs)}
-    return subprocess.run([sys.executable, "-m", "reason_lib.run", *args], cwd=PROJ_ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "reason_lib.cli", *args], cwd=PROJ_ROOT, env=env,
                           capture_output=True, text=True, timeout=900)
 
 
@@ -94,7 +94,7 @@ def test_a_bad_grid_entry_stops_the_grid_before_any_run(outputs, tmp_path):
 
 
 def test_the_pause_grid_file_holds_the_20_configurations_and_the_matched_control():
-    from reason_lib.run import load_grid
+    from reason_lib.cli import load_grid
 
     entries = load_grid("params/pause_warmup/grids/warmup.yaml", "pause_warmup", "cpu", {})
     assert len(entries) == 21 and len({e["config_name"] for e in entries}) == 21
@@ -130,7 +130,7 @@ def test_a_killed_run_is_marked_failed(outputs):
     import time
 
     env = {**os.environ, "REASON_LIB_OUTPUTS": str(outputs)}
-    proc = subprocess.Popen([sys.executable, "-m", "reason_lib.run", "base_model", "--profile",
+    proc = subprocess.Popen([sys.executable, "-m", "reason_lib.cli", "base_model", "--profile",
                              "ci"], cwd=PROJ_ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
@@ -166,7 +166,7 @@ def test_reinforce_on_hh_dialogues_without_sft_and_a_frozen_reward_backbone(outp
 
 def test_resume_extends_only_what_it_can_and_names_what_it_cannot(outputs):
     from reason_lib import config, runs
-    from reason_lib.run import prepare
+    from reason_lib.cli import prepare
 
     run = runs.Run.create("pause_star", config.load_params("pause_star", "ci", {}), "ci")
     run.finish({"done": True})
@@ -186,7 +186,7 @@ def test_resume_extends_only_what_it_can_and_names_what_it_cannot(outputs):
 
 def test_seeds_parse_as_a_count_a_range_or_a_list():
     from reason_lib.config import ParamError
-    from reason_lib.run import parse_seeds
+    from reason_lib.cli import parse_seeds
 
     assert parse_seeds("3") == [0, 1, 2]
     assert parse_seeds("5-7") == [5, 6, 7]
@@ -210,7 +210,7 @@ def test_seeds_run_one_folder_and_one_base_model_per_seed_then_start_each_seed_f
     assert weights[0] != weights[1]  # another initialisation and data order: another model
 
     # seed 2 of an experiment needs base model seed 2, which is missing: it is trained first
-    from reason_lib.run import needs_base_model
+    from reason_lib.cli import needs_base_model
 
     os.environ["REASON_LIB_OUTPUTS"] = str(outputs)
     try:
@@ -231,7 +231,7 @@ def test_mark_failed_marks_even_inside_a_launch(outputs, monkeypatch):
     --mark-failed: that once ran the whole notebook again, single-process, instead."""
     from reason_lib import distributed, runs
     from reason_lib.config import load_params
-    from reason_lib.run import main
+    from reason_lib.cli import main
 
     run = runs.Run.create("base_model", load_params("base_model", "ci"), "ci")
     monkeypatch.setenv(distributed.LAUNCHED, "1")
@@ -269,7 +269,7 @@ def test_two_seeds_started_together_each_keep_their_own_base_model(outputs):
     from reason_lib.models.find import ModelNotFound, find_models
 
     env = {**os.environ, "REASON_LIB_OUTPUTS": str(outputs), "HF_HUB_OFFLINE": "1"}
-    procs = [subprocess.Popen([sys.executable, "-m", "reason_lib.run", "base_model", "--profile",
+    procs = [subprocess.Popen([sys.executable, "-m", "reason_lib.cli", "base_model", "--profile",
                                "ci", "-p", "seed", str(seed)], cwd=PROJ_ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
              for seed in (0, 1)]

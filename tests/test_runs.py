@@ -123,7 +123,7 @@ def test_a_run_whose_process_is_gone_reads_interrupted_and_success_clears_the_er
 
 
 def test_resume_refuses_a_live_or_succeeded_run_without_force(outputs, capsys):
-    from reason_lib import run as runner
+    from reason_lib import cli as runner
 
     run = runs.Run.create("base_model", load_params("base_model", "cpu"), "cpu")
     assert runner.main(["base_model", "--resume", run.id, "--prepare"]) == 2  # this process: alive

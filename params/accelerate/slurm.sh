@@ -15,7 +15,7 @@ set -euo pipefail
 PY=${PY:-.venv/bin/python}
 GPUS=${SLURM_GPUS_ON_NODE:-8}
 # validated and created once, here: the folder every rank runs in (its path is the last line)
-RUN_DIR=$("$PY" -m reason_lib.run "$@" --prepare --nproc $((GPUS * SLURM_NNODES)) \
+RUN_DIR=$("$PY" -m reason_lib.cli "$@" --prepare --nproc $((GPUS * SLURM_NNODES)) \
     ${ACCELERATE_CONFIG:+--accelerate-config "$ACCELERATE_CONFIG"} | tail -n 1)
 HEAD=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)
 if [ -n "${ACCELERATE_CONFIG:-}" ]; then HOW="--config_file $ACCELERATE_CONFIG"; else HOW="--multi_gpu"; fi
@@ -23,5 +23,5 @@ export REASON_LIB_LAUNCHED="$RUN_DIR" PY HOW HEAD GPUS
 srun --kill-on-bad-exit=1 bash -c '"$PY" -m accelerate.commands.launch $HOW \
     --num_machines "$SLURM_NNODES" --machine_rank "$SLURM_NODEID" \
     --main_process_ip "$HEAD" --main_process_port 29500 \
-    --num_processes $((GPUS * SLURM_NNODES)) -m reason_lib.run "$@"' _ "$@" \
-  || "$PY" -m reason_lib.run "$@" --mark-failed "$RUN_DIR"
+    --num_processes $((GPUS * SLURM_NNODES)) -m reason_lib.cli "$@"' _ "$@" \
+  || "$PY" -m reason_lib.cli "$@" --mark-failed "$RUN_DIR"

@@ -1,7 +1,7 @@
 """Run an experiment's notebook headlessly with papermill into a new (or resumed) run folder.
 
-    python -m reason_lib.run <experiment> --profile cpu [-p key value ...] [--resume RUN_ID]
-    python -m reason_lib.run <experiment> --grid params/<experiment>/grids/<name>.yaml [-p key value ...]
+    python -m reason_lib.cli <experiment> --profile cpu [-p key value ...] [--resume RUN_ID]
+    python -m reason_lib.cli <experiment> --grid params/<experiment>/grids/<name>.yaml [-p key value ...]
 
 Parameters are validated before anything runs; the executed notebook and its HTML rendering go into
 the run folder; a failing cell marks the run failed and keeps the partial notebook. While it runs,
@@ -354,8 +354,8 @@ def _stop_on_sigterm() -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    """The command line of `python -m reason_lib.run` (`make <experiment>` builds it)."""
-    out = argparse.ArgumentParser(prog="python -m reason_lib.run", description=__doc__,
+    """The command line of `python -m reason_lib.cli` (`make <experiment>` builds it)."""
+    out = argparse.ArgumentParser(prog="python -m reason_lib.cli", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     out.add_argument("experiment", choices=sorted(config.EXPERIMENTS))
     out.add_argument("--profile", default="cpu", help="params/<experiment>/<profile>.yaml")
