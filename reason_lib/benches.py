@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from reason_lib.config import ParamError, conditioning_prefix, parse_variant, resolve_source
+from reason_lib.config import ParamError, resolve_source
 from reason_lib.data import gsm8k_data, gsm8k_paraphrase, gsm8k_splits, load_gsm8k, mmlu_splits
 from reason_lib.data.mmlu import load_mmlu, mmlu_data, stratified
 from reason_lib.data.preferences import preference_data
 from reason_lib.evaluate import (evaluate_choice, evaluate_choice_logprob, evaluate_gsm8k,
                                  evaluate_pause_gsm8k, evaluate_policy, gold_perplexity)
+from reason_lib.experiments.pause_star.params import conditioning_prefix, parse_variant
 from reason_lib.models.find import find_reward_model
 from reason_lib.models.load import load_model, load_tokenizer
 from reason_lib.models.reward_model import RewardModelScorer, load_reward_model

@@ -53,11 +53,13 @@ from functools import lru_cache
 from pathlib import Path
 
 from reason_lib import config
-from reason_lib.config import method_values, parse_variant, resolve_source
+from reason_lib.config import resolve_source
 from reason_lib.data.gsm8k import gsm8k_prompt, load_gsm8k
-from reason_lib.disk import atomic_write
 from reason_lib.data.mmlu import load_mmlu, mc_prompt
 from reason_lib.data.preferences import load_preferences
+from reason_lib.disk import atomic_write
+from reason_lib.experiments.pause_star.params import parse_variant
+from reason_lib.experiments.reinforce_rm.params import method_values
 from reason_lib.generate import render_prompts
 from reason_lib.models import load_tokenizer
 from reason_lib.runs import processor

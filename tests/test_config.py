@@ -1,7 +1,8 @@
 import pytest
 
 from reason_lib import config
-from reason_lib.config import BaseModelParams, ParamError, load_params
+from reason_lib.config import ParamError, load_params
+from reason_lib.experiments.base_model.params import BaseModelParams
 
 
 def test_cpu_profile_loads_with_defaults():

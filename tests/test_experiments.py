@@ -3,9 +3,10 @@
 import pytest
 
 from reason_lib import summary
-from reason_lib.config import parse_variant
+from reason_lib.experiments.pause_star import pipeline as pause_star
+from reason_lib.experiments.pause_star.params import parse_variant
 from reason_lib.evaluate import summarize
-from reason_lib.experiments import pause_star, star_mmlu
+from reason_lib.experiments.star_mmlu import pipeline as star_mmlu
 from reason_lib.train.star_tasks import parse_run
 
 

@@ -8,12 +8,16 @@ import reason_lib
 
 PACKAGE = Path(reason_lib.__file__).parent
 
+EXPERIMENTS = [f"experiments.{e}" for e in ("base_model", "pause_warmup", "pause_star", "star_mmlu",
+                                            "perplexity_grpo", "reinforce_rm", "evaluate", "summary")]
 # bottom to top; `models.smol` is a command-line tool (it converts and checks a checkpoint by
 # generating), so it sits with the other tools
 LAYERS = [
-    # 0: the parameter framework and paths, statistics, files, processes, sampling, answers
-    ["config", "stats", "disk", "distributed", "sampling", "answers", "losses", "progress",
-     "make_args", "plots", "trackers", "rehearsal", "studies"],
+    # 0: the parameter framework, each experiment's parameters, paths, statistics, files,
+    # processes, sampling, answers
+    ["fields", "experiments", *EXPERIMENTS, *(f"{e}.params" for e in EXPERIMENTS), "config",
+     "stats", "disk", "distributed", "sampling", "answers", "losses", "progress", "make_args",
+     "plots", "trackers", "rehearsal", "studies"],
     # 1: data and models
     ["data", "data.files", "data.synthetic", "data.pauses", "data.mirror", "data.multichoice",
      "data.gsm8k", "data.mmlu", "data.preferences", "data.world", "models", "models.delta",
@@ -26,8 +30,8 @@ LAYERS = [
     # 4: run folders and finding or keeping the models they hold
     ["runs", "models.find", "models.keep"],
     # 5: the experiments, the benches and the studies' claims
-    ["experiments", "experiments.pause_star", "experiments.perplexity_grpo", "experiments.star_mmlu",
-     "experiments.reinforce_rm",
+    [*(f"experiments.{e}.pipeline" for e in ("pause_star", "star_mmlu", "perplexity_grpo",
+                                              "reinforce_rm")),
      "benches", "claims"],
     # 6: orchestration: starting a run, the CLI, results, summary, estimates, tools
     ["checks", "precision", "session", "cli", "results", "summary", "estimate", "infer",

@@ -155,7 +155,7 @@ def test_loss_falls_and_evaluation_counts_pauses(pause_lm):
 def test_pause_star_samples_k_replies_per_problem_and_checkpoints_them(pause_lm, tmp_path):
     import json
 
-    from reason_lib.config import PauseStarParams
+    from reason_lib.experiments.pause_star.params import PauseStarParams
     from reason_lib.train.star_tasks import pause_star_run
 
     model, tok = pause_lm

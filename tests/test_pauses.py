@@ -54,7 +54,7 @@ def test_reward_conditioning_trains_on_the_ids_it_is_tested_with_on_sentencepiec
 
     import yaml
 
-    from reason_lib.config import conditioning_prefix
+    from reason_lib.experiments.pause_star.params import conditioning_prefix
     from reason_lib.generate import encode_prompts
     from reason_lib.train.pause import encode
     from standins import build_tokenizer

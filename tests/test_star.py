@@ -125,7 +125,7 @@ def test_single_batch_mode_fits_its_batch(tiny, tmp_path, monkeypatch):
     An untrained model writes no correct rationale, so the sampler returns the reference reply
     (correct) beside a wrong-letter one; everything else is the real STaR-MMLU path."""
     import reason_lib.train.star_tasks as star_tasks
-    from reason_lib.config import StarMMLUParams
+    from reason_lib.experiments.star_mmlu.params import StarMMLUParams
     from reason_lib.data import mmlu_splits
     from reason_lib.data.mmlu import mc_target
 
@@ -155,7 +155,7 @@ def test_single_batch_mode_fits_its_batch(tiny, tmp_path, monkeypatch):
 def test_a_sampling_call_holds_sample_batch_size_sequences(tiny, tmp_path, monkeypatch,
                                                           sample_batch_size, prompts_per_call):
     import reason_lib.train.star_tasks as star_tasks
-    from reason_lib.config import StarMMLUParams
+    from reason_lib.experiments.star_mmlu.params import StarMMLUParams
     from reason_lib.data import mmlu_splits
 
     _, tok, path = tiny
@@ -182,7 +182,7 @@ def test_a_lora_star_loop_is_saved_as_its_adapters_and_reloads_exactly(tiny, tmp
     import json
 
     import reason_lib.train.star_tasks as star_tasks
-    from reason_lib.config import StarMMLUParams
+    from reason_lib.experiments.star_mmlu.params import StarMMLUParams
     from reason_lib.data import mmlu_splits
     from reason_lib.data.mmlu import mc_target
 
@@ -273,7 +273,7 @@ def test_the_overfit_check_passes_only_when_every_run_fits_its_batch():
 @pytest.mark.parametrize("name, trainer", [("english", "sft"), ("english_dpo", "dpo")])
 def test_the_learning_rate_warmup_reaches_the_trainer(tiny, tmp_path, monkeypatch, name, trainer):
     import reason_lib.train.star_tasks as star_tasks
-    from reason_lib.config import StarMMLUParams
+    from reason_lib.experiments.star_mmlu.params import StarMMLUParams
     from reason_lib.data import mmlu_splits
 
     _, tok, path = tiny

@@ -8,6 +8,7 @@ import torch
 
 from reason_lib import config, studies
 from reason_lib.data import gsm8k_prompt, gsm8k_splits
+from reason_lib.experiments.pause_warmup.params import PauseWarmupParams
 from reason_lib.models import load_model, load_tokenizer
 from reason_lib.train.start import CARD, model_fingerprint, start_model
 
@@ -62,15 +63,15 @@ def test_the_warmup_grid_is_the_studys_twenty_rows():
     grid = [row for row in grid if row["config_name"] != "matched_nopause_peft"]
     assert [row["config_name"] for row in grid] == list(study)
     assert len(grid) == 20
-    defaults = config.PauseWarmupParams()
+    defaults = PauseWarmupParams()
     # the matched control: sft_peft's training path (start model, epochs, LoRA) without pauses
-    (control,) = [config.PauseWarmupParams(**{**config.to_dict(defaults), **row}) for row in matched]
-    sft_peft = config.PauseWarmupParams(**{**config.to_dict(defaults), **grid[1]})
+    (control,) = [PauseWarmupParams(**{**config.to_dict(defaults), **row}) for row in matched]
+    sft_peft = PauseWarmupParams(**{**config.to_dict(defaults), **grid[1]})
     assert grid[1]["config_name"] == "sft_peft" and not control.use_pauses and sft_peft.use_pauses
     assert {k: v for k, v in config.to_dict(control).items() if k not in ("config_name", "use_pauses")} \
         == {k: v for k, v in config.to_dict(sft_peft).items() if k not in ("config_name", "use_pauses")}
     for row in grid:
-        params = config.PauseWarmupParams(**{**config.to_dict(defaults), **row})
+        params = PauseWarmupParams(**{**config.to_dict(defaults), **row})
         published = study[row["config_name"]]
         if row["config_name"].startswith("baseline"):
             assert not params.use_pauses and params.lora and params.start_epochs == 0

@@ -19,8 +19,9 @@ import torch
 from tqdm.auto import tqdm
 
 from reason_lib import distributed
-from reason_lib.config import memory, method_values
 from reason_lib.disk import atomic_write, last_checkpoint
+from reason_lib.experiments.reinforce_rm.params import method_values
+from reason_lib.fields import memory
 from reason_lib.generate import Rollout, rollout, sample_seed, sequence_logprobs
 from reason_lib.losses import reinforce_loss, rloo_baseline
 

@@ -10,11 +10,12 @@ from transformers import set_seed
 
 from reason_lib import distributed
 from reason_lib.answers import extract_choice, extract_gsm8k
-from reason_lib.config import REWARD_TAGS, conditioning_prefix, memory, parse_variant
 from reason_lib.data.gsm8k import gsm8k_prompt
 from reason_lib.data.mmlu import mc_prompt
 from reason_lib.data.pauses import pause_augment, strip_pauses
 from reason_lib.evaluate import evaluate_choice, evaluate_pause_gsm8k
+from reason_lib.experiments.pause_star.params import REWARD_TAGS, conditioning_prefix, parse_variant
+from reason_lib.fields import memory
 from reason_lib.generate import grouped, pause_generate, render_prompts, sample_groups
 from reason_lib.models.delta import save_delta
 from reason_lib.models.load import lora_config

@@ -9,7 +9,7 @@ import copy
 from peft import get_peft_model
 from transformers import set_seed
 
-from reason_lib.config import memory
+from reason_lib.fields import memory
 from reason_lib.models import count_parameters
 from reason_lib.models.find import find_reward_model
 from reason_lib.models.keep import keep_model

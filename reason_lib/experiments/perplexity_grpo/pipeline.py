@@ -8,7 +8,7 @@ import time
 
 from transformers import set_seed
 
-from reason_lib.config import memory
+from reason_lib.fields import memory
 from reason_lib.models import load_model
 from reason_lib.models.keep import keep_model
 from reason_lib.models.load import lora_config

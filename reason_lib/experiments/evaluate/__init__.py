@@ -1,0 +1,2 @@
+"""Notebook 06, scoring any model on the benches: `params` (its parameter dataclass and
+vocabulary)."""

@@ -1,0 +1,79 @@
+"""Notebook 01, the pause warm-up and its ablation grid: its parameters and vocabulary. No heavy
+imports: the command line reads them before anything runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reason_lib.fields import (Experiment, data_seed, device, dtype, gradient_checkpointing,
+                               micro_batch_size, param, report_to, training_seed,
+                               warmup_batch_fits)
+
+
+@dataclass
+class PauseWarmupParams:
+    """Notebook 01: warm-up of a pause LM (pause embedding + pause head) on random-pause GSM8K,
+    one configuration of the ablation grid (what is trainable, LoRA or not)."""
+
+    seed: int = training_seed("pause injection into training answers, initialisation, data order")
+    data_seed: int = data_seed()
+    config_name: str = param("sft_peft", "Label of this configuration in the grid's table (the "
+                             "study's names: params/pause_warmup/grids/warmup.yaml).")
+    model: str = param("outputs/models/base-cpu-seed{seed}", "Base model (trained without pauses; path or "
+                       "Hub id).")
+    start_epochs: float = param(1.0, "Epochs of plain SFT (no pauses, LoRA merged) the warm-up "
+                                "starts from: the study's step 1, trained once per setting and "
+                                "reused (reason_lib.train.start); 0 starts from `model` itself.",
+                                min=0.0)
+    use_pauses: bool = param(True, "Train with pauses; false gives the no-pause baseline (same "
+                             "data without pauses, decoding never pauses).")
+    pause_embedding: bool = param(True, "Train the pause token's embedding.")
+    pause_head: bool = param(True, "Train the pause head (frozen: its random init decides).")
+    lm_head: bool = param(False, "Train the LM head (output embeddings).")
+    lm_embeddings: bool = param(False, "Train the input embeddings of the ordinary tokens.")
+    lora: bool = param(True, "Train LoRA adapters on the transformer blocks.")
+    lora_r: int = param(16, "LoRA rank.", min=1)
+    pause_weight: float = param(1.0, "Weight of the pause head's loss beside the LM loss.",
+                                min=0.0)
+    n_random_pauses: int = param(3, "Most random pauses inserted per answer (0..n per copy).",
+                                 min=0)
+    n_generated_samples_per_datapoint: int = param(1, "Pause-augmented copies of each example.",
+                                                   min=1)
+    n_pauses_per_patterns: dict = param({}, "Pauses inserted after every occurrence of a pattern, "
+                                        "e.g. {'=': 1, '\\n': 2}.")
+    train_data: str = param("", "GSM8K train jsonl or Hub id; empty: procedural problems.",
+                            path=True)
+    test_data: str = param("", "GSM8K test jsonl or Hub id; empty: procedural held-out problems.",
+                           path=True)
+    n_train: int = param(1000, "Training problems.", min=1)
+    n_test: int = param(300, "Test problems (accuracy, pauses, eval loss).", min=1)
+    problem_steps: int = param(3, "Most steps of a procedural problem (match the base model's).",
+                               min=1, max=8)
+    max_operand: int = param(10, "Largest procedural operand (match the base model's).", min=2)
+    epochs: float = param(1.0, "Training epochs.", min=0.0)
+    learning_rate: float = param(1e-3, "Peak learning rate (warm-up, cosine decay).", min=0.0)
+    batch_size: int = param(16, "Training batch size.", min=1)
+    micro_batch_size: int = micro_batch_size()
+    gradient_checkpointing: bool = gradient_checkpointing()
+    max_length: int = param(320, "Longest training sequence (tokens).", min=32)
+    temperature: float = param(0.0, "Test decoding temperature; 0 = greedy (argmax token, pause "
+                               "when the head's probability > 0.5).", min=0.0)
+    max_consecutive_pauses: int = param(8, "Most pauses in a row at decoding.", min=0)
+    max_new_tokens: int = param(160, "Generation budget per reply (pauses count).", min=8)
+    eval_batch_size: int = param(64, "Generation batch size.", min=1)
+    sweep_temperatures: list[float] = param([], "The sampling playground: test accuracy and pauses "
+                                            "of the warmed-up model sampled at each of these "
+                                            "temperatures (how the study chose STaR's 1.0 and "
+                                            "1.5); empty: skipped.")
+    save_model: bool = param(True, "Save the trained pause LM into the run folder.")
+    device: str = device()
+    dtype: str = dtype()
+    report_to: list[str] = report_to()
+
+    check = warmup_batch_fits
+
+
+# The study's eight variants (rollouts at temperature 1.0 and 1.5), the default ...
+
+
+EXPERIMENT = Experiment("01_pause_warmup.ipynb", PauseWarmupParams, model_field="model")

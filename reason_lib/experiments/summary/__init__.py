@@ -1,0 +1,1 @@
+"""Notebook 99, the summary of every run: `params` (its parameter dataclass and vocabulary)."""
