@@ -1,3 +1,5 @@
-"""One module per experiment: what its notebook saves as metrics (the schema `summary` and
-`results` read back) and the tables it shows, each built by a tested function rather than in a
-notebook cell."""
+"""One package per experiment: `<name>/params.py`, its parameter dataclass and vocabulary (light,
+read by the command line before anything runs; `reason_lib.config` registers them), and, where
+the notebook does more than a few calls, `<name>/pipeline.py`: what it trains per configuration
+and the metrics and tables it saves (the schema `summary` and `results` read back), each a tested
+function rather than a notebook cell."""
