@@ -3,8 +3,9 @@
     python -m reason_lib.estimate <experiment> --profile gpu [--gpu-gib 80]
 
 A gpu run prints this first and stops when the estimate exceeds the device's memory. The model is
-described by its architecture (layers, widths, heads, vocabulary): known Hub ids from the table
-below (each model's config.json), anything else read with `AutoConfig`. Rules of thumb, stated so
+described by its architecture (layers, widths, heads, vocabulary): known Hub ids from the table in
+`reason_lib.cost` (each model's config.json), anything else read with `AutoConfig`. Each
+experiment's phases are in its `reason_lib/experiments/<name>/cost.py`. Rules of thumb, stated so
 they can be checked against a measured run:
 - weights: parameters x bytes of `dtype`; trained weights (LoRA adapters, pause parts) in float32
   with their gradient and AdamW's two moments: 16 bytes each;
@@ -46,167 +47,26 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from reason_lib import config
-from reason_lib.config import resolve_source
+from reason_lib.cost import (ALLOCATOR, GIB, HOST_FILE, PROMPT_FILE, PROMPT_SOURCES, Costing,
+                             architecture)
 from reason_lib.data.gsm8k import gsm8k_prompt, load_gsm8k
 from reason_lib.data.mmlu import load_mmlu, mc_prompt
 from reason_lib.data.preferences import load_preferences
 from reason_lib.disk import atomic_write
-from reason_lib.experiments.pause_star.params import parse_variant
-from reason_lib.experiments.reinforce_rm.params import method_values
+from reason_lib.experiments.base_model import cost as base_model_cost
+from reason_lib.experiments.pause_star import cost as pause_star_cost
+from reason_lib.experiments.pause_warmup import cost as pause_warmup_cost
+from reason_lib.experiments.perplexity_grpo import cost as perplexity_grpo_cost
+from reason_lib.experiments.reinforce_rm import cost as reinforce_rm_cost
+from reason_lib.experiments.star_mmlu import cost as star_mmlu_cost
 from reason_lib.generate import render_prompts
 from reason_lib.models import load_tokenizer
 from reason_lib.runs import processor
-
-GIB = 2 ** 30
-BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
-ALLOCATOR = 1.10
-# H100 SXM 80 GB: dense bfloat16 FLOP/s and HBM bytes/s; 35 % of the FLOPs reached in training
-GPU = {"flops": 989e12, "bandwidth": 3.35e12, "mfu": 0.35}
-# decoding engines: the share of the bandwidth a step reaches, and whether the host launches each
-# kernel (eager) or replays the step as one CUDA graph (vLLM). The shares from one published
-# measurement of Llama-3.1-8B on an H100 SXM (cloudai.pt, "CUDA Graphs + torch.compile: 1.65x LLM
-# Decode Speedup"): 8.4 ms a step eager, 5.1 ms with CUDA graphs; 16 GB of weights take 4.8 ms
-ENGINES = {"eager": {"bandwidth_share": 0.6, "host": True},
-           "vllm": {"bandwidth_share": 0.9, "host": False}}
-STUDIES = Path(__file__).parent / "studies"
-PROMPT_FILE = STUDIES / "prompt_lengths.json"
-HOST_FILE = STUDIES / "decode_host.json"
-# the real data each task's prompts come from, under the data folder (`config.data_root`)
-PROMPT_SOURCES = {"gsm8k": ("gsm8k/train.jsonl", "gsm8k/test.jsonl"), "mmlu": ("mmlu/test.csv",),
-                  "hh": ("hh-rlhf/harmless-base-test.jsonl.gz",)}
-
-
-@dataclass(frozen=True)
-class Architecture:
-    layers: int
-    hidden: int
-    intermediate: int
-    heads: int
-    kv_heads: int
-    vocab: int
-    tied: bool
-    qkv_bias: bool = False
-
-    @property
-    def head_dim(self) -> int:
-        return self.hidden // self.heads
-
-    @property
-    def block_params(self) -> int:
-        """Attention (q, k, v, o), gated MLP (gate, up, down) and the two RMS norms."""
-        kv = self.kv_heads * self.head_dim
-        bias = (self.hidden + 2 * kv) if self.qkv_bias else 0
-        return (2 * self.hidden * self.hidden + 2 * self.hidden * kv + bias
-                + 3 * self.hidden * self.intermediate + 2 * self.hidden)
-
-    @property
-    def params(self) -> int:
-        embeddings = self.vocab * self.hidden * (1 if self.tied else 2)
-        return embeddings + self.layers * self.block_params + self.hidden  # + the final norm
-
-    def lora_params(self, r: int) -> int:
-        """LoRA on every linear layer of the blocks ("all-linear"): r x (in + out) each."""
-        kv = self.kv_heads * self.head_dim
-        shapes = [(self.hidden, self.hidden), (self.hidden, kv), (self.hidden, kv),
-                  (self.hidden, self.hidden), (self.hidden, self.intermediate),
-                  (self.hidden, self.intermediate), (self.intermediate, self.hidden)]
-        return self.layers * sum(r * (a + b) for a, b in shapes)
-
-    def kv_bytes_per_token(self, dtype_bytes: int) -> int:
-        return 2 * self.layers * self.kv_heads * self.head_dim * dtype_bytes
-
-
-# From each model's config.json on the Hub (num_hidden_layers, hidden_size, intermediate_size,
-# num_attention_heads, num_key_value_heads, vocab_size, tie_word_embeddings).
-ARCHITECTURES = {
-    "mistralai/Mistral-7B-v0.1": Architecture(32, 4096, 14336, 32, 8, 32000, False),
-    "meta-llama/Llama-3.1-8B-Instruct": Architecture(32, 4096, 14336, 32, 8, 128256, False),
-    "Qwen/Qwen2.5-1.5B-Instruct": Architecture(28, 1536, 8960, 12, 2, 151936, True, qkv_bias=True),
-    "HuggingFaceTB/SmolLM2-360M-Instruct": Architecture(32, 960, 2560, 15, 5, 49152, True),
-    "HuggingFaceTB/SmolLM2-135M-Instruct": Architecture(30, 576, 1536, 9, 3, 49152, True),
-}
-
-
-def architecture(source: str) -> Architecture:
-    """The architecture of a Hub id from the table, else from its config (path or Hub id)."""
-    if source in ARCHITECTURES:
-        return ARCHITECTURES[source]
-    from transformers import AutoConfig
-
-
-    c = AutoConfig.from_pretrained(resolve_source(source))
-    return Architecture(c.num_hidden_layers, c.hidden_size, c.intermediate_size,
-                        c.num_attention_heads, getattr(c, "num_key_value_heads", None)
-                        or c.num_attention_heads, c.vocab_size,
-                        bool(getattr(c, "tie_word_embeddings", False)),
-                        qkv_bias=bool(getattr(c, "attention_bias", c.model_type == "qwen2")))
-
-
-def activations(arch: Architecture, sequences: int, tokens: int, checkpointing: bool,
-                scored_tokens: int | None = None) -> float:
-    """Bytes kept for backward by `sequences` x `tokens` (bfloat16 blocks, float32 logits)."""
-    per_token_block = 34 * arch.hidden
-    if checkpointing:
-        blocks = sequences * tokens * (2 * arch.hidden * arch.layers + per_token_block)
-    else:
-        blocks = sequences * tokens * per_token_block * arch.layers
-    logits = sequences * (scored_tokens or tokens) * arch.vocab * 4 * 2
-    return blocks + logits
-
-
-def kv_cache(arch: Architecture, sequences: int, tokens: int, dtype_bytes: int) -> float:
-    return sequences * tokens * arch.kv_bytes_per_token(dtype_bytes)
-
-
-def prefill_temporaries(arch: Architecture, sequences: int, tokens: int, dtype_bytes: int) -> float:
-    """Bytes alive inside one block while a batch's prompts pass through it together: the gated
-    MLP's gate, up and product (3 x intermediate) and a few hidden-state copies (4 x hidden) per
-    token (attention through SDPA keeps no score matrix; `generate` keeps the last logits only)."""
-    return sequences * tokens * (3 * arch.intermediate + 4 * arch.hidden) * dtype_bytes
-
-
-@lru_cache(maxsize=None)
-def prompt_lengths() -> dict:
-    """{task: {"mean", "p99", "max", "rows", "sources"}}: the measured prompt lengths in tokens."""
-    return json.loads(PROMPT_FILE.read_text())["tasks"]
-
-
-@lru_cache(maxsize=None)
-def host_fit() -> dict:
-    """{"step_s", "layer_s", "lora_step_s", "lora_layer_s"}: the measured host time of an eager
-    decoding step (`fit_host`)."""
-    return json.loads(HOST_FILE.read_text())["fit"]
-
-
-def generation_memory(arch: Architecture, dtype_bytes: int, batch: int, task: str,
-                      new_tokens: int) -> dict:
-    """The longest batch's KV cache (the batch x the longest prompt and its reply) and what
-    prefill holds beyond it (its temporaries, less the cache the reply has not filled yet)."""
-    longest = prompt_lengths()[task]["max"]
-    kv = kv_cache(arch, batch, longest + new_tokens, dtype_bytes)
-    prefill = prefill_temporaries(arch, batch, longest, dtype_bytes) \
-        - kv_cache(arch, batch, new_tokens, dtype_bytes)
-    return {f"KV cache (longest batch: {batch} x {longest} + {new_tokens} tokens)": kv,
-            "prefill temporaries": max(0.0, prefill)}
-
-
-def reward_model_bytes(arch: Architecture, dtype_bytes: int, trainable_layers: int,
-                       labels: int, training: bool) -> float:
-    """A reward model's bytes: what trains is float32 (`models.reward_model.freeze_backbone`),
-    in training with its gradient and AdamW's moments (16 bytes), the frozen rest in the dtype.
-    `trainable_layers` -1 trains every parameter (full-parameter, not LoRA)."""
-    head = arch.hidden * labels
-    total = arch.params + head
-    trained = total if trainable_layers < 0 else \
-        trainable_layers * arch.block_params + arch.hidden + head
-    return trained * (16 if training else 4) + (total - trained) * dtype_bytes
 
 
 @dataclass
@@ -229,189 +89,22 @@ class Estimate:
                 f"in {self.phase} ({parts}; x{ALLOCATOR} allocator), disk ~{self.disk / GIB:.1f} GiB")
 
 
+def _costing(experiment: str, p) -> Costing:
+    if experiment not in COSTS:
+        raise ValueError(f"no estimate for experiment {experiment!r}")
+    return Costing(p, getattr(p, config.EXPERIMENTS[experiment].model_field))
+
+
 def _phases(experiment: str, p) -> tuple[str, dict[str, dict], float]:
     """(model id, {phase: {component: bytes}}, disk bytes) for one experiment's params."""
-    model = getattr(p, config.EXPERIMENTS[experiment].model_field)
-    arch = architecture(model)
-    b = BYTES[p.dtype]
-    weights = arch.params * b
-    ckpt = getattr(p, "gradient_checkpointing", False)
-    micro = getattr(p, "micro_batch_size", 0) or getattr(p, "batch_size", 1)
-    lora = arch.lora_params(p.lora_r) if getattr(p, "lora", True) and hasattr(p, "lora_r") else 0
-    full = weights  # one saved model, in its dtype
-
-    def gen(task, batch=None, new=None):
-        return generation_memory(arch, b, batch or p.eval_batch_size, task, new or p.max_new_tokens)
-
-    if experiment == "base_model":
-        tasks = ["gsm8k"] + (["mmlu"] if getattr(p, "real_mmlu", "") else [])
-        task = max(tasks, key=lambda t: prompt_lengths()[t]["max"])
-        return model, {"evaluation": {"weights": weights, **gen(task)}}, \
-            full if p.save_to else 0.0
-    if experiment in ("pause_warmup", "pause_star"):
-        n_trained = lora + 2 * arch.hidden + 1 \
-            + arch.vocab * arch.hidden * (getattr(p, "lm_head", False) + getattr(p, "lm_embeddings", False))
-        trained, delta = n_trained * 16, n_trained * 4  # in training (AdamW); saved, float32
-        train = {"weights": weights, "trained weights + AdamW": trained,
-                 "activations": activations(arch, micro, p.max_length, ckpt)}
-        phases = {"training": train, "rollouts": {"weights": weights, **gen("gsm8k")}}
-        if experiment == "pause_warmup":
-            return model, phases, (delta if p.save_model else 0.0) + trained
-        # testing a variant's other tested loops beside its best (notebook 02; the best is also
-        # reloaded beside the last at the end of `train.star`)
-        phases["testing other loops (two models)"] = {"weights (two models)": 2 * weights,
-                                                      **gen("gsm8k")}
-        # two warm-ups, then each variant's best and last loop (`train.star`), as deltas
-        disk = delta * (2 + len(p.variants) * min(2, p.outer_loops))
-        return model, phases, disk + trained
-    if experiment == "star_mmlu":
-        train = {"weights": weights, "LoRA + AdamW": lora * 16,
-                 "activations (DPO: chosen + rejected)": activations(arch, 2 * micro, p.max_length, ckpt)}
-        sampled = p.sample_batch_size or p.eval_batch_size * p.samples_per_question
-        phases = {"training": train, "rollouts": {"weights": weights, **gen("mmlu", sampled)},
-                  "testing other loops (two models)": {"weights (two models)": 2 * weights,
-                                                       **gen("mmlu")}}
-        # with LoRA every loop keeps its adapters (each loop's model builds on the one before; an
-        # SFT then a DPO adapter when dpo_sft_first), else the best and the last loop in full
-        per_run = lora * 4 * p.outer_loops * (1 + p.dpo_sft_first) if p.lora \
-            else full * min(2, p.outer_loops)
-        return model, phases, per_run * len(p.runs) + lora * 16
-    if experiment == "perplexity_grpo":
-        tokens = prompt_lengths()["gsm8k"]["mean"] + p.max_completion_length
-        scorer = architecture(p.scorer_model) if p.scorer_model else arch
-        step = {"policy weights": weights, "scorer weights": scorer.params * b,
-                "LoRA + AdamW": lora * 16 if p.lora else arch.params * 16,
-                **gen("gsm8k", p.batch_size, p.max_completion_length),
-                "activations": activations(arch, micro, tokens, ckpt, p.max_completion_length),
-                "scorer logits": p.eval_batch_size * p.max_completion_length * scorer.vocab * 4}
-        disk = len(p.reward_types) * (lora * 12 if p.lora else arch.params * 12)
-        return model, {"GRPO step": step}, disk
-    if experiment == "reinforce_rm":  # the method with the largest step (its own overrides)
-        own = [method_values(p, m) for m in p.methods]
-        new_tokens = max(int(v["max_new_tokens"]) for v in own)
-        tokens = prompt_lengths()["hh"]["mean"] + new_tokens
-        sampled = max(int(v["prompts_per_step"]) * int(v["k"]) for v in own)
-        labels = 10 if p.level == 2 else 1
-        step = {"policy and reference (SFT)": 2 * weights,
-                "reward model (float32 where it trained)":
-                    reward_model_bytes(arch, b, p.rm_trainable_layers, labels, training=False),
-                "LoRA + AdamW": lora * 16 if p.lora else arch.params * 16,
-                **gen("hh", sampled, new_tokens),
-                "activations": activations(arch, micro, tokens, ckpt, new_tokens)}
-        rm = {"SFT policy": weights,
-              "reward model + AdamW (full-parameter)" if p.rm_trainable_layers < 0 else
-              f"reward model + AdamW (top {p.rm_trainable_layers} blocks)":
-                  reward_model_bytes(arch, b, p.rm_trainable_layers, labels, training=True),
-              "activations (chosen + rejected)": activations(arch, 2 * micro, p.max_length, ckpt, 1)}
-        disk = 2 * full + len(p.methods) * (lora * 12 if p.lora else arch.params * 12)
-        return model, {"REINFORCE step": step, "reward-model training": rm}, disk
-    raise ValueError(f"no estimate for experiment {experiment!r}")
-
-
-# -- run time ------------------------------------------------------------------------------------
-def host_step_s(layers: int, lora: bool = False) -> float:
-    """Seconds the host takes to launch one eager decoding step of a `layers`-block model
-    (`decode_host.json`); unmerged LoRA adds its own kernels to every linear layer."""
-    fit = host_fit()
-    return fit["step_s"] + layers * fit["layer_s"] + lora * (fit["lora_step_s"] + layers * fit["lora_layer_s"])
-
-
-def decode_step_s(arch: Architecture, b: int, batch: int, context: float, engine: str = "eager",
-                  lora: bool = False) -> float:
-    """Seconds of one decoding step of `batch` sequences at `context` tokens each: the longest of
-    reading the weights and KV cache, the step's FLOPs and (eager) the host's kernel launches."""
-    e = ENGINES[engine]
-    memory = (arch.params * b + kv_cache(arch, batch, context, b)) / (GPU["bandwidth"] * e["bandwidth_share"])
-    compute = 2 * arch.params * batch / (GPU["flops"] * GPU["mfu"])
-    return max(memory, compute, host_step_s(arch.layers, lora) if e["host"] else 0.0)
-
-
-def generation_s(arch: Architecture, b: int, sequences: float, batch: int, new_tokens: int,
-                 prompt_tokens: float, engine: str = "eager", lora: bool = False) -> float:
-    """Seconds to prefill and decode `sequences` replies of `new_tokens`, `batch` at a time."""
-    batch = max(1, min(batch, int(sequences) or 1))
-    step = decode_step_s(arch, b, batch, prompt_tokens + new_tokens / 2, engine, lora)
-    return math.ceil(sequences / batch) * new_tokens * step \
-        + 2 * arch.params * sequences * prompt_tokens / (GPU["flops"] * GPU["mfu"])
-
-
-def compute_s(arch: Architecture, tokens: float, trains: str = "", checkpointing: bool = False) -> float:
-    """Seconds of forward (`trains` ""), LoRA ("lora") or full ("full") training over `tokens`."""
-    passes = 1 + (trains != "") + (trains == "full") + (checkpointing and trains != "")
-    return 2 * arch.params * passes * tokens / (GPU["flops"] * GPU["mfu"])
+    c = _costing(experiment, p)
+    phases, disk = COSTS[experiment].memory(c)
+    return c.model, phases, disk
 
 
 def _seconds(experiment: str, p) -> dict[str, float]:
     """{phase: seconds} of one experiment's params on one `GPU` (see the module docstring)."""
-    arch, b = architecture(getattr(p, config.EXPERIMENTS[experiment].model_field)), BYTES[p.dtype]
-    ckpt = getattr(p, "gradient_checkpointing", False)
-    trains = "lora" if getattr(p, "lora", True) else "full"
-    engine = "vllm" if getattr(p, "use_vllm", False) else "eager"
-    # a model trained with LoRA generates with its adapters unmerged (STaR loops, GRPO, REINFORCE)
-    unmerged = experiment != "base_model" and bool(getattr(p, "lora", False))
-    prompts = {t: v["mean"] for t, v in prompt_lengths().items()}
-
-    def gen(n, new=None, task="gsm8k", batch=None):
-        return generation_s(arch, b, n, batch or p.eval_batch_size, new or p.max_new_tokens,
-                            prompts[task], engine, unmerged)
-
-    def train(sequences, length=None, how=None):
-        return compute_s(arch, sequences * (length or p.max_length / 2), how or trains, ckpt)
-
-    mc = prompts["mmlu"]
-    if experiment == "base_model":
-        t = {"training": train(p.n_gsm8k_train + p.n_mmlu_train, how="full") * p.epochs
-             if p.train else 0.0,
-             "evaluation": (gen(2 * p.n_eval) + gen(2 * p.n_eval_mc, task="mmlu") if p.offline_eval else 0)
-             + (gen(p.n_real_gsm8k) if p.real_gsm8k_test else 0)}
-        if p.real_mmlu:
-            t["evaluation"] += compute_s(arch, p.n_real_mmlu * mc) \
-                + gen(p.n_real_mmlu, p.mmlu_max_new_tokens, "mmlu")
-        return t
-    if experiment == "pause_warmup":
-        return {"training": train(p.n_train * p.n_generated_samples_per_datapoint) * p.epochs,
-                "evaluation": 2 * gen(p.n_test) + compute_s(arch, p.n_test * p.max_length / 2)}
-    if experiment == "pause_star":
-        settings = {parse_variant(v)["pauses"] for v in p.variants}
-        loops = p.outer_loops
-        per_variant = gen(p.n_validation) * (loops + 1) + 2 * gen(p.n_test) \
-            + loops * (gen(p.n_train * p.samples_per_problem)
-                       + train(p.n_train * p.samples_per_problem) * p.epochs)
-        return {"warm-ups": len(settings) * (train(p.n_train) * p.warmup_epochs + 2 * gen(p.n_test)),
-                "STaR loops": len(p.variants) * per_variant}
-    if experiment == "star_mmlu":
-        langs = 2 if p.mmlu_yoruba else 1
-        k, loops = p.samples_per_question, p.outer_loops
-        kept = p.n_train * (1 if p.one_per_question else k)
-        batch = p.sample_batch_size or p.eval_batch_size * k
-        per_run = gen(langs * p.n_validation, task="mmlu") * (loops + 1) \
-            + gen(langs * p.n_test, task="mmlu") \
-            + loops * (gen(p.n_train * k, task="mmlu", batch=batch) + train(kept) * p.epochs)
-        return {"start evaluation": gen(langs * p.n_test, task="mmlu"),
-                "STaR runs": len(p.runs) * per_run}
-    if experiment == "perplexity_grpo":
-        length = prompts["gsm8k"] + p.max_completion_length
-        step = gen(p.batch_size, p.max_completion_length, batch=p.batch_size) \
-            + train(p.batch_size, length) + compute_s(arch, p.batch_size * length)  # + the scorer
-        evals = gen(p.n_test) * 2 + gen(p.n_curve) * (p.steps // p.eval_every + 1)
-        return {"evaluation": gen(p.n_test) + len(p.reward_types) * evals,
-                "GRPO steps": len(p.reward_types) * p.steps * step}
-    if experiment == "reinforce_rm":
-        hh = prompts["hh"]
-        rm_trains = "full" if p.rm_trainable_layers < 0 else "lora"  # a few blocks: about LoRA's cost
-
-        def method_s(v):  # one method's training and evaluations, at its own settings
-            sampled, new = int(v["prompts_per_step"]) * int(v["k"]), int(v["max_new_tokens"])
-            step = gen(sampled, task="hh", new=new, batch=sampled) \
-                + train(sampled, hh + new) + 2 * compute_s(arch, sampled * (hh + new))
-            return int(v["steps"]) * step \
-                + gen(p.n_eval_prompts, task="hh") * (int(v["steps"]) // p.eval_every + 1)
-
-        return {"SFT and reward model": train(p.n_train) * p.sft_epochs
-                + train(2 * p.n_train, how=rm_trains) * p.rm_epochs
-                + compute_s(arch, 2 * p.n_test * p.max_length / 2),
-                "policies": sum(method_s(method_values(p, m)) for m in p.methods)}
-    raise ValueError(f"no estimate for experiment {experiment!r}")
+    return COSTS[experiment].seconds(_costing(experiment, p))
 
 
 def hours(experiment: str, params) -> float:
@@ -419,9 +112,12 @@ def hours(experiment: str, params) -> float:
     return sum(_seconds(experiment, params).values()) / 3600
 
 
-# The training experiments the estimator knows (evaluate and summary load what others trained).
-ESTIMATED = ("base_model", "pause_warmup", "pause_star", "star_mmlu", "perplexity_grpo",
-             "reinforce_rm")
+# The training experiments the estimator knows, each by its `cost` module (evaluate and summary
+# load what others trained).
+COSTS = {"base_model": base_model_cost, "pause_warmup": pause_warmup_cost,
+         "pause_star": pause_star_cost, "star_mmlu": star_mmlu_cost,
+         "perplexity_grpo": perplexity_grpo_cost, "reinforce_rm": reinforce_rm_cost}
+ESTIMATED = tuple(COSTS)
 
 
 def estimate(experiment: str, params) -> Estimate:

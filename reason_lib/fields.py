@@ -74,6 +74,30 @@ def preference_subset():
                  "whole dataset (or a file).")
 
 
+def gsm8k_file(split: str):
+    """The GSM8K train or test file of the experiments that train on GSM8K-format problems."""
+    fallback = {"train": "procedural problems", "test": "procedural held-out problems"}[split]
+    return param("", f"GSM8K {split} jsonl or Hub id; empty: {fallback}.", path=True)
+
+
+def procedural_steps():
+    """How long a procedural problem may be, as the base model was trained on."""
+    return param(3, "Most steps of a procedural problem (match the base model's).", min=1, max=8)
+
+
+def procedural_operand():
+    return param(10, "Largest procedural operand (match the base model's).", min=2)
+
+
+def lora_rank():
+    return param(16, "LoRA rank.", min=1)
+
+
+def eval_batch_size(when: str = ""):
+    """The generation knob every scoring experiment has; `when` says when it generates."""
+    return param(64, f"Generation batch size{when}.", min=1)
+
+
 def warmup_batch_fits(params) -> None:
     """The pause experiments' warm-up batch no larger than its rows (each problem copied
     n_generated_samples_per_datapoint times); their params classes' `check`."""

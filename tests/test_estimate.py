@@ -58,7 +58,8 @@ HOST = {"step_s": 1e-3, "layer_s": 3e-4, "lora_step_s": 5e-4, "lora_layer_s": 2e
 
 
 def test_run_time_follows_the_work_and_a_decoding_step_is_its_slowest_floor(monkeypatch):
-    from reason_lib import estimate as e
+    from reason_lib import cost as e
+    from reason_lib.estimate import hours
 
     monkeypatch.setattr(e, "host_fit", lambda: HOST)
     mistral = architecture("mistralai/Mistral-7B-v0.1")
@@ -84,9 +85,9 @@ def test_run_time_follows_the_work_and_a_decoding_step_is_its_slowest_floor(monk
     assert e.compute_s(mistral, 1e6, "lora", True) > e.compute_s(mistral, 1e6, "lora")
     p = config.load_params("perplexity_grpo", "gpu")
     longer = dataclasses.replace(p, steps=2 * p.steps)
-    assert 1.5 * e.hours("perplexity_grpo", p) < e.hours("perplexity_grpo", longer) < 2 * e.hours("perplexity_grpo", p)
+    assert 1.5 * hours("perplexity_grpo", p) < hours("perplexity_grpo", longer) < 2 * hours("perplexity_grpo", p)
     # the gpu.yaml generates with transformers; with use_vllm its rollouts lose the host floor
-    assert e.hours("perplexity_grpo", dataclasses.replace(p, use_vllm=True)) < e.hours("perplexity_grpo", p)
+    assert hours("perplexity_grpo", dataclasses.replace(p, use_vllm=True)) < hours("perplexity_grpo", p)
 
 
 def test_the_host_fit_recovers_its_coefficients_and_a_measurement_fills_it():
@@ -103,11 +104,11 @@ def test_the_host_fit_recovers_its_coefficients_and_a_measurement_fills_it():
 
 
 def test_memory_takes_the_longest_prompt_batch_and_the_two_models_the_code_holds(monkeypatch):
-    from reason_lib import estimate as e
+    from reason_lib import cost as e
 
     star = config.load_params("star_mmlu", "gpu")
     llama = architecture(star.model)
-    base = e.estimate("star_mmlu", star)
+    base = estimate("star_mmlu", star)
     # testing a run's other loops holds the best loop beside them: two models, and the longest
     # MMLU prompts (over 1,000 tokens) in the last, longest batch
     assert base.phase == "testing other loops (two models)"
@@ -118,7 +119,7 @@ def test_memory_takes_the_longest_prompt_batch_and_the_two_models_the_code_holds
     assert base.components[kv] == e.kv_cache(llama, star.eval_batch_size, longest + star.max_new_tokens, 2)
     longer = {t: {**v, "max": 2 * v["max"]} for t, v in e.prompt_lengths().items()}
     monkeypatch.setattr(e, "prompt_lengths", lambda: longer)
-    doubled = e.estimate("star_mmlu", star)
+    doubled = estimate("star_mmlu", star)
     assert doubled.peak > base.peak and doubled.components["prefill temporaries"] > \
         base.components["prefill temporaries"]
 
@@ -141,7 +142,8 @@ def test_the_reward_model_trains_in_full_float32_unless_blocks_are_named():
 
 def test_prompt_lengths_are_counted_from_the_real_data_as_the_experiments_render_them(tiny):
     from reason_lib.config import data_root
-    from reason_lib.estimate import PROMPT_SOURCES, measure_prompts, prompt_lengths, task_prompts
+    from reason_lib.cost import PROMPT_SOURCES, prompt_lengths
+    from reason_lib.estimate import measure_prompts, task_prompts
     from reason_lib.generate import render_prompts
 
     data = data_root()  # the real data, beside the checkout as in CI (tests/test_data.py too)

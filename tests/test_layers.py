@@ -16,7 +16,7 @@ LAYERS = [
     # 0: the parameter framework, each experiment's parameters, paths, statistics, files,
     # processes, sampling, answers
     ["fields", "experiments", *EXPERIMENTS, *(f"{e}.params" for e in EXPERIMENTS), "config",
-     "stats", "disk", "distributed", "sampling", "answers", "losses", "progress", "make_args",
+     "cost", *(f"{e}.cost" for e in EXPERIMENTS[:6]), "stats", "disk", "distributed", "sampling", "answers", "losses", "progress", "make_args",
      "plots", "trackers", "rehearsal", "studies"],
     # 1: data and models
     ["data", "data.files", "data.synthetic", "data.pauses", "data.mirror", "data.multichoice",

@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from reason_lib.fields import (Experiment, data_seed, device, dtype, gradient_checkpointing,
-                               micro_batch_size, param, report_to, training_seed)
+from reason_lib.fields import (Experiment, data_seed, device, dtype, eval_batch_size,
+                               gradient_checkpointing, micro_batch_size, param, report_to,
+                               training_seed)
 
 
 @dataclass
@@ -48,7 +49,7 @@ class BaseModelParams:
     n_eval_mc: int = param(1500, "Held-out multiple-choice items per language (many: the "
                            "English-Yoruba gap is a few points and its intervals must separate).",
                            min=1)
-    eval_batch_size: int = param(64, "Generation batch size.", min=1)
+    eval_batch_size: int = eval_batch_size()
     max_new_tokens: int = param(160, "Generation budget per reply.", min=1)
     offline_eval: bool = param(True, "Score the offline world too (GSM8K-format test and "
                                "paraphrase, multiple choice in English and Yoruba); off at paper "

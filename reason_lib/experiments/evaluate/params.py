@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reason_lib.fields import (Experiment, data_seed, device, dtype, param, preference_subset,
-                               report_to)
+from reason_lib.fields import (Experiment, data_seed, device, dtype, eval_batch_size, param,
+                               preference_subset, report_to)
 
 
 @dataclass
@@ -53,7 +53,7 @@ class EvaluateParams:
     temperature: float = param(0.0, "Sampling temperature; 0 is greedy (the experiments' tables).",
                                min=0.0)
     max_new_tokens: int = param(160, "Generation budget of a GSM8K reply.", min=1)
-    eval_batch_size: int = param(64, "Generation batch size.", min=1)
+    eval_batch_size: int = eval_batch_size()
     n_samples: int = param(20, "Replies per model and item set shown in the report.", min=0)
     device: str = device()
     dtype: str = dtype()

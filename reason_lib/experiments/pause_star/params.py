@@ -6,10 +6,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from reason_lib.fields import (Experiment, data_seed, device, dtype, gradient_checkpointing,
-                               micro_batch_size, param, report_to, training_seed,
-                               warmup_batch_fits)
-
+from reason_lib.fields import (Experiment, data_seed, device, dtype, eval_batch_size,
+                               gradient_checkpointing, gsm8k_file, lora_rank, micro_batch_size,
+                               param, procedural_operand, procedural_steps, report_to,
+                               training_seed, warmup_batch_fits)
+from reason_lib.experiments.pause_warmup.params import (max_consecutive_pauses, pause_reply_budget,
+                                                        start_epochs, trains)
 
 PAUSE_STAR_VARIANTS = [f"{m}_{p}_t{t}" for m in ("star", "reward_cond") for p in ("pause", "no_pause")
                        for t in ("1.0", "1.5")]
@@ -45,20 +47,18 @@ class PauseStarParams:
     seed: int = training_seed("pause injection into training answers, rollouts, training")
     data_seed: int = data_seed()
     model: str = param("outputs/models/base-cpu-seed{seed}", "Base model (trained without pauses).")
-    start_epochs: float = param(1.0, "Epochs of plain SFT (no pauses, LoRA merged) the warm-ups "
-                                "start from: the study's step 1 (reason_lib.train.start, reused "
-                                "when identical); 0 starts from `model` itself.", min=0.0)
+    start_epochs: float = start_epochs()
     variants: list[str] = param(PAUSE_STAR_VARIANTS, "Variants: <method>_<pauses>_t<temperature>; "
                                 "method star (keep correct replies) or reward_cond (keep all, "
                                 "prefixed with their reward; generate after the high-reward "
                                 "prefix).", choices=PAUSE_STAR_CHOICES)
     # Warm-up (as notebook 01), once per pause setting.
-    pause_embedding: bool = param(True, "Train the pause embedding.")
-    pause_head: bool = param(True, "Train the pause head.")
-    lm_head: bool = param(False, "Train the LM head.")
-    lm_embeddings: bool = param(False, "Train the input embeddings.")
+    pause_embedding: bool = trains("pause_embedding")
+    pause_head: bool = trains("pause_head")
+    lm_head: bool = trains("lm_head")
+    lm_embeddings: bool = trains("lm_embeddings")
     lora: bool = param(True, "LoRA adapters on the transformer blocks.")
-    lora_r: int = param(16, "LoRA rank.", min=1)
+    lora_r: int = lora_rank()
     n_random_pauses: int = param(3, "Most random pauses per warm-up answer.", min=0)
     n_generated_samples_per_datapoint: int = param(1, "Pause-augmented copies of each warm-up "
                                                    "answer (the pause warm-up only).", min=1)
@@ -66,16 +66,13 @@ class PauseStarParams:
                                         "e.g. {'=': 1}: a pause the head can learn to predict.")
     warmup_epochs: float = param(1.0, "Warm-up epochs on the random-pause training set.", min=0.0)
     # STaR.
-    train_data: str = param("", "GSM8K train jsonl or Hub id; empty: procedural problems.",
-                            path=True)
-    test_data: str = param("", "GSM8K test jsonl or Hub id; empty: procedural held-out problems.",
-                           path=True)
+    train_data: str = gsm8k_file("train")
+    test_data: str = gsm8k_file("test")
     n_train: int = param(600, "Training problems (rolled out every outer loop).", min=1)
     n_validation: int = param(150, "Validation problems (pick the best loop).", min=1)
     n_test: int = param(400, "Test problems.", min=1)
-    problem_steps: int = param(3, "Most steps of a procedural problem (match the base model's).",
-                               min=1, max=8)
-    max_operand: int = param(10, "Largest procedural operand (match the base model's).", min=2)
+    problem_steps: int = procedural_steps()
+    max_operand: int = procedural_operand()
     outer_loops: int = param(2, "STaR outer loops.", min=1)
     samples_per_problem: int = param(1, "Replies sampled per training problem each loop (the "
                                      "study: 1; more finds correct replies to harder problems).",
@@ -89,9 +86,9 @@ class PauseStarParams:
     greedy_eval: bool = param(True, "Greedy decoding at validation, which picks the best loop "
                               "(the study found greedy better); false samples at the variant's "
                               "temperature. The test is reported both ways.")
-    max_consecutive_pauses: int = param(8, "Most pauses in a row at decoding.", min=0)
-    max_new_tokens: int = param(160, "Generation budget per reply (pauses count).", min=8)
-    eval_batch_size: int = param(64, "Generation batch size.", min=1)
+    max_consecutive_pauses: int = max_consecutive_pauses()
+    max_new_tokens: int = pause_reply_budget()
+    eval_batch_size: int = eval_batch_size()
     device: str = device()
     dtype: str = dtype()
     report_to: list[str] = report_to()

@@ -7,8 +7,9 @@ import importlib.util
 from dataclasses import dataclass
 
 from reason_lib.fields import (Experiment, ParamError, check_batch_fits, data_seed, device, dtype,
-                               gradient_checkpointing, memory, micro_batch_size, param, report_to,
-                               training_seed)
+                               eval_batch_size, gradient_checkpointing, gsm8k_file, lora_rank,
+                               memory, micro_batch_size, param, procedural_operand,
+                               procedural_steps, report_to, training_seed)
 
 
 @dataclass
@@ -35,15 +36,12 @@ class PerplexityGRPOParams:
                                    choices=["final_line", "answer_text"])
     hybrid_weights: list[float] = param([1.0, 1.0], "Hybrid reward weights: [correctness, "
                                         "perplexity].")
-    train_data: str = param("", "GSM8K train jsonl or Hub id; empty: procedural problems.",
-                            path=True)
-    test_data: str = param("", "GSM8K test jsonl or Hub id; empty: procedural held-out problems.",
-                           path=True)
+    train_data: str = gsm8k_file("train")
+    test_data: str = gsm8k_file("test")
     n_train: int = param(1000, "Training prompts.", min=1)
     n_test: int = param(300, "Test questions for the before/after table.", min=1)
-    problem_steps: int = param(3, "Most steps of a procedural problem (match the base model's).",
-                               min=1, max=8)
-    max_operand: int = param(10, "Largest procedural operand (match the base model's).", min=2)
+    problem_steps: int = procedural_steps()
+    max_operand: int = procedural_operand()
     steps: int = param(40, "GRPO optimiser steps per reward type.", min=1)
     batch_size: int = param(32, "Completions per step (batch_size / num_generations prompts).",
                             min=2)
@@ -56,12 +54,12 @@ class PerplexityGRPOParams:
     learning_rate: float = param(5e-5, "Learning rate.", min=0.0)
     max_completion_length: int = param(128, "Longest rollout in tokens.", min=8)
     lora: bool = param(False, "Train LoRA adapters instead of the full policy.")
-    lora_r: int = param(16, "LoRA rank.", min=1)
+    lora_r: int = lora_rank()
     eval_every: int = param(10, "Steps between evaluations on the curve subset.", min=1)
     n_curve: int = param(100, "Test questions evaluated every eval_every steps (the curves).",
                          min=1)
     max_new_tokens: int = param(160, "Generation budget at evaluation.", min=8)
-    eval_batch_size: int = param(64, "Generation batch size at evaluation.", min=1)
+    eval_batch_size: int = eval_batch_size(" at evaluation")
     use_vllm: bool = param(False, "Generate the GRPO rollouts with vLLM, through TRL's own "
                            "use_vllm (GPUs, an environment with vLLM: README, More than one GPU).")
     vllm_mode: str = param("colocate", "TRL's vLLM mode: colocate (vLLM inside each training "

@@ -7,8 +7,9 @@ import re
 from dataclasses import dataclass
 
 from reason_lib.fields import (Experiment, ParamError, check_batch_fits, check_field, data_seed,
-                               device, dtype, gradient_checkpointing, micro_batch_size, param,
-                               preference_subset, report_to, training_seed)
+                               device, dtype, eval_batch_size, gradient_checkpointing, lora_rank,
+                               micro_batch_size, param, preference_subset, report_to,
+                               training_seed)
 
 
 METHOD_KEYS = ("steps", "prompts_per_step", "k", "pg_learning_rate", "temperature",
@@ -113,9 +114,9 @@ class ReinforceRMParams:
                                  "per step (how the committed results were made).")
     max_new_tokens: int = param(64, "Longest reply (tokens).", min=4)
     eval_every: int = param(10, "Steps between evaluations (the over-optimisation curves).", min=1)
-    eval_batch_size: int = param(64, "Generation batch size at evaluation.", min=1)
+    eval_batch_size: int = eval_batch_size(" at evaluation")
     lora: bool = param(False, "Train LoRA adapters (SFT, reward model and policy).")
-    lora_r: int = param(16, "LoRA rank.", min=1)
+    lora_r: int = lora_rank()
     device: str = device()
     dtype: str = dtype()
     report_to: list[str] = report_to()

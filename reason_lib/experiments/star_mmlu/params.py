@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reason_lib.fields import (Experiment, data_seed, device, dtype, gradient_checkpointing,
-                               micro_batch_size, param, report_to, training_seed)
+from reason_lib.fields import (Experiment, data_seed, device, dtype, eval_batch_size,
+                               gradient_checkpointing, lora_rank, micro_batch_size, param,
+                               report_to, training_seed)
 
 
 STAR_MMLU_RUNS = [f"{t}{s}" for t in ("english", "yoruba", "translate_en_yo", "translate_yo_en")
@@ -71,9 +72,9 @@ class StarMMLUParams:
                                        min=0.0)
     max_length: int = param(384, "Longest training sequence (tokens).", min=32)
     max_new_tokens: int = param(96, "Generation budget per reply.", min=8)
-    eval_batch_size: int = param(64, "Generation batch size.", min=1)
+    eval_batch_size: int = eval_batch_size()
     lora: bool = param(False, "Fine-tune LoRA adapters (merged after each loop).")
-    lora_r: int = param(16, "LoRA rank.", min=1)
+    lora_r: int = lora_rank()
     device: str = device()
     dtype: str = dtype()
     report_to: list[str] = report_to()
