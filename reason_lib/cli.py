@@ -26,6 +26,7 @@ from reason_lib.checks import check_data
 from reason_lib.claims import claims_overrides
 from reason_lib.data.files import DataError
 from reason_lib.estimate import check_fits
+from reason_lib.fields import parameters_help
 from reason_lib.make_args import with_make_args
 from reason_lib.models.delta import check_writer_record, writer_of
 from reason_lib.progress import HEADLESS, Relay
@@ -34,11 +35,25 @@ from reason_lib.trackers import check_available
 
 
 def render_html(notebook, html) -> None:
-    """The executed notebook as a standalone HTML report."""
+    """The executed notebook as a standalone HTML report to read: its narrative, printed results,
+    tables and figures, without the code cells and without what they wrote to stderr (warnings,
+    progress bars: all of it stays in the notebook and log.txt), linked to the full notebook. An
+    error a cell raised stays: it is why the run failed."""
     import nbformat
     from nbconvert import HTMLExporter
 
-    body, _ = HTMLExporter().from_notebook_node(nbformat.read(notebook, as_version=4))
+    nb = nbformat.read(notebook, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.get("outputs", [])
+                            if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+    name = Path(notebook).name
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell(
+        f"*The report without its code; every cell, its code and everything it printed: "
+        f"[{name}]({name}) (and log.txt).*"))
+    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True)
+    body, _ = exporter.from_notebook_node(nb)
     disk.atomic_write(html, body)
 
 
@@ -421,9 +436,26 @@ def run_entries(args, overrides: dict) -> int:
     return 1 if failed else 0
 
 
+def print_help(experiment: str, argv: list[str]) -> int:
+    """The command line's help, then every parameter of `experiment` with the value of the
+    profile `argv` names (cpu by default) where it differs from the default."""
+    parser().print_help()
+    profile = argv[argv.index("--profile") + 1] if "--profile" in argv[:-1] else "cpu"
+    try:
+        values = config.load_params(experiment, profile)
+    except config.ParamError as e:
+        print(f"\n(profile {profile}: {e})")
+        values = None
+    print("\n" + parameters_help(config.EXPERIMENTS[experiment].params, values, profile), end="")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     _stop_on_sigterm()
-    args = parser().parse_args(with_make_args(sys.argv[1:] if argv is None else argv))
+    argv = with_make_args(sys.argv[1:] if argv is None else argv)
+    if {"-h", "--help"} & set(argv) and (named := [a for a in argv if a in config.EXPERIMENTS]):
+        return print_help(named[0], argv)
+    args = parser().parse_args(argv)
     if args.mark_failed:  # first: slurm.sh calls it with the launch's variables still set
         run = runs.Run(args.mark_failed)
         if run.status != "succeeded":

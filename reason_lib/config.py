@@ -161,8 +161,10 @@ def load_params(experiment: str, profile: str = "cpu", overrides: dict | None = 
         raise ParamError(f"unknown experiment {experiment!r}; known: {', '.join(EXPERIMENTS)}")
     path = params_file(experiment, profile)
     if not path.is_file():
+        profiles = sorted(p.stem for p in path.parent.glob("*.yaml"))
         raise ParamError(f"{path.relative_to(PROJ_ROOT)}: parameter file not found "
-                         f"(profile {profile!r} of {experiment!r})")
+                         f"(profile {profile!r} of {experiment!r}); profiles: "
+                         f"{', '.join(profiles)}")
     try:
         values = read_yaml(path.read_text()) or {}
     except yaml.YAMLError as e:

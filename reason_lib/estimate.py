@@ -52,8 +52,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reason_lib import config
-from reason_lib.cost import (ALLOCATOR, GIB, HOST_FILE, PROMPT_FILE, PROMPT_SOURCES, Costing,
-                             architecture)
+from reason_lib.cost import ALLOCATOR, GIB, HOST_FILE, PROMPT_FILE, PROMPT_SOURCES, Costing
 from reason_lib.data.gsm8k import gsm8k_prompt, load_gsm8k
 from reason_lib.data.mmlu import load_mmlu, mc_prompt
 from reason_lib.data.preferences import load_preferences

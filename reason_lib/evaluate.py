@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from dataclasses import dataclass, field
 
 import torch
 from tqdm.auto import tqdm
@@ -19,6 +20,29 @@ from reason_lib.generate import (generate, length_sorted_batches, pause_generate
                                  rollout, sequence_logprobs)
 from reason_lib.rewards import gold_target, strip_final_answer
 from reason_lib.stats import mean_interval, proportion
+
+
+@dataclass
+class ItemSet:
+    """Items scored one way: `kind` gsm8k (generate, extract `#### N`), choice (generate, extract
+    `Answer: X`), logprob (the most likely letter, no generation) or policy (one sampled reply per
+    prompt under a reward model, with KL to a reference and the gold reward where known); the
+    generation budget and batch of the experiment that defined them. `needs`: the frozen models it
+    scores with, {role: {"model": path, ...}}: `perplexity` (a scorer LM's gold-answer
+    perplexity after the model's reasoning), `reward` (a reward model), `reference` (the KL's
+    reference policy); `benches.load_resources` loads each once."""
+
+    name: str
+    kind: str
+    rows: list[dict]
+    lang: str = "en"
+    max_new_tokens: int = 160
+    batch_size: int = 64
+    needs: dict = field(default_factory=dict)
+    temperature: float | None = None  # the run's own (its sampled evaluation); None: the caller's
+    options: dict = field(default_factory=dict)  # more decoding settings (a pause LM's)
+    only: str = ""  # scored for this model alone (its label's last part), e.g. one pause-STaR variant
+    seed: int | None = None  # the run's own seed (its sampled evaluation); None: the caller's
 
 
 def degeneration(tokens: list, n: int = 3) -> dict:

@@ -6,6 +6,8 @@ dataclass lives in `reason_lib/experiments/<name>/params.py`; `reason_lib.config
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import textwrap
 import types
 import typing
 from dataclasses import dataclass, field
@@ -154,7 +156,9 @@ def check_field(cls: type, key: str, value, where: str) -> None:
     """One value of `cls`'s field `key`: known, of its type, within its range and choices."""
     fields = {f.name: f for f in dataclasses.fields(cls)}
     if key not in fields:
-        raise ParamError(f"{where}: unknown parameter for {cls.__name__}; "
+        close = difflib.get_close_matches(key, fields, n=3)
+        hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+        raise ParamError(f"{where}: unknown parameter for {cls.__name__}; {hint}"
                          f"known: {', '.join(sorted(fields))}")
     tp, meta = typing.get_type_hints(cls)[key], fields[key].metadata
     if not _type_ok(value, tp):
@@ -167,3 +171,39 @@ def check_field(cls: type, key: str, value, where: str) -> None:
     items = value if isinstance(value, list) else [value]
     if meta.get("choices") and any(v not in meta["choices"] for v in items):
         raise ParamError(f"{where}: must be one of {meta['choices']}")
+
+
+# The fields every experiment shares (`training_seed`, `data_seed`, `device`, ...): listed apart
+# in `parameters_help`.
+SHARED = ("seed", "data_seed", "device", "dtype", "micro_batch_size", "gradient_checkpointing",
+          "report_to", "trust_remote_code")
+
+
+def _type_name(tp) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def parameters_help(cls: type, values=None, profile: str = "") -> str:
+    """Every parameter of `cls` (an experiment's dataclass) with its type, default, range or
+    choices and help, and the value of `profile` (`values`, its parameters) where it differs: the
+    experiment's own first, then the ones every experiment shares
+    (`python -m reason_lib.cli <experiment> --help`)."""
+    hints = typing.get_type_hints(cls)
+    own, shared = [], []
+    for f in dataclasses.fields(cls):
+        meta = f.metadata
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        facts = [_type_name(hints[f.name]), f"default {default!r}"]
+        if values is not None and getattr(values, f.name) != default:
+            facts.append(f"{profile} {getattr(values, f.name)!r}")
+        low, high = meta.get("min"), meta.get("max")
+        if low is not None or high is not None:
+            facts.append(f"range [{low}, {high}]" if low is not None and high is not None
+                         else f">= {low}" if low is not None else f"<= {high}")
+        if meta.get("choices"):
+            facts.append("one of " + ", ".join(map(str, meta["choices"])))
+        text = textwrap.fill(meta.get("help", ""), 96, initial_indent="      ",
+                             subsequent_indent="      ")
+        (shared if f.name in SHARED else own).append(f"  {f.name} ({'; '.join(facts)})\n{text}")
+    return (f"parameters of {cls.__name__} (-p KEY VALUE):\n" + "\n".join(own)
+            + "\n\nshared by every experiment:\n" + "\n".join(shared) + "\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import matplotlib
@@ -41,12 +42,29 @@ def show(fig):
     return image
 
 
+def _wrap(label: str, width: int = 16) -> str:
+    """A tick label on lines of about `width` characters, broken after '_' or a space."""
+    lines = [""]
+    for part in re.findall(r"[^_ ]+[_ ]?|[_ ]", label):
+        if lines[-1] and len(lines[-1]) + len(part) > width:
+            lines.append("")
+        lines[-1] += part
+    return "\n".join(line.rstrip() for line in lines)
+
+
 def loss_curve(history: list[dict], path=None, key: str = "loss", title: str = "Training loss"):
     """Loss against optimiser step from a log history (list of dicts with `step` and `key`)."""
     points = [(h["step"], h[key]) for h in history if key in h and "step" in h]
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.plot([p[0] for p in points], [p[1] for p in points], lw=1.5)
     ax.set(xlabel="optimiser step", ylabel=f"{key} (nats / token)", title=title)
+    if len(points) < 2:  # a short run logs its loss once or never: say so, not empty axes
+        ax.text(0.5, 0.5, f"{len(points)} logged point{'s' * (len(points) != 1)} of '{key}'"
+                + (f" (step {points[0][0]}: {points[0][1]:.3f})" if points else "")
+                + ":\nno curve to draw at this run's size", ha="center", va="center",
+                transform=ax.transAxes, color="#555")
+        ax.set_xticks([]), ax.set_yticks([])
+        return _save(fig, path)
+    ax.plot([p[0] for p in points], [p[1] for p in points], lw=1.5)
     return _save(fig, path)
 
 
@@ -54,10 +72,11 @@ def interval_bars(results: dict[str, dict], path=None, ylabel: str = "accuracy",
                   title: str = "", chance: float | None = None, ylim=(0, 1)):
     """One bar per label with its 95 % interval; `results[label]` has value, low and high
     (`ylim=None` scales the axis to the data, for metrics that are not shares)."""
-    labels = list(results)
-    values = [results[k]["value"] for k in labels]
-    err = [[max(0.0, v - results[k]["low"]) for k, v in zip(labels, values)],
-           [max(0.0, results[k]["high"] - v) for k, v in zip(labels, values)]]
+    keys = list(results)
+    values = [results[k]["value"] for k in keys]
+    labels = [_wrap(str(k)) for k in keys]  # long names on a few lines, not overlapping
+    err = [[max(0.0, v - results[k]["low"]) for k, v in zip(keys, values)],
+           [max(0.0, results[k]["high"] - v) for k, v in zip(keys, values)]]
     fig, ax = plt.subplots(figsize=(max(4, 1.1 * len(labels) + 1), 3.5))
     ax.bar(labels, values, yerr=err, capsize=4, color="#4C72B0")
     if chance is not None:
@@ -66,7 +85,10 @@ def interval_bars(results: dict[str, dict], path=None, ylabel: str = "accuracy",
     ax.set(ylabel=f"{ylabel} (95 % interval)", title=title)
     if ylim is not None:
         ax.set_ylim(*ylim)
-    ax.tick_params(axis="x", rotation=20 if len(labels) < 8 else 75)
+    if len(labels) >= 8:
+        ax.tick_params(axis="x", rotation=75)
+    elif any(len(k) > 12 for k in map(str, keys)):
+        plt.setp(ax.get_xticklabels(), rotation=30, ha="right", rotation_mode="anchor")
     return _save(fig, path)
 
 

@@ -4,6 +4,7 @@ Papermill alone shows a cell counter ("6/17 cells") for the whole of a long trai
 `Relay` below receives everything the notebook's cells print, as it is printed, and
 
 - appends it, unchanged, to the run folder's `log.txt` (the local record: progress bars included);
+- leaves out of the terminal the warnings known to be harmless (`QUIET`, by their exact text);
 - shows each cell as it starts (`[base_model 2026…-aec4] cell 7/17: # Train ...`), each line a
   cell prints, and the latest state of a progress bar (tqdm's `\\r` updates: step counter, rate and
   ETA) at most every `every` seconds;
@@ -20,6 +21,14 @@ import time
 from pathlib import Path
 
 HEADLESS = "REASON_LIB_HEADLESS"  # set by reason_lib.cli for the notebook kernels it starts
+
+# Warnings known to be harmless, by their exact text: kept in log.txt, not shown in the terminal
+# (with the source line Python's warning prints under them). tqdm's notebook bars need ipywidgets,
+# which a headless run never draws; transformers renamed TrainingArguments'
+# gradient_checkpointing, which TRL still sets.
+QUIET = ("TqdmWarning: IProgress not found. Please update jupyter and ipywidgets.",
+         "FutureWarning: `gradient_checkpointing` is deprecated and will be removed in v6. "
+         "Use `activation_checkpointing` instead.")
 
 
 def duration(seconds: float) -> str:
@@ -56,6 +65,12 @@ class Relay:
             self.log.flush()
             *lines, port.partial = (port.partial + text).split("\n")
             for line in lines:  # a finished line: shown at once (a bar's last state included)
+                if port.quiet and line.startswith("  "):  # the source line under a quiet warning
+                    port.quiet = False
+                    continue
+                port.quiet = any(q in line for q in QUIET)
+                if port.quiet:
+                    continue
                 states = [s for s in line.split("\r") if s.strip()]
                 if states and not (self.bar_shown and states[-1] == self.bar):
                     self._show(states[-1])
@@ -127,6 +142,7 @@ class _Port:
 
     def __init__(self, relay: Relay):
         self.relay, self.partial = relay, ""
+        self.quiet = False  # the last line was a known harmless warning (`QUIET`)
 
     def write(self, text: str) -> int:
         return self.relay.write(text, self)

@@ -9,7 +9,7 @@ result tables generated from it.
     python -m reason_lib.results reference --profile smol --merge   # ... and the older tables they lack
     python -m reason_lib.results check <id | results.json> [--reference results/cpu.json]
     python -m reason_lib.results claims --profile cpu        # recompute a reference's claims
-    python -m reason_lib.results readme [--check]            # README blocks from results/*.json
+    python -m reason_lib.results readme [--check]            # README and docs/ blocks from results/*.json
 
 A metric is named `table | configuration | column` (the summary's tables) and holds its value and
 95 % interval (`{value, low, high}`, over seeds when there are several, with each seed's value in
@@ -378,10 +378,16 @@ def markdown(result: dict, with_claims: bool = True) -> str:
 BLOCK = re.compile(r"(<!-- results:(\w+) begin[^>]*-->\n)(.*?)(<!-- results:\2 end -->)", re.S)
 
 
-def readme_text(text: str, results_dir: Path = RESULTS_DIR) -> str:
-    """The README with every `<!-- results:<profile> begin -->` block regenerated from
-    `results/<profile>.json`, the `results:estimate` block from `reason_lib.estimate` and the
-    `results:studies` block (the study-to-parameter map) from `reason_lib.studies`."""
+def documents() -> list[Path]:
+    """README.md and the docs/ pages beside it: where generated blocks live."""
+    return [README, *sorted((README.parent / "docs").glob("*.md"))]
+
+
+def readme_text(text: str, results_dir: Path = RESULTS_DIR, root: str = "") -> str:
+    """A document (README.md or a docs/ page) with every `<!-- results:<profile> begin -->` block
+    regenerated from `results/<profile>.json`, the `results:estimate` block from
+    `reason_lib.estimate` and the `results:studies` block (the study-to-parameter map) from
+    `reason_lib.studies`; `root`: the path from the document to the project ("../" in docs/)."""
     generated = {"estimate": estimate.table, "studies": studies.settings_map}
 
     def block(m):
@@ -389,7 +395,7 @@ def readme_text(text: str, results_dir: Path = RESULTS_DIR) -> str:
         if name in generated:
             body = generated[name]()
         elif name.startswith("claims_"):
-            body = claims_block(name.removeprefix("claims_"), results_dir)
+            body = claims_block(name.removeprefix("claims_"), results_dir, root)
         else:
             body = markdown(load(results_dir / f"{name}.json"), with_claims=False)
         return m.group(1) + body + m.group(4)
@@ -397,14 +403,29 @@ def readme_text(text: str, results_dir: Path = RESULTS_DIR) -> str:
     return BLOCK.sub(block, text)
 
 
-def claims_block(profile: str, results_dir: Path = RESULTS_DIR) -> str:
-    """The README's claims block of a profile: its claims table and forest plot."""
+def regenerate(check: bool = False) -> list[Path]:
+    """Every document's generated blocks made current (`check`: nothing written); the documents
+    whose blocks were not."""
+    stale = []
+    for path in documents():
+        text = path.read_text()
+        root = "" if path.parent == README.parent else "../"
+        new = readme_text(text, root=root)
+        if new != text:
+            stale.append(path)
+            if not check:
+                disk.atomic_write(path, new)
+    return stale
+
+
+def claims_block(profile: str, results_dir: Path = RESULTS_DIR, root: str = "") -> str:
+    """A claims block of a profile: its claims table and forest plot."""
     result = load(results_dir / f"{profile}.json")
     stored = result.get("claims") or claims.compact(claims.evaluate(result["metrics"]))
     seeds = max((c["effect"]["n"] for c in stored if c["effect"]), default=0)
     return (f"Profile `{profile}`, at most {seeds} seed{'s' * (seeds != 1)} per claim "
             f"(`results/{profile}.json`).\n\n" + claims.table(stored)
-            + f"\n![claims, {profile}](results/{profile}-claims.png)\n")
+            + f"\n![claims, {profile}]({root}results/{profile}-claims.png)\n")
 
 
 def write_result(result: dict, folder: Path, name: str) -> Path:
@@ -473,75 +494,85 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-def _command(args) -> int:
-    if args.command == "begin":
-        folder = reproduction_dir(args.id)
-        folder.mkdir(parents=True, exist_ok=False)  # a reproduction never overwrites another
-        disk.atomic_write(folder / "reproduction.json", json.dumps(
-            {"id": args.id, "started": runs._now(), "git_commit": runs._git_commit(),
-             "threads": os.environ.get("OMP_NUM_THREADS"), "claims_only": args.claims}, indent=2))
-        print(f"reproduction {args.id}: {folder}")
-        return 0
-    if args.command == "finish":
-        folder = reproduction_dir(args.id)
-        info = json.loads((folder / "reproduction.json").read_text())
-        result = {"profile": args.profile, "reproduction": args.id, "started": info["started"],
-                  "ended": runs._now(), **({"claims_only": True} if info.get("claims_only") else {}),
-                  **gather(select(summary.collect(), args.profile, info["started"]))}
-        result["wall_s"]["reproduce"] = round((dt.datetime.fromisoformat(result["ended"]) -
-                                               dt.datetime.fromisoformat(info["started"])).total_seconds())
-        path = write_result(result, folder, "results")
-        print(f"results: {path}")
-        reference = Path(args.reference or RESULTS_DIR / f"{args.profile}.json")
-        if not reference.is_file():
-            print(f"no reference {reference} yet: `make reference RUN={args.id}` makes this one it")
-            return 0
-        return 0 if check(args.id, str(reference)) else 1
-    if args.command == "reference":
-        if args.run:
-            result = load(_resolve(args.run))
-            if result.get("profile") != args.profile:
-                raise ValueError(f"{args.run}: a {result.get('profile')} reproduction, not {args.profile}")
-        else:  # a reference is made of finished runs: a failed or still running one is left out
-            chosen = select(summary.collect(), args.profile)
-            for r in chosen:
-                if r["status"] != "succeeded":
-                    print(f"left out: {r['experiment']} {r['run_id']} ({r['status']})")
-            result = {"profile": args.profile,
-                      **gather([r for r in chosen if r["status"] == "succeeded"])}
-        earlier = RESULTS_DIR / f"{args.profile}.json"
-        if args.merge and earlier.is_file():
-            result = merge(result, load(earlier))
-            print(f"kept from {earlier.name}: {', '.join(result.get('merged', [])) or 'nothing'}")
-        print(f"reference: {write_result(result, RESULTS_DIR, args.profile)}")
-        disk.atomic_write(README, readme_text(README.read_text()))
-        print("README.md: result blocks regenerated")
-        return 0
-    if args.command == "check":
-        return 0 if check(args.target, args.reference) else 1
-    if args.command == "claims":
-        path = RESULTS_DIR / f"{args.profile}.json"
-        result = load(path)
-        result["claims"] = claims.compact(claims.evaluate(result["metrics"]))
-        write_result(result, RESULTS_DIR, args.profile)
-        print(claims.table(result["claims"]), end="")
-        disk.atomic_write(README, readme_text(README.read_text()))
-        print(f"{path}: claims recomputed; README.md: result blocks regenerated")
-        return 0
-    if args.command == "readme":
-        text = README.read_text()
-        new = readme_text(text)
-        if args.check:
-            if new != text:
-                print("README.md's result blocks differ from results/*.json: run `make readme`")
-                return 1
-            print("README.md's result blocks are current")
-            return 0
-        disk.atomic_write(README, new)
-        print("README.md: result blocks regenerated from results/*.json")
-        return 0
-    return 2
+def _begin(args) -> int:
+    folder = reproduction_dir(args.id)
+    folder.mkdir(parents=True, exist_ok=False)  # a reproduction never overwrites another
+    disk.atomic_write(folder / "reproduction.json", json.dumps(
+        {"id": args.id, "started": runs._now(), "git_commit": runs._git_commit(),
+         "threads": os.environ.get("OMP_NUM_THREADS"), "claims_only": args.claims}, indent=2))
+    print(f"reproduction {args.id}: {folder}")
+    return 0
 
+
+def _finish(args) -> int:
+    folder = reproduction_dir(args.id)
+    info = json.loads((folder / "reproduction.json").read_text())
+    result = {"profile": args.profile, "reproduction": args.id, "started": info["started"],
+              "ended": runs._now(), **({"claims_only": True} if info.get("claims_only") else {}),
+              **gather(select(summary.collect(), args.profile, info["started"]))}
+    result["wall_s"]["reproduce"] = round((dt.datetime.fromisoformat(result["ended"]) -
+                                           dt.datetime.fromisoformat(info["started"])).total_seconds())
+    path = write_result(result, folder, "results")
+    print(f"results: {path}")
+    reference = Path(args.reference or RESULTS_DIR / f"{args.profile}.json")
+    if not reference.is_file():
+        print(f"no reference {reference} yet: `make reference RUN={args.id}` makes this one it")
+        return 0
+    return 0 if check(args.id, str(reference)) else 1
+
+
+def _reference(args) -> int:
+    if args.run:
+        result = load(_resolve(args.run))
+        if result.get("profile") != args.profile:
+            raise ValueError(f"{args.run}: a {result.get('profile')} reproduction, not {args.profile}")
+    else:  # a reference is made of finished runs: a failed or still running one is left out
+        chosen = select(summary.collect(), args.profile)
+        for r in chosen:
+            if r["status"] != "succeeded":
+                print(f"left out: {r['experiment']} {r['run_id']} ({r['status']})")
+        result = {"profile": args.profile,
+                  **gather([r for r in chosen if r["status"] == "succeeded"])}
+    earlier = RESULTS_DIR / f"{args.profile}.json"
+    if args.merge and earlier.is_file():
+        result = merge(result, load(earlier))
+        print(f"kept from {earlier.name}: {', '.join(result.get('merged', [])) or 'nothing'}")
+    print(f"reference: {write_result(result, RESULTS_DIR, args.profile)}")
+    regenerate()
+    print("README.md and docs/: result blocks regenerated")
+    return 0
+
+
+def _claims(args) -> int:
+    path = RESULTS_DIR / f"{args.profile}.json"
+    result = load(path)
+    result["claims"] = claims.compact(claims.evaluate(result["metrics"]))
+    write_result(result, RESULTS_DIR, args.profile)
+    print(claims.table(result["claims"]), end="")
+    regenerate()
+    print(f"{path}: claims recomputed; README.md and docs/: result blocks regenerated")
+    return 0
+
+
+def _readme(args) -> int:
+    stale = regenerate(check=args.check)
+    if args.check:
+        for path in stale:
+            print(f"{path.name}'s result blocks differ from results/*.json: run `make readme`")
+        if not stale:
+            print("README.md's and docs/'s result blocks are current")
+        return 1 if stale else 0
+    print("README.md and docs/: result blocks regenerated from results/*.json")
+    return 0
+
+
+COMMANDS = {"begin": _begin, "finish": _finish, "reference": _reference,
+            "check": lambda args: 0 if check(args.target, args.reference) else 1,
+            "claims": _claims, "readme": _readme}
+
+
+def _command(args) -> int:
+    return COMMANDS[args.command](args) if args.command in COMMANDS else 2
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -9,15 +9,17 @@ treatment with its control seed by seed.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 from pathlib import Path
 
-from reason_lib import config, stats, studies
-from reason_lib.claims import CONFIGURATIONS
+from reason_lib import config, stats
 from reason_lib.disk import atomic_write
+from reason_lib.reports import CONFIGURATIONS, REPORTS
 from reason_lib.runs import run_manifest
 from reason_lib.stats import interval_text
+
 
 def collect(root: Path | None = None) -> list[dict]:
     """Every run folder (`<root>/<experiment>/<run_id>/manifest.json`), newest first, with its
@@ -43,7 +45,7 @@ def succeeded(runs: list[dict], experiment: str) -> list[dict]:
 
 def seed_groups(runs: list[dict]) -> list[list[dict]]:
     """Runs grouped by configuration: same experiment, profile and params but for the seed and
-    for the list of an experiment's configurations (`claims.CONFIGURATIONS`: variants, runs,
+    for the list of an experiment's configurations (`reports.CONFIGURATIONS`: variants, runs,
     reward types, methods, each seeded alone, so a `make claims` run of some of them belongs
     with a full run of all). A seed run again (a rerun, e.g. a second `make reproduce`) counts
     once, by its newest run: a repeat is not another seed."""
@@ -146,162 +148,94 @@ def _rows(runs: list[dict], experiment: str, columns: dict[str, str], items=None
     return rows
 
 
-def base_model_table(runs, raw=False):
-    return _rows(runs, "base_model",
-                 {"GSM8K-format": "GSM8K-format.accuracy",
-                  "GSM8K-format paraphrase": "GSM8K-format paraphrase.accuracy",
-                  "MC English": "MC English.accuracy",
-                  "MC Yoruba": "MC Yoruba.accuracy", "GSM8K (real)": "GSM8K (real).accuracy",
-                  "MMLU (letter log-prob)": "MMLU (real, letter log-prob).accuracy",
-                  "MMLU (generated)": "MMLU (real, generated).accuracy"},
-                 label=lambda r, _: r["params"].get("init_model") or "tiny (offline)", raw=raw)
+# {table: (experiment, its spec)} from each experiment's report, in the order of REPORTS.
+SPECS = {name: (experiment, spec) for experiment, report in REPORTS.items()
+         for name, spec in report.TABLES.items()}
 
 
-# The study's published numbers shown beside ours (reason_lib/studies/pause_warmup_grid.csv).
-STUDY_WARMUP_COLUMNS = {"study: test accuracy": "test_accuracy", "study: eval loss": "eval_loss",
-                        "study: pauses / reply": "pauses",
-                        "study: pauses (correct)": "pauses_correct",
-                        "study: pauses (incorrect)": "pauses_incorrect"}
+def table(name: str, runs: list[dict], raw: bool = False) -> list[dict]:
+    """The rows of table `name` (an experiment, or reinforce_rm_level1 / _level2) from `runs`, as
+    its report module specifies them: `columns`, `items`, `label`, `run_columns` (`_rows`), the
+    runs it takes (`select`) and a last touch to its rows (`finish`)."""
+    experiment, spec = SPECS[name]
+    select, finish = spec.get("select"), spec.get("finish")
+    rows = _rows([r for r in runs if select is None or select(r)], experiment, spec["columns"],
+                 spec.get("items"), spec.get("label"), spec.get("run_columns"), raw)
+    return finish(rows, raw) if finish else rows
 
 
-def pause_warmup_table(runs, raw=False):
-    """The warm-up grid: accuracy before and after the warm-up and its paired change, pauses per
-    reply (all / correct / incorrect), eval loss; and the study's own numbers for the
-    configuration of the same name (Mistral-7B on real GSM8K: a different scale, shown for the
-    pattern across rows, not to be matched)."""
-    rows = _rows(runs, "pause_warmup",
-                 {"before warm-up": "before", "test accuracy": "accuracy",
-                  "Δ vs before": "difference", "pauses / reply": "pauses",
-                  "pauses (correct)": "pauses_correct", "pauses (incorrect)": "pauses_incorrect",
-                  "eval loss": "eval_loss.loss"},
-                 label=lambda r, _: r["params"].get("config_name", "?"), raw=raw)
-    study = studies.table("pause_warmup_grid")
-    for row in rows:
-        published = study.get(row["configuration"], {})
-        for column, key in STUDY_WARMUP_COLUMNS.items():
-            value = published.get(key)
-            row[column] = value if raw or value is not None else "-"
-    return rows
-
-
-def _last_loop(item: dict) -> dict | None:
-    """The last STaR loop's greedy test result (`tested_loops` always holds it), or None."""
-    tested = item.get("tested_loops") or {}
-    return tested[max(tested, key=int)] if tested else None
-
-
-def _star_variant(metrics: dict, item: dict) -> dict:
-    """A pause-STaR variant with its warm-up's greedy test result and its last loop's beside it:
-    the best loop by validation may be loop 0, the warm-up itself (a Δ of 0 by construction), so
-    the last loop against the warm-up is reported too."""
-    warmup = (metrics.get("start") or {}).get(
-        f"{'pause' if item.get('pauses') else 'no_pause'}/{item.get('method')}")
-    return {**item, "warmup": warmup, "last_loop": _last_loop(item)}
-
-
-def pause_star_table(runs, raw=False):
-    """Per variant: its selected (best by validation) loop's greedy and sampled test accuracy
-    and paired change against the warm-up, and its last loop's greedy accuracy beside the
-    warm-up's (the claims compare those two over seeds)."""
-    return _rows(runs, "pause_star",
-                 {"test accuracy (greedy)": "test.accuracy", "Δ greedy vs warm-up": "difference",
-                  "test accuracy (sampled)": "test_sampled.accuracy",
-                  "Δ sampled vs warm-up": "difference_sampled", "pauses / reply": "test.pauses",
-                  "warm-up (greedy)": "warmup.accuracy", "last loop (greedy)": "last_loop.accuracy"},
-                 items=lambda m: {k: _star_variant(m, v) for k, v in m.get("variants", {}).items()},
-                 raw=raw)
-
-
-def star_mmlu_table(runs, raw=False):
-    """Per run: the selected loop's test accuracy and paired change against the start model, and
-    the last loop's accuracy beside the start model's (loop 0 of `tested_loops`)."""
-    def item(v):
-        return {**v, "start": (v.get("tested_loops") or {}).get("0"), "last_loop": _last_loop(v)}
-
-    return _rows(runs, "star_mmlu",
-                 {"test accuracy (eval language)": "test_eval.accuracy",
-                  "Δ vs start": "difference", "English": "test.en.accuracy",
-                  "Yoruba": "test.yo.accuracy", "start (eval language)": "start.accuracy",
-                  "last loop (eval language)": "last_loop.accuracy"},
-                 items=lambda m: {k: item(v) for k, v in m.get("runs", {}).items()}, raw=raw)
-
-
-def perplexity_grpo_table(runs, raw=False):
-    """One row per reward type (and the starting policy's row has no differences)."""
-    return _rows(runs, "perplexity_grpo",
-                 {"accuracy": "accuracy", "gold-answer perplexity": "gold_perplexity",
-                  "Δ accuracy": "accuracy_difference", "Δ gold NLL": "gold_nll_difference"},
-                 items=lambda m: {k: v for k, v in m.items()
-                                  if isinstance(v, dict) and "gold_perplexity" in v}, raw=raw)
-
-
-def reinforce_table(runs, level: int, raw=False):
-    """One row per policy (SFT and each method) of the runs at reward-model `level`."""
-    return _rows([r for r in runs if r["params"].get("level") == level], "reinforce_rm",
-                 {"RM score": "reward", "gold score": "gold", "KL to SFT": "kl",
-                  "repeated 3-grams": "repeated_ngrams"},
-                 items=lambda m: m.get("policies", {}),
-                 run_columns={"RM accuracy": "reward_model.accuracy"}, raw=raw)
-
-
-# Every experiment's table, in the order of the summary and the reference results.
-TABLES = {"base_model": base_model_table, "pause_warmup": pause_warmup_table,
-          "pause_star": pause_star_table, "star_mmlu": star_mmlu_table,
-          "perplexity_grpo": perplexity_grpo_table,
-          "reinforce_rm_level1": lambda runs, raw=False: reinforce_table(runs, 1, raw),
-          "reinforce_rm_level2": lambda runs, raw=False: reinforce_table(runs, 2, raw)}
+TABLES = {name: functools.partial(table, name) for name in SPECS}
 
 
 def headline(run: dict) -> str:
     """One number per run for the index: the experiment's main metric."""
-    m = run.get("metrics")
-    if not m:
+    m, report = run.get("metrics"), REPORTS.get(run["experiment"])
+    if not m or report is None:
         return ""
-    exp = run["experiment"]
     try:
-        if exp == "base_model":
-            return f"GSM8K-format {m['GSM8K-format']['accuracy']['value']:.3f}"
-        if exp == "pause_warmup":
-            return f"{m['config_name']}: accuracy {m['accuracy']['value']:.3f}"
-        if exp == "pause_star":
-            best = max(m["variants"].items(), key=lambda kv: kv[1]["test"]["accuracy"]["value"])
-            return f"best {best[0]}: {best[1]['test']['accuracy']['value']:.3f}"
-        if exp == "star_mmlu":
-            return ", ".join(f"{k} {v['test_eval']['accuracy']['value']:.3f}" for k, v in m["runs"].items())
-        if exp == "perplexity_grpo":
-            return ", ".join(f"{k} acc {v['accuracy']['value']:.3f}" for k, v in m.items()
-                             if isinstance(v, dict) and "gold_perplexity" in v)
-        if exp == "evaluate":
-            return "; ".join(f"{label}: " + ", ".join(f"{name} {v['accuracy']['value']:.3f}"
-                                                      for name, v in by_set.items())
-                             for label, by_set in m["models"].items())
-        if exp == "reinforce_rm":
-            return f"level {m['level']}: " + ", ".join(
-                f"{k} RM {v['reward']['value']:.2f}" for k, v in m["policies"].items())
+        return report.headline(m)
     except (KeyError, TypeError, ValueError):
         return "(metrics in an older format)"
-    return ""
+
+
+INDEX_STYLE = """
+body{font-family:system-ui,sans-serif;margin:2em;color:#222}
+h1{font-size:1.4em} p.top{margin:.5em 0 1.5em}
+table{border-collapse:collapse;font-size:.9em}
+th,td{padding:4px 10px;text-align:left;border-bottom:1px solid #e4e4e4;white-space:nowrap}
+th{cursor:pointer;background:#f4f4f4;position:sticky;top:0} th:hover{background:#e8e8e8}
+td.headline{max-width:42em;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+.status{font-weight:600} tr.succeeded .status{color:#176b2c} tr.failed .status{color:#a00}
+tr.interrupted .status{color:#b60} tr.running .status{color:#777}
+"""
+
+# Click a column's header to sort by it (again: the other way); no network, no library.
+INDEX_SCRIPT = """
+document.querySelectorAll('th').forEach((th, col) => th.addEventListener('click', () => {
+  const body = th.closest('table').tBodies[0], rows = Array.from(body.rows);
+  const up = th.dataset.up !== '1'; th.dataset.up = up ? '1' : '0';
+  rows.sort((a, b) => a.cells[col].innerText.localeCompare(b.cells[col].innerText,
+                                                           undefined, {numeric: true}) * (up ? 1 : -1));
+  rows.forEach(r => body.appendChild(r));
+}));
+"""
+
+
+def _link(report: Path, text: str, base: Path) -> str:
+    if not report.is_file():
+        return html.escape(text)
+    return f'<a href="{html.escape(str(report.relative_to(base)))}">{html.escape(text)}</a>'
 
 
 def write_index(runs: list[dict], path: Path | None = None) -> Path:
-    """outputs/index.html: every run (experiment, profile, status, start, headline metric), linked
-    to its HTML report."""
+    """outputs/index.html: the newest summary report on top, then every run (experiment, run id
+    linked to its report, profile, seed, status, start, headline numbers), sortable by any
+    column; a long headline is cut, in full on hover."""
     root = Path(config.outputs_root())
     path = Path(path or root / "index.html")
     rows = []
     for r in runs:
-        report = r["dir"] / "report.html"
-        link = (f'<a href="{html.escape(str(report.relative_to(path.parent)))}">{html.escape(r["run_id"])}</a>'
-                if report.is_file() else html.escape(r["run_id"]))
+        line = headline(r)
+        seed = r["params"].get("seed", "")
         rows.append(f'<tr class="{html.escape(r["status"])}"><td>{html.escape(r["experiment"])}</td>'
-                    f"<td>{link}</td><td>{html.escape(r['profile'])}</td>"
-                    f"<td>{html.escape(r['status'])}</td><td>{html.escape(str(r.get('started')))}</td>"
-                    f"<td>{html.escape(headline(r))}</td></tr>")
+                    f"<td>{_link(r['dir'] / 'report.html', r['run_id'], path.parent)}</td>"
+                    f"<td>{html.escape(r['profile'])}</td><td>{html.escape(str(seed))}</td>"
+                    f"<td class='status'>{html.escape(r['status'])}</td>"
+                    f"<td>{html.escape(str(r.get('started') or '')[:19].replace('T', ' '))}</td>"
+                    f"<td class='headline' title='{html.escape(line)}'>{html.escape(line)}</td></tr>")
+    summaries = succeeded(runs, "summary")
+    newest = summaries[0] if summaries else None
+    report = _link(newest["dir"] / "report.html", "summary report", path.parent) if newest else ""
+    top = (f"Every experiment's table: the {report} ({html.escape(newest['run_id'])})." if newest else
+           "No summary yet: <code>make summary</code> writes one.")
+    counts = ", ".join(f"{sum(r['status'] == s for r in runs)} {s}"
+                       for s in ("succeeded", "failed", "interrupted", "running")
+                       if any(r["status"] == s for r in runs))
     page = ("<!doctype html><meta charset='utf-8'><title>reason_lib runs</title>"
-            "<style>body{font-family:sans-serif}td,th{padding:2px 8px;text-align:left}"
-            "tr.failed{color:#a00}tr.interrupted{color:#b60}tr.running{color:#777}</style><h1>reason_lib runs</h1>"
-            "<table><tr><th>experiment</th><th>run</th><th>profile</th><th>status</th>"
-            "<th>started</th><th>headline</th></tr>" + "".join(rows) + "</table>")
-
+            f"<style>{INDEX_STYLE}</style><h1>reason_lib runs</h1>"
+            f"<p class='top'>{top} {len(runs)} runs ({counts}), newest first; click a column to "
+            "sort.</p><table><thead><tr><th>experiment</th><th>run</th><th>profile</th>"
+            "<th>seed</th><th>status</th><th>started</th><th>headline</th></tr></thead><tbody>"
+            + "".join(rows) + f"</tbody></table><script>{INDEX_SCRIPT}</script>")
     atomic_write(path, page)
     return path

@@ -8,7 +8,8 @@ import subprocess
 import pytest
 from conftest import write_run
 
-from reason_lib.benches import item_sets, offline_sets, paired, score
+from reason_lib.benches import item_sets, paired, score
+from reason_lib.experiments.base_model.data import offline_sets
 from reason_lib.config import PROJ_ROOT, ParamError, load_params
 from reason_lib.data import gsm8k_paraphrase, gsm8k_splits, mmlu_splits
 from reason_lib.models import load_model
@@ -120,7 +121,8 @@ def test_values_typed_after_make_are_data_never_commands(outputs, tmp_path):
 @pytest.mark.parametrize("args, words", [
     (["MODEL=outputs/nothing-here"], ["error: model 'outputs/nothing-here'", "no such run"]),
     (["MODEL=outputs/models/x", "BENCH=gsm8k_format,nope"], ["'benches'", "'nope'", "must be one of"]),
-    (["BENCH=mmmlu", "MODEL=outputs/models/x", "BASELINE=outputs/models/x"], ["error: ", "bench 'mmmlu' needs its data: set mmmlu"]),
+    (["BENCH=mmmlu", "MODEL=outputs/models/x", "BASELINE=outputs/models/x"],
+     ["error: ", "bench 'mmmlu' needs its data: set mmmlu"]),
     (["BENCH=gsm8k", "ARGS=-p real_gsm8k_test data/none.jsonl"], ["'real_gsm8k_test'", "file not found"]),
 ])
 def test_make_evaluate_stops_at_once_with_one_line(tiny, outputs, args, words):
@@ -207,3 +209,24 @@ def test_hh_prompts_are_a_reinforce_runs_own_and_score_under_a_kept_reward_model
 
     (summary, records), = score(model, tok, [s], resources=load_resources([s]), progress=False).values()
     assert summary["reward"]["n"] == 5 and all(1 <= r["reward"] <= 10 for r in records)  # expected class
+
+
+def test_the_terminal_gets_a_model_by_item_set_grid_with_the_paired_changes():
+    from reason_lib.benches import grid_text, table_row
+
+    def acc(value, n=10):
+        return {"accuracy": {"value": value, "low": value - 0.1, "high": value + 0.1, "n": n}}
+
+    change = {"value": 0.2, "low": 0.0, "high": 0.4, "gained": 3, "lost": 1, "n": 10}
+    rows = [table_row("base", "GSM8K-format", acc(0.3)), table_row("base", "MC English", acc(0.5)),
+            table_row("run/policy", "GSM8K-format", acc(0.5), change),
+            table_row("run/policy", "MC English", acc(0.4), {**change, "value": -0.1})]
+    text = grid_text(rows)
+    lines = text.splitlines()
+    assert lines[0] == "scores (95 % interval):" and lines[1].split() == ["item", "set", "GSM8K-format",
+                                                                        "MC", "English"]
+    assert lines[3].split()[:4] == ["base", "0.300", "[0.200,", "0.400]"]
+    assert lines[4].split()[:4] == ["run/policy", "0.500", "[0.400,", "0.600]"]
+    assert lines[6] == "change against the baseline, paired on the same items:"
+    assert lines[9].split()[:5] == ["run/policy", "+0.200", "[+0.000,", "+0.400]", "(3"]
+    assert "change against" not in grid_text(rows[:2])  # no baseline: no change block

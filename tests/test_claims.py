@@ -113,7 +113,8 @@ def test_the_stored_claims_are_what_the_metrics_give():
 def test_every_verdict_the_readme_names_is_the_files():
     """A reading in the README names a claim as `<profile>/<id>`: *<verdict>*; it must say what
     results/<profile>.json says."""
-    named = re.findall(r"`(\w+)/([A-D]-[\w.-]+)`: \*([a-z ]+)\*", results.README.read_text())
+    text = "\n".join(p.read_text() for p in results.documents())
+    named = re.findall(r"`(\w+)/([A-D]-[\w.-]+)`: \*([a-z ]+)\*", text)
     assert named, "the README reads no claim by its verdict"
     for profile, claim_id, verdict in named:
         stored = {c["id"]: c["verdict"] for c in

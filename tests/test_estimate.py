@@ -7,7 +7,8 @@ import pytest
 import transformers
 
 from reason_lib import config
-from reason_lib.estimate import GIB, architecture, check_fits, estimate
+from reason_lib.cost import GIB, architecture
+from reason_lib.estimate import check_fits, estimate
 
 
 @pytest.mark.parametrize("arch, extra", [("LlamaForCausalLM", {"tie_word_embeddings": True}),

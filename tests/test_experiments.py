@@ -38,7 +38,7 @@ def test_star_mmlu_metrics_pair_each_run_with_the_start_model_and_the_summary_re
     assert "overfit_check" not in metrics
     run = {"experiment": "star_mmlu", "status": "succeeded", "profile": "cpu", "run_id": "r1",
            "params": {"seed": 0, "runs": ["translate_en_yo"]}, "metrics": metrics, "started": "1"}
-    [row] = summary.star_mmlu_table([run], raw=True)
+    [row] = summary.table("star_mmlu", [run], raw=True)
     assert row["test accuracy (eval language)"]["value"] == 0.5
     assert row["Yoruba"]["value"] == 0.5 and row["English"]["value"] == 1.0
     assert row["start (eval language)"]["value"] == 0.25
@@ -91,7 +91,7 @@ def test_pause_star_variant_is_tested_against_its_warm_up_and_the_summary_reads_
     run = {"experiment": "pause_star", "status": "succeeded", "profile": "cpu", "run_id": "r1",
            "params": {"seed": 0, "variants": ["star_pause_t1.0"]}, "metrics": metrics,
            "started": "1"}
-    [row] = summary.pause_star_table([run], raw=True)
+    [row] = summary.table("pause_star", [run], raw=True)
     assert row["test accuracy (greedy)"]["value"] == 0.75
     assert row["warm-up (greedy)"]["value"] == 0.5
     assert row["last loop (greedy)"]["value"] == 0.75

@@ -13,17 +13,18 @@ EXPERIMENTS = [f"experiments.{e}" for e in ("base_model", "pause_warmup", "pause
 # bottom to top; `models.smol` is a command-line tool (it converts and checks a checkpoint by
 # generating), so it sits with the other tools
 LAYERS = [
-    # 0: the parameter framework, each experiment's parameters, paths, statistics, files,
-    # processes, sampling, answers
+    # 0: the parameter framework, each experiment's parameters, cost and tables, paths,
+    # statistics, files, processes, sampling, answers
     ["fields", "experiments", *EXPERIMENTS, *(f"{e}.params" for e in EXPERIMENTS), "config",
-     "cost", *(f"{e}.cost" for e in EXPERIMENTS[:6]), "stats", "disk", "distributed", "sampling", "answers", "losses", "progress", "make_args",
-     "plots", "trackers", "rehearsal", "studies"],
+     "cost", *(f"{e}.cost" for e in EXPERIMENTS[:6]), *(f"{e}.report" for e in EXPERIMENTS[:7]),
+     "reports", "stats", "disk", "distributed", "sampling", "answers", "losses", "progress",
+     "make_args", "plots", "trackers", "rehearsal", "studies"],
     # 1: data and models
     ["data", "data.files", "data.synthetic", "data.pauses", "data.mirror", "data.multichoice",
      "data.gsm8k", "data.mmlu", "data.preferences", "data.world", "models", "models.delta",
      "models.load", "models.tiny", "models.pause_lm", "models.reward_model"],
-    # 2: generation, rewards and task scoring
-    ["generate", "rewards", "evaluate"],
+    # 2: generation, rewards, task scoring and each experiment's data, checks and test items
+    ["generate", "rewards", "evaluate", *(f"{e}.data" for e in EXPERIMENTS[:6])],
     # 3: training (never the run folder: it receives what it logs to)
     ["train", "train.trainers", "train.sft", "train.dpo", "train.grpo", "train.reward", "train.pause", "train.star",
      "train.star_tasks", "train.reinforce", "train.base", "train.start"],

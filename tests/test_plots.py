@@ -33,3 +33,19 @@ def test_per_reply_class_distributions_are_drawn_sorted_by_expected_class(tmp_pa
     image = fig.axes[0].images[0].get_array()
     assert image.shape == (3, 10) and image[0, 0] == 0.9 and image[-1, -1] == 0.9  # low class first
     plt.close(fig)
+
+
+def test_a_loss_curve_with_nothing_to_draw_says_so_and_long_labels_wrap(tmp_path):
+    fig = plots.loss_curve([{"step": 8, "loss": 2.5}], tmp_path / "l.png")
+    (ax,) = fig.axes
+    assert not ax.lines and "1 logged point of 'loss' (step 8: 2.500)" in ax.texts[0].get_text()
+    plt.close(fig)
+    drawn = plots.loss_curve([{"step": i, "loss": 1.0 / (i + 1)} for i in range(5)])
+    assert len(drawn.axes[0].lines) == 1 and not drawn.axes[0].texts
+    plt.close(drawn)
+    long = {"reward_cond_no_pause_t1.5": RESULTS["a"], "star_pause_t1.0": RESULTS["b"]}
+    bars = plots.interval_bars(long)
+    labels = [t.get_text() for t in bars.axes[0].get_xticklabels()]
+    assert labels == ["reward_cond_no_\npause_t1.5", "star_pause_t1.0"]
+    assert bars.axes[0].get_xticklabels()[0].get_rotation() == 30
+    plt.close(bars)

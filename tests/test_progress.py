@@ -102,3 +102,22 @@ def test_a_trainers_steps_reach_the_terminal_when_headless(tiny, tmp_path, monke
     steps = [line for line in shown if re.search(r"\] +\d+%\|.*\| \d+/\d+ \[\d\d:\d\d<\d\d:\d\d", line)]
     assert steps, shown  # the trainer's own bar: step counter and ETA
     assert any(re.search(r"\d+/\d+ \[.*loss=\d", line) for line in steps), steps  # and the loss
+
+
+def test_known_harmless_warnings_stay_in_the_log_but_not_the_terminal(tmp_path):
+    clock, out = Clock(), Stamped()
+    relay = Relay(tmp_path / "log.txt", "exp r1", total_cells=2, stream=out, every=20, clock=clock)
+    port = relay.port()
+    relay.write("/x/tqdm/auto.py:21: TqdmWarning: IProgress not found. Please update jupyter and "
+                "ipywidgets. See https://ipywidgets.readthedocs.io\n"
+                "  from .autonotebook import tqdm as notebook_tqdm\n", port)
+    relay.write("/x/training_args.py:1541: FutureWarning: `gradient_checkpointing` is deprecated "
+                "and will be removed in v6. Use `activation_checkpointing` instead.\n"
+                "  warnings.warn(f\"{old} is deprecated\")\n"
+                "/x/y.py:3: FutureWarning: something else\n  indented detail\n", port)
+    relay.write("3000 training pairs\n", port)
+    shown = [line for _, line in out.lines]
+    assert shown == ["[exp r1] /x/y.py:3: FutureWarning: something else",
+                     "[exp r1]   indented detail", "[exp r1] 3000 training pairs"]
+    log = (tmp_path / "log.txt").read_text()
+    assert "IProgress not found" in log and "`gradient_checkpointing` is deprecated" in log

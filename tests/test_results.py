@@ -63,7 +63,7 @@ def test_dumps_round_trips_with_one_metric_per_line(root):
     got = {"profile": "cpu", **results.gather(results.select(summary.collect(root), "cpu"))}
     text = results.dumps(got)
     assert json.loads(text) == got
-    line = [l for l in text.splitlines() if "| GSM8K-format\"" in l]
+    line = [row for row in text.splitlines() if "| GSM8K-format\"" in row]
     assert len(line) == 1 and '"value": 0.6' in line[0]
 
 
@@ -195,11 +195,13 @@ def test_readme_blocks_are_regenerated_and_a_hand_edit_is_caught(root, tmp_path)
 
 
 def test_the_readme_numbers_equal_the_committed_references():
-    """README.md's result blocks are exactly what results/*.json render to (`make readme`)."""
-    text = results.README.read_text()
-    assert results.BLOCK.search(text), "README.md has no generated results block"
-    assert results.readme_text(text) == text, "README.md's results differ from results/*.json: " \
-                                              "run `make readme` (never edit those tables by hand)"
+    """The result blocks of README.md and docs/ are exactly what results/*.json render to
+    (`make readme`), and every profile's results and claims have a block somewhere."""
+    texts = {p.name: p.read_text() for p in results.documents()}
+    names = {m.group(2) for text in texts.values() for m in results.BLOCK.finditer(text)}
+    assert {"cpu", "claims_cpu", "smol", "claims_smol", "bench", "estimate", "studies"} <= names
+    assert results.regenerate(check=True) == [], "results differ from results/*.json: run " \
+                                                 "`make readme` (never edit those tables by hand)"
 
 
 def test_benchmark_ratios_become_a_results_file_and_a_readme_table(tmp_path, monkeypatch):
@@ -340,3 +342,10 @@ def test_a_claims_run_passes_without_the_rows_no_claim_compares_but_not_without_
     assert not results.passed(results.compare({**cut, "claims_only": False}, ref))
     lacking = {**cut, "metrics": {cond: one(0.3)}}
     assert [r["verdict"] for r in results.compare(lacking, ref)] == ["identical", "missing"]
+
+
+def test_the_readme_is_a_front_page_linking_every_docs_page():
+    text = results.README.read_text()
+    assert len(text.splitlines()) <= 200
+    pages = sorted(p.name for p in (results.README.parent / "docs").glob("*.md"))
+    assert pages and all(f"](docs/{name})" in text for name in pages), pages

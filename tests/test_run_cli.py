@@ -21,6 +21,8 @@ def _run(outputs, *args):
     (["-p", "no_such_key", "1"], ["'no_such_key'", "unknown parameter", "params/base_model/ci.yaml"]),
     (["-p", "seed", "abc"], ["'seed'", "'abc'", "expected int"]),
     (["-p", "real_gsm8k_test", "data/missing.jsonl"], ["'real_gsm8k_test'", "file not found"]),
+    (["-p", "epoch", "2"], ["'epoch'", "did you mean 'epochs'?"]),
+    (["--profile", "cii"], ["profile 'cii'", "profiles: ci, cpu, gpu, smol"]),
 ])
 def test_bad_parameters_fail_before_any_run(outputs, args, words):
     result = _run(outputs, "base_model", "--profile", "ci", *args)
@@ -58,6 +60,15 @@ def test_two_runs_leave_two_complete_run_folders(outputs):
             assert (folder / name).is_file(), name
         metrics = json.loads((folder / "metrics.json").read_text())
         assert {"GSM8K-format", "MC English", "MC Yoruba"} <= set(metrics)
+        # the report reads without code or stderr; the notebook keeps both
+        report = (folder / "report.html").read_text()
+        notebook = json.loads((folder / "notebook.ipynb").read_text())
+        code = [c for c in notebook["cells"] if c["cell_type"] == "code"]
+        assert any(o.get("name") == "stderr" for c in code for o in c.get("outputs", []))
+        body = report[report.index("<body"):]  # past the stylesheet, which names both
+        assert "hl-ipython3" not in body and 'data-mime-type="application/vnd.jupyter.stderr"' \
+            not in body
+        assert "session.start(" not in report and 'href="notebook.ipynb"' in report
         assert 0 <= metrics["MC Yoruba"]["accuracy"]["value"] <= 1
     assert (outputs / "models" / "base-ci-seed0" / "model.safetensors").is_file()
 
@@ -286,3 +297,37 @@ def test_two_seeds_started_together_each_keep_their_own_base_model(outputs):
     assert again.returncode == 0
     with pytest.raises(ModelNotFound, match=f"{by_seed[0]}.*replaced by run"):
         find_models(by_seed[0])
+
+
+@pytest.mark.parametrize("experiment", ["pause_star", "reinforce_rm"])
+def test_help_lists_every_parameter_with_its_type_default_and_the_profiles_value(outputs,
+                                                                              experiment):
+    import dataclasses
+
+    from reason_lib.config import EXPERIMENTS, load_params
+
+    result = _run(outputs, experiment, "--profile", "ci", "--help")
+    assert result.returncode == 0, result.stderr
+    listed = [line.split(" (")[0].strip() for line in result.stdout.splitlines()
+              if line.startswith("  ") and not line.startswith("   ") and " (" in line
+              and not line.strip().startswith("-")]
+    fields = dataclasses.fields(EXPERIMENTS[experiment].params)
+    assert sorted(listed) == sorted(f.name for f in fields)
+    ci = load_params(experiment, "ci")
+    changed = next(f for f in fields if getattr(ci, f.name) != (
+        f.default if f.default is not dataclasses.MISSING else f.default_factory()))
+    assert f"ci {getattr(ci, changed.name)!r}" in result.stdout
+    assert "shared by every experiment:" in result.stdout and not (outputs / experiment).exists()
+
+
+def test_make_help_lists_the_variables_and_profiles_and_infer_names_what_it_lacks():
+    def make(*args):
+        return subprocess.run(["make", "-s", *args], cwd=PROJ_ROOT, capture_output=True, text=True,
+                              timeout=300)
+
+    shown = make("help").stdout
+    assert "one of: ci cpu gpu smol" in shown and "$(" not in shown
+    for variable in ("PROFILE [cpu]", "ARGS", "SEEDS", "GRID [warmup]", "NPROC", "PROMPTS"):
+        assert variable in shown
+    result = make("infer", "MODEL=x")
+    assert result.returncode != 0 and "make infer: set PROMPTS=" in result.stdout

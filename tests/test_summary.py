@@ -35,7 +35,7 @@ def root(tmp_path):
 
 
 def test_seeds_of_one_configuration_are_aggregated(root):
-    rows = {r["configuration"]: r for r in summary.pause_warmup_table(summary.collect(root))}
+    rows = {r["configuration"]: r for r in summary.table("pause_warmup", summary.collect(root))}
     assert set(rows) == {"sft_peft", "sft_fr_phead_peft"}  # the failed configuration is left out
     two = rows["sft_peft"]["test accuracy"]
     assert two.startswith("0.500 [") and "(2 seeds)" in two  # mean over seeds 0.4 and 0.6
@@ -52,14 +52,15 @@ def test_the_index_lists_every_run_failed_ones_marked(root):
     assert page.count("<tr class=") == 5
     assert '<tr class="failed"><td>pause_warmup</td><td><a href="pause_warmup/r04/report.html">' in page
     assert "level 2: sft RM 5.00" in page
+    assert "<th>seed</th>" in page and "No summary yet" in page and "<script>" in page
 
 
 def test_reinforce_table_by_level(root):
-    rows = summary.reinforce_table(summary.collect(root), 2)
+    rows = summary.table("reinforce_rm_level2", summary.collect(root))
     assert rows == [{"configuration": "sft", "profile": "cpu", "RM accuracy": "0.700 [0.600, 0.800]",
                      "RM score": "5.000 [4.800, 5.200]", "gold score": "1.000 [0.500, 1.500]",
                      "KL to SFT": "-", "repeated 3-grams": "-"}]
-    assert summary.reinforce_table(summary.collect(root), 1) == []
+    assert summary.table("reinforce_rm_level1", summary.collect(root)) == []
 
 
 def test_combine():
@@ -84,7 +85,7 @@ def test_pause_star_table_reports_greedy_and_sampled_changes(tmp_path):
     older = {k: v for k, v in variant.items() if not k.endswith("_sampled")}  # before both decodings
     write_run(tmp_path, "pause_star", "r02", "succeeded", {"seed": 0, "n_test": 9},
          {"variants": {"star_pause_t1.0": older}})
-    rows = {r["configuration"]: r for r in summary.pause_star_table(summary.collect(tmp_path))}
+    rows = {r["configuration"]: r for r in summary.table("pause_star", summary.collect(tmp_path))}
     new, old = rows["star_no_pause_t1.0"], rows["star_pause_t1.0"]
     assert new["test accuracy (greedy)"] == "0.500 [0.450, 0.550]"
     assert new["test accuracy (sampled)"] == "0.400 [0.350, 0.450]"
@@ -95,7 +96,7 @@ def test_pause_star_table_reports_greedy_and_sampled_changes(tmp_path):
 def test_a_seed_run_again_counts_once_by_its_newest_run(root):
     grid = {"config_name": "sft_peft", "lora": True}
     write_run(root, "pause_warmup", "r09", "succeeded", {**grid, "seed": 1}, acc(0.8))  # seed 1 again
-    rows = {r["configuration"]: r for r in summary.pause_warmup_table(summary.collect(root))}
+    rows = {r["configuration"]: r for r in summary.table("pause_warmup", summary.collect(root))}
     two = rows["sft_peft"]["test accuracy"]
     assert two.startswith("0.600 [") and "(2 seeds)" in two  # seeds 0 (0.4) and 1 (newest: 0.8)
 
@@ -111,11 +112,11 @@ def test_a_claims_run_joins_the_full_runs_seeds_and_a_same_named_other_configura
               {"variants": {both[0]: v, both[1]: v}})
     write_run(tmp_path, "pause_star", "r02", "succeeded", {"seed": 1, "variants": both[:1]},
               {"variants": {both[0]: {**v, "test": acc(0.7)}}})
-    rows = {r["configuration"]: r for r in summary.pause_star_table(summary.collect(tmp_path), raw=True)}
+    rows = {r["configuration"]: r for r in summary.table("pause_star", summary.collect(tmp_path), raw=True)}
     assert list(rows) == both
     assert rows[both[0]]["test accuracy (greedy)"]["per_seed"] == {"0": 0.5, "1": 0.7}
     assert rows[both[0]]["run_ids"] == ["r02", "r01"] and rows[both[1]]["run_ids"] == ["r01"]
     write_run(tmp_path, "pause_star", "r03", "succeeded",
               {"seed": 2, "variants": both[:1], "learning_rate": 0.1}, {"variants": {both[0]: v}})
     with pytest.raises(ValueError, match=r"row 'star_no_pause_t1.0': runs .* differ in \['learning_rate'\]"):
-        summary.pause_star_table(summary.collect(tmp_path), raw=True)
+        summary.table("pause_star", summary.collect(tmp_path), raw=True)

@@ -8,6 +8,6 @@ from reason_lib.data.multichoice import mmlu_splits
 from reason_lib.data.preferences import gold_reward, gold_scores, load_preferences, preference_splits
 from reason_lib.data.synthetic import gsm8k_paraphrase, gsm8k_splits
 
-__all__ = ["DataError", "gold_answer", "gold_reward", "gold_scores", "gsm8k_data", "gsm8k_paraphrase", "gsm8k_prompt", "gsm8k_splits", "load_gsm8k",
-           "load_mmlu", "load_preferences", "mc_prompt", "mc_target", "mmlu_splits",
-           "preference_splits"]
+__all__ = ["DataError", "gold_answer", "gold_reward", "gold_scores", "gsm8k_data",
+           "gsm8k_paraphrase", "gsm8k_prompt", "gsm8k_splits", "load_gsm8k", "load_mmlu",
+           "load_preferences", "mc_prompt", "mc_target", "mmlu_splits", "preference_splits"]

@@ -75,3 +75,13 @@ def gsm8k_data(train_data: str, test_data: str, n_train: int, n_validation: int,
             raise DataError(f"{test_data}: {len(data['test'])} rows, but n_test {n_test} are "
                             "asked of it: lower n_test")
     return data
+
+
+def checked_sources(params, splits) -> dict[str, int]:
+    """{"train_data <file>": rows, ...}: the GSM8K files `params` names, loaded (and so checked)
+    by the experiment's own `splits(params)`; {} when it names none (procedural problems)."""
+    if not (params.train_data or params.test_data):
+        return {}
+    data = splits(params)
+    sources = {"train_data": ("train", params.train_data), "test_data": ("test", params.test_data)}
+    return {f"{key} {value}": len(data[split]) for key, (split, value) in sources.items() if value}

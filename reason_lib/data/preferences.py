@@ -176,3 +176,9 @@ def preference_data(source: str, n_train: int, n_test: int, seed: int = 0,
         rows = [{**r, "prompt": r["prompt"][-context_turns:]} for r in rows]
     random.Random(seed).shuffle(rows)
     return rows[n_test:n_test + n_train], rows[:n_test], None
+
+
+def prompt_rows(rows: list[dict]) -> list[dict]:
+    """The prompts of preference pairs, as a policy is rolled out on them (with the offline
+    world's topic, which its gold reward reads)."""
+    return [{"prompt": r["prompt"], **({"topic": r["topic"]} if "topic" in r else {})} for r in rows]

@@ -46,6 +46,31 @@ def _batch(items, pad_id: int, device):
     return ids.to(device), attn.to(device), loss.to(device)
 
 
+def _backward(trained, accelerator, batch: list, micro: int, pad_id: int, device) -> dict:
+    """Forward and backward of this process's share of one step's rows, `micro` at a time, the
+    gradients accumulated; {loss, lm_loss, pause_loss} of the whole step (over processes).
+
+    A step short of batch_size rows (a few STaR rows) is split over the processes as evenly as it
+    goes, and a process left with none still takes its part in DDP's gradient average, with
+    weight 0. Each part is weighted by its share of the step's rows, times the process count (DDP
+    averages): one process taking the step in the same parts computes the same."""
+    n_proc = distributed.world_size()
+    per = -(-len(batch) // n_proc)
+    mine = batch[distributed.rank() * per:(distributed.rank() + 1) * per]
+    parts = [mine[i:i + micro] for i in range(0, len(mine), micro)] or [batch[:1]]
+    totals = {}
+    for part in distributed.micro_steps(parts, trained, accelerator):
+        share = len(part) / len(batch) if mine else 0.0
+        weight = share * n_proc
+        out = trained(*_batch(part, pad_id, device))
+        accelerator.backward(out["loss"] if weight == 1.0 else out["loss"] * weight)
+        for k, v in out.items():
+            totals[k] = totals.get(k, 0.0) + v.item() * share
+    if n_proc > 1:
+        totals = {k: sum(distributed.gather([v])) for k, v in totals.items()}
+    return totals
+
+
 def train_pause_lm(model, tokenizer, rows: list[dict], epochs: float = 1.0, batch_size: int = 16,
                    learning_rate: float = 1e-4, max_length: int = 512, warmup: float = 0.05,
                    max_grad_norm: float = 1.0, seed: int = 0, run=None, log_prefix: str = "",
@@ -62,7 +87,6 @@ def train_pause_lm(model, tokenizer, rows: list[dict], epochs: float = 1.0, batc
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise ValueError("nothing to train: every part of the pause LM is frozen")
-    n_proc = distributed.world_size()
     _, micro = rank_batch(batch_size, micro_batch_size or batch_size)
     if gradient_checkpointing:
         model.causal.gradient_checkpointing_enable({"use_reentrant": False})
@@ -84,25 +108,8 @@ def train_pause_lm(model, tokenizer, rows: list[dict], epochs: float = 1.0, batc
         if len(order) < batch_size:
             order += rng.sample(range(len(data)), len(data))
         batch, order = [data[i] for i in order[:batch_size]], order[batch_size:]
-        # this process's share of the step: a step short of batch_size rows (a few STaR rows) is
-        # split as evenly as it goes, and a process left with none still takes its part in DDP's
-        # gradient average, with weight 0
-        per = -(-len(batch) // n_proc)
-        mine = batch[distributed.rank() * per:(distributed.rank() + 1) * per]
-        parts = [mine[i:i + micro] for i in range(0, len(mine), micro)] or [batch[:1]]
         optimizer.zero_grad(set_to_none=True)
-        totals = {}
-        for part in distributed.micro_steps(parts, trained, accelerator):
-            # each part weighted by its share of the step's rows, times the process count (DDP
-            # averages): one process taking the step in the same parts computes the same
-            share = len(part) / len(batch) if mine else 0.0
-            weight = share * n_proc
-            out = trained(*_batch(part, tokenizer.pad_token_id, model.device))
-            accelerator.backward(out["loss"] if weight == 1.0 else out["loss"] * weight)
-            for k, v in out.items():
-                totals[k] = totals.get(k, 0.0) + v.item() * share
-        if n_proc > 1:
-            totals = {k: sum(distributed.gather([v])) for k, v in totals.items()}
+        totals = _backward(trained, accelerator, batch, micro, tokenizer.pad_token_id, model.device)
         accelerator.clip_grad_norm_(params, max_grad_norm)
         optimizer.step()
         schedule.step()

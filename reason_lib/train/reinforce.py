@@ -227,6 +227,32 @@ def step_metrics(r: Rollout, batch: list[dict], k: int, rewards, kl, everyone, l
     return entry
 
 
+def score(trained, policy, ref_model, r, batch: list[dict], reward_fn, config) -> tuple:
+    """(rewards, KL to the reference, sequence log-probs or None) of one step's rollouts `r`:
+    each of the k replies per prompt scored by `reward_fn` with its prompt's reward columns; the
+    log-probs computed here when the step is one micro-batch (else part by part in `update`);
+    the KL zero when there is no reference and no KL coefficient."""
+    rows_k = [b for b in batch for _ in range(config.k)]
+    rewards = torch.tensor(reward_fn([b["prompt"] for b in rows_k], r.texts, **_columns(rows_k)),
+                           dtype=torch.float32)
+    whole = len(r.parts(config.micro_batch_size)) == 1  # else the graph is built part by part
+    logp = sequence_logprobs(trained, r) if whole else None
+    kl = kl_to_reference(policy, ref_model, r, logp, config.micro_batch_size) \
+        if config.kl_coef > 0 or ref_model is not None else torch.zeros_like(rewards)
+    return rewards, kl, logp
+
+
+def _logged_before(run, log_prefix: str, start: int, resume: bool) -> list[dict]:
+    """The history of the steps before `start` from the run's metrics log. A resumed run's
+    earlier steps are already in that log; what it logged past its checkpoint (before it was
+    stopped; all of it when it stopped before the first one, or after its last step, which keeps
+    no checkpoint) is dropped: those steps are taken, and logged, again."""
+    if run is not None and resume:
+        run.drop_logged(log_prefix, start)
+    return [h for h in (run.history() if run is not None and start else [])
+            if h["step"] <= start and f"{log_prefix}reward" in h]
+
+
 def policy_gradient(policy, tokenizer, rows: list[dict], reward_fn, output_dir,
                     config: PolicyGradientConfig, *, ref_model=None, run=None,
                     log_prefix: str = "", diagnostics=None, on_step=None, resume: bool = False,
@@ -250,7 +276,6 @@ def policy_gradient(policy, tokenizer, rows: list[dict], reward_fn, output_dir,
     if config.prompts_per_step % n_proc:
         raise ValueError(f"prompts_per_step {config.prompts_per_step} cannot be split over "
                          f"{n_proc} processes: use a multiple of the process count")
-    need_ref = config.kl_coef > 0 or ref_model is not None
     params = list(_trainable(policy).values())
     optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=0.0)
     if config.gradient_checkpointing:
@@ -263,27 +288,14 @@ def policy_gradient(policy, tokenizer, rows: list[dict], reward_fn, output_dir,
     trained, optimizer = accelerator.prepare(policy, optimizer)  # DDP-wrapped with several
     share = config.prompts_per_step // n_proc
     mine = slice(distributed.rank() * share, (distributed.rank() + 1) * share)
-    # a resumed run's earlier steps are already in the run's metrics log; what it logged past
-    # its checkpoint (before it was stopped; all of it when it stopped before the first one, or
-    # after its last step, which keeps no checkpoint) is dropped: those steps are taken, and
-    # logged, again
-    if run is not None and resume:
-        run.drop_logged(log_prefix, start)
-    history = [h for h in (run.history() if run is not None and start else [])
-               if h["step"] <= start and f"{log_prefix}reward" in h]
+    history = _logged_before(run, log_prefix, start, resume)
     policy.train()
     for step in tqdm(range(start, config.steps), desc=f"{log_prefix or config.method} steps",
                      initial=start, total=config.steps,
                      disable=not progress or not distributed.is_main()):
         batch = step_prompts(rows, config, step)[mine]
         r = sample(policy, tokenizer, batch, config, step, mine)
-        rows_k = [b for b in batch for _ in range(config.k)]
-        rewards = torch.tensor(reward_fn([b["prompt"] for b in rows_k], r.texts,
-                                         **_columns(rows_k)), dtype=torch.float32)
-        whole = len(r.parts(config.micro_batch_size)) == 1  # else the graph is built part by part
-        logp = sequence_logprobs(trained, r) if whole else None
-        kl = kl_to_reference(policy, ref_model, r, logp, config.micro_batch_size) if need_ref \
-            else torch.zeros_like(rewards)
+        rewards, kl, logp = score(trained, policy, ref_model, r, batch, reward_fn, config)
         total = rewards - config.kl_coef * kl
         everyone = torch.tensor(distributed.gather(total.tolist()))  # the step's, in prompt order
         adv, moving = advantages(total, everyone, config, moving)

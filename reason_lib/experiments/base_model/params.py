@@ -3,7 +3,6 @@ heavy imports: the command line reads them before anything runs."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from reason_lib.fields import (Experiment, data_seed, device, dtype, eval_batch_size,

@@ -1,6 +1,6 @@
 """Experiment A, second part (notebook 02), STaR and textual reward conditioning of pause LMs on
 GSM8K: each variant's test results against its warm-up model, the metrics the run saves
-(`summary.pause_star_table` reads `variants.<name>.test`, `.difference`, `.tested_loops`) and
+(`report.TABLES` reads `variants.<name>.test`, `.difference`, `.tested_loops`) and
 the table of its variants."""
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from reason_lib.fields import (Experiment, ParamError, check_batch_fits, data_seed, device, dtype,
                                eval_batch_size, gradient_checkpointing, gsm8k_file, lora_rank,
-                               memory, micro_batch_size, param, procedural_operand,
+                               micro_batch_size, param, procedural_operand,
                                procedural_steps, report_to, training_seed)
 
 

@@ -1,5 +1,5 @@
 """Experiment C (notebook 04), GRPO with a perplexity reward: one policy trained per reward type,
-the metrics the run saves (`summary.perplexity_grpo_table` reads `<reward type>.accuracy`,
+the metrics the run saves (`report.TABLES` reads `<reward type>.accuracy`,
 `.accuracy_difference`, `.gold_nll_difference`) and the table of the reward types."""
 
 from __future__ import annotations

@@ -3,7 +3,6 @@ heavy imports: the command line reads them before anything runs."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from reason_lib.fields import (Experiment, ParamError, check_batch_fits, check_field, data_seed,

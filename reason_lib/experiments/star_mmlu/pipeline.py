@@ -1,5 +1,5 @@
 """Experiment B (notebook 03), STaR on multiple choice in English and Yoruba: the metrics its run
-saves (`summary.star_mmlu_table` reads `runs.<name>.test_eval`, `.difference`, `.test.<lang>`) and
+saves (`report.TABLES` reads `runs.<name>.test_eval`, `.difference`, `.test.<lang>`) and
 the table of its runs."""
 
 from __future__ import annotations

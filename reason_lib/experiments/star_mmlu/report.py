@@ -1,0 +1,29 @@
+"""Notebook 03's metrics as the summary and the reference results read them (`reason_lib.summary`;
+`pipeline` writes them): one row per STaR run, and the index's headline."""
+
+from __future__ import annotations
+
+from reason_lib.experiments.pause_star.report import last_loop
+
+# The parameter listing this experiment's configurations, each seeded alone (`make claims`), under
+# the names the claims use for them (`reason_lib.reports.CONFIGURATIONS`).
+CONFIGURATIONS = "runs"
+
+
+def _run(v: dict) -> dict:
+    """A run with the start model's result (loop 0 of `tested_loops`) and its last loop's."""
+    return {**v, "start": (v.get("tested_loops") or {}).get("0"), "last_loop": last_loop(v)}
+
+
+# Per run: the selected loop's test accuracy and paired change against the start model, and the
+# last loop's accuracy beside the start model's.
+TABLES = {"star_mmlu": {
+    "columns": {"test accuracy (eval language)": "test_eval.accuracy",
+                "Δ vs start": "difference", "English": "test.en.accuracy",
+                "Yoruba": "test.yo.accuracy", "start (eval language)": "start.accuracy",
+                "last loop (eval language)": "last_loop.accuracy"},
+    "items": lambda m: {k: _run(v) for k, v in m.get("runs", {}).items()}}}
+
+
+def headline(m: dict) -> str:
+    return ", ".join(f"{k} {v['test_eval']['accuracy']['value']:.3f}" for k, v in m["runs"].items())
