@@ -163,6 +163,32 @@ def resume_changes(run: runs.Run, profile: str, params, overrides: dict) -> dict
     return changes
 
 
+def local_kernel_manager():
+    """nbclient's kernel manager over IPC sockets in a private temporary folder: a headless run's
+    kernel is reached by its own process only (no TCP port on localhost, and no ipykernel warning
+    about unencrypted TCP), and two runs side by side never share a socket path."""
+    import tempfile
+
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    class LocalKernelManager(AsyncKernelManager):
+        @default("transport")
+        def _transport_default(self):
+            return "ipc"
+
+        @default("ip")
+        def _ip_default(self):
+            return str(Path(tempfile.mkdtemp(prefix="reason_lib-kernel-")) / "kernel")
+
+        async def _async_cleanup_resources(self, restart: bool = False) -> None:
+            await super()._async_cleanup_resources(restart)
+            if not restart:  # the sockets are gone; their folder too
+                shutil.rmtree(Path(self.ip).parent, ignore_errors=True)
+
+    return LocalKernelManager
+
+
 def execute_notebook(run: runs.Run, profile: str, overrides: dict, progress: bool = True,
                      notebook: Path | None = None) -> None:
     """Execute the experiment's notebook on `run` (its folder prepared) into `notebook` (the
@@ -183,7 +209,7 @@ def execute_notebook(run: runs.Run, profile: str, overrides: dict, progress: boo
                 parameters={"profile": profile, "overrides": overrides, "run_dir": str(run.dir)},
                 kernel_name="python3", cwd=str(config.NOTEBOOKS_DIR), progress_bar=False,
                 stdout_file=relay.port(), stderr_file=relay.port(),
-                on_cell_start=relay.cell_start)
+                on_cell_start=relay.cell_start, kernel_manager_class=local_kernel_manager())
     except BaseException as e:  # also Ctrl-C: the run is marked failed, never left "running"
         run.fail(f"{type(e).__name__}: {e}")
         raise

@@ -63,6 +63,12 @@ def read_prompts(path) -> list:
     return prompts
 
 
+def prompt_text(prompt: list[dict]) -> str:
+    """A prompt's last user message, as the terminal echoes it above the reply."""
+    users = [m["content"] for m in prompt if m.get("role") == "user"]
+    return (users[-1] if users else str(prompt)).replace("\n", " ")
+
+
 def infer(model_spec: str, prompts_path, temperature: float = 0.0, max_new_tokens: int = 256,
           batch_size: int = 16, dtype: str = "float32", device: str = "auto", seed: int = 0) -> Path:
     """Write every named model's replies to a new outputs/infer/<id>/replies.jsonl; its path."""
@@ -116,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"replies: {out}")
     for line in out.read_text().splitlines()[:5]:
         row = json.loads(line)
-        print(f"--- {row['model']}\n{row['reply']}")
+        print(f"--- {row['model']}\n> {prompt_text(row['prompt'])}\n{row['reply']}")
     return 0
 
 

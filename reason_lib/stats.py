@@ -219,3 +219,12 @@ def mean_interval(values) -> dict:
 def paired_difference(after: list[float], before: list[float]) -> dict:
     """Mean of per-item differences (after - before) with a 95 % interval."""
     return mean_interval([a - b for a, b in zip(after, before)])
+
+
+def interval_frame(results: dict[str, dict]):
+    """{label: {value, low, high, n, ...}} as a table to show, one row per label, rounded to 3
+    places, counts as integers."""
+    import pandas as pd
+
+    table = pd.DataFrame(results).T.round(3)
+    return table.astype({"n": int}) if "n" in table else table

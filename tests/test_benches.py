@@ -140,7 +140,8 @@ def test_make_evaluate_stops_at_once_with_one_line(tiny, outputs, args, words):
 
 
 
-def test_infer_writes_every_reply_with_its_pauses_visible_into_a_new_folder(tiny, outputs, tmp_path):
+def test_infer_writes_every_reply_with_its_pauses_visible_into_a_new_folder(tiny, outputs, tmp_path,
+                                                                            capsys):
     import torch
 
     from reason_lib.data.pauses import PAUSE
@@ -163,6 +164,11 @@ def test_infer_writes_every_reply_with_its_pauses_visible_into_a_new_folder(tiny
     assert rows[1]["prompt"] == [{"role": "user", "content": "Count to three."}]
     assert all(PAUSE in r["reply"] and r["pauses"] == r["reply"].count(PAUSE) >= 1 for r in rows)
     assert infer("outputs/models/pausing", prompts, max_new_tokens=4) != out  # never overwritten
+    from reason_lib.infer import main
+
+    assert main(["outputs/models/pausing", str(prompts), "--max-new-tokens", "4"]) == 0
+    shown = capsys.readouterr().out  # the terminal echoes each prompt above its reply
+    assert "> Count to three.\n" in shown and shown.count("\n> ") == 2
 
 
 @pytest.mark.parametrize("line, words", [

@@ -106,6 +106,7 @@ def test_save_and_load_give_identical_logits(pause_lm, tmp_path, lora):
     assert not (tmp_path / "model.safetensors").exists()
     assert (tmp_path / "pause.safetensors").exists()
     assert {p.name for p in tmp_path.glob("adapter-*")} == ({"adapter-0"} if lora else set())
+    assert not list(tmp_path.glob("adapter-*/README.md"))  # no placeholder card from peft
     assert loaded.source == str(tmp_path)
 
 

@@ -50,6 +50,9 @@ def test_two_runs_leave_two_complete_run_folders(outputs):
     for _ in range(2):
         result = _run(outputs, "base_model", "--profile", "ci")
         assert result.returncode == 0, result.stderr[-3000:]
+        # the kernel over IPC, known harmless warnings kept to log.txt: a quiet terminal
+        for noise in ("without encryption", "IProgress not found", "is deprecated"):
+            assert noise not in result.stdout + result.stderr, noise
     folders = sorted((outputs / "base_model").iterdir())
     assert len(folders) == 2
     for folder in folders:
@@ -71,6 +74,8 @@ def test_two_runs_leave_two_complete_run_folders(outputs):
         assert "session.start(" not in report and 'href="notebook.ipynb"' in report
         assert 0 <= metrics["MC Yoruba"]["accuracy"]["value"] <= 1
     assert (outputs / "models" / "base-ci-seed0" / "model.safetensors").is_file()
+    card = (outputs / "models" / "base-ci-seed0" / "MODEL.md").read_text()  # by the later run
+    assert f"written by run `{folders[-1].name}`" in card and "from_pretrained(" in card
 
 
 def test_a_failing_cell_marks_the_run_failed_and_keeps_the_notebook(outputs):

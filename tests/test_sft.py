@@ -34,6 +34,8 @@ def test_sft_resumes_from_its_last_checkpoint(tiny, tmp_path):
                   disable_tqdm=True, logging_steps=1)
     _, first = sft(load_model(path), load_tokenizer(path), _rows(), tmp_path / "ck", epochs=2,
                    **kwargs)
+    assert (tmp_path / "ck" / "checkpoint-8").is_dir()  # checkpoints, without TRL's empty card
+    assert not (tmp_path / "ck" / "README.md").exists()
     # A longer run in the same folder resumes after step 8: its first 8 logged steps are the first
     # run's (restored with the checkpoint; a fresh start would log other learning rates, since
     # its cosine schedule spans 12 steps), and it goes on to step 12.
@@ -84,6 +86,8 @@ def test_resume_skips_a_half_written_checkpoint(tiny, tmp_path, capsys):
                   disable_tqdm=True, logging_steps=1)
     _, first = sft(load_model(path), load_tokenizer(path), _rows(), tmp_path / "ck", epochs=2,
                    **kwargs)
+    assert (tmp_path / "ck" / "checkpoint-8").is_dir()  # checkpoints, without TRL's empty card
+    assert not (tmp_path / "ck" / "README.md").exists()
     half = tmp_path / "ck" / "checkpoint-10"
     half.mkdir()
     shutil.copy(tmp_path / "ck" / "checkpoint-8" / "model.safetensors", half)

@@ -27,6 +27,8 @@ def test_start_model_is_trained_once_then_reused_and_loads_as_the_tuned_model(ti
     card = json.loads((config.outputs_root() / "models" / "start" / first.split("/")[-1] / CARD)
                       .read_text())
     assert card["base_model"] == str(path) and card["rows"] == 16
+    readable = (config.outputs_root() / "models" / "start" / first.split("/")[-1] / "MODEL.md")
+    assert f"The study's step 1: the base model `{path}`" in readable.read_text()
     kept = sorted(p.name for p in (outputs / "models" / "start").iterdir())
     assert start_model(path, _rows(), **SETTINGS) == first  # the same setting: reused
     assert sorted(p.name for p in (outputs / "models" / "start").iterdir()) == kept

@@ -64,3 +64,12 @@ def test_verdicts():
     assert stats.verdict(up, -1, 0.01) == "opposite"
     assert stats.verdict(up, +1, 0.2) == "null"
     assert stats.verdict(up, +1, None) == "one seed"
+
+
+def test_an_interval_table_keeps_counts_as_integers():
+    from reason_lib.stats import interval_frame
+
+    table = interval_frame({"2 steps": stats.proportion([True, False, True, True]),
+                            "3 steps": stats.proportion([False, False])})
+    assert list(table["n"]) == [4, 2] and str(table["n"].dtype).startswith("int")
+    assert table.loc["2 steps", "value"] == 0.75 and interval_frame({}).empty

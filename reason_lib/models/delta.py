@@ -62,6 +62,9 @@ def save_delta(path, parent, adapters=(), tensors: dict | None = None, merge: bo
             shutil.move(str(adapter), target)
         else:
             adapter.save_pretrained(target)
+        # peft's placeholder card ("Model Card for Model ID", every field "More Information
+        # Needed") says nothing: the delta's own record (below) and its run's card do
+        (target / "README.md").unlink(missing_ok=True)
         names.append(name)
     if tensors:
         save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, path / TENSORS)

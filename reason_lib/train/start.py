@@ -108,6 +108,12 @@ def _keep(folder: Path, model: PauseLM, model_path, card: dict) -> None:
     save_delta(tmp, model_path, [model.base])  # tmp is folder's sibling: same relative parent
     load_tokenizer(model_path).save_pretrained(tmp)  # the base's own, without the pause token
     (tmp / CARD).write_text(json.dumps(card, indent=1))
+    (tmp / "MODEL.md").write_text(
+        f"# Start model `{folder.name}`\n\nThe study's step 1: the base model `{card['base_model']}` "
+        f"after plain SFT without pauses ({card['rows']} rows; LoRA, merged), trained by run "
+        f"`{card['trained_by']}` and reused by every run with the same settings (`{CARD}`: the "
+        "settings and their key). Stored as a delta on the base model: load it with "
+        "`reason_lib.models.load_model(<this folder>)`.\n")
     try:
         tmp.rename(folder)
     except OSError:

@@ -175,4 +175,9 @@ def fit(trainer, output_dir, resume: bool = False):
     text_progress(trainer)
     has_checkpoint = resume and bool(complete_checkpoints(output_dir))
     trainer.train(resume_from_checkpoint=True if has_checkpoint else None)
+    # TRL writes its auto card ("a fine-tuned version of [None]") beside every checkpoint: it
+    # names neither the model nor the data; the kept model's MODEL.md does (`models.keep`)
+    card = Path(output_dir) / "README.md"
+    if distributed.is_main() and card.is_file() and "generated_from_trainer" in card.read_text():
+        card.unlink()
     return trained_model(trainer), trainer.state.log_history
