@@ -44,21 +44,21 @@ BENCHES = {
 }
 
 
-# Each experiment's own test items (`reason_lib/experiments/<name>/data.py`), rebuilt from a run's
-# parameters: what its notebook scored its models on.
-RUN_SETS = {"base_model": base_model_data.test_sets, "pause_warmup": pause_warmup_data.test_sets,
-            "pause_star": pause_star_data.test_sets, "star_mmlu": star_mmlu_data.test_sets,
-            "perplexity_grpo": perplexity_grpo_data.test_sets,
-            "reinforce_rm": reinforce_rm_data.test_sets}
+# Each experiment's data module (`reason_lib/experiments/<name>/data.py`): its splits, its
+# up-front check (`reason_lib.checks`) and its test items, rebuilt from a run's parameters (what its
+# notebook scored its models on).
+DATA = {"base_model": base_model_data, "pause_warmup": pause_warmup_data,
+        "pause_star": pause_star_data, "star_mmlu": star_mmlu_data,
+        "perplexity_grpo": perplexity_grpo_data, "reinforce_rm": reinforce_rm_data}
 
 
 def run_sets(run) -> list[ItemSet]:
     """A run's own test items, from its parameters: what its notebook scored its models on."""
     experiment = run.manifest["experiment"]
-    if experiment not in RUN_SETS:
+    if experiment not in DATA:
         raise ParamError(f"bench 'run': rebuilding the test items of a {experiment} run is not "
                          "supported")
-    return RUN_SETS[experiment](run.params(), run)
+    return DATA[experiment].test_sets(run.params(), run)
 
 
 def hh_set(p) -> ItemSet:

@@ -8,18 +8,9 @@ functions its notebook calls, with the run's parameters, so what passes here loa
 from __future__ import annotations
 
 from reason_lib import benches
-from reason_lib.experiments.base_model import data as base_model_data
-from reason_lib.experiments.pause_star import data as pause_star_data
-from reason_lib.experiments.pause_warmup import data as pause_warmup_data
-from reason_lib.experiments.perplexity_grpo import data as perplexity_grpo_data
-from reason_lib.experiments.reinforce_rm import data as reinforce_rm_data
-from reason_lib.experiments.star_mmlu import data as star_mmlu_data
 
-# Each experiment's check (`reason_lib/experiments/<name>/data.py`; evaluate's in `benches`).
-CHECKS = {"base_model": base_model_data.check, "pause_warmup": pause_warmup_data.check,
-          "pause_star": pause_star_data.check, "star_mmlu": star_mmlu_data.check,
-          "perplexity_grpo": perplexity_grpo_data.check, "reinforce_rm": reinforce_rm_data.check,
-          "evaluate": benches.check}
+# Each experiment's check (its `data.py`, as `benches.DATA` lists them), and evaluate's.
+CHECKS = {**{name: data.check for name, data in benches.DATA.items()}, "evaluate": benches.check}
 
 
 def check_data(experiment: str, params) -> dict[str, int]:

@@ -12,6 +12,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 
+
 class ParamError(ValueError):
     """A parameter file or override is invalid; the message names the file, key and value."""
 
@@ -123,8 +124,6 @@ class Experiment:
     # the parameter naming the pretrained model a run starts from: the one the bfloat16 check
     # (`reason_lib.precision`) compares with float32 before the run starts
     model_field: str = ""
-
-
 
 
 def _type_ok(value, tp) -> bool:
