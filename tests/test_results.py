@@ -349,3 +349,18 @@ def test_the_readme_is_a_front_page_linking_every_docs_page():
     assert len(text.splitlines()) <= 200
     pages = sorted(p.name for p in (results.README.parent / "docs").glob("*.md"))
     assert pages and all(f"](docs/{name})" in text for name in pages), pages
+
+
+def test_licence_and_citation_agree_with_the_package_metadata():
+    import tomllib
+
+    import yaml
+
+    top = results.README.parent
+    project = tomllib.loads((top / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "MIT"
+    assert (top / "LICENSE").read_text().startswith("MIT License\n")
+    citation = yaml.safe_load((top / "CITATION.cff").read_text())
+    assert citation["cff-version"] == "1.2.0" and citation["license"] == project["license"]
+    assert str(citation["version"]) == project["version"]
+    assert f"## [{project['version']}]" in (top / "CHANGELOG.md").read_text()
