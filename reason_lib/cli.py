@@ -21,7 +21,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from reason_lib import config, disk, distributed, runs
+from reason_lib import config, disk, distributed, runs, summary
 from reason_lib.checks import check_data
 from reason_lib.claims import claims_overrides
 from reason_lib.data.files import DataError
@@ -67,13 +67,20 @@ def execute(experiment: str, profile: str = "cpu", overrides: dict | None = None
     `accelerate_config`, as that file says), the main one writing the run folder."""
     run, overrides = prepare(experiment, profile, overrides, resume, rehearse, nproc,
                              accelerate_config, force)
-    if nproc == 1 and not accelerate_config:
-        execute_notebook(run, profile, overrides, progress)
-    else:
-        launch(run, profile, nproc, accelerate_config)
-    if run.status != "succeeded":
-        run.fail("the notebook ended without calling run.finish()")
-        raise RuntimeError(f"{run.dir}: notebook ended without finishing the run")
+    try:
+        if nproc == 1 and not accelerate_config:
+            execute_notebook(run, profile, overrides, progress)
+        else:
+            launch(run, profile, nproc, accelerate_config)
+        if run.status != "succeeded":
+            run.fail("the notebook ended without calling run.finish()")
+            raise RuntimeError(f"{run.dir}: notebook ended without finishing the run")
+    finally:  # the dashboard shows every run's status as it now is, this one's included
+        try:
+            summary.refresh_index(run.dir.parent.parent)
+        except (OSError, ValueError) as e:  # e.g. a hand-edited metrics.json: the run stands
+            print(f"warning: outputs/index.html not rewritten: {type(e).__name__}: {e}",
+                  file=sys.stderr)
     return run
 
 
@@ -505,6 +512,11 @@ def main(argv: list[str] | None = None) -> int:
                              args.rehearse, args.nproc, args.accelerate_config, args.force)
             print(run.dir)
             return 0
+        if not args.resume and (base := needs_base_model(args.experiment, args.profile,
+                                                         overrides)) is not None:
+            print(f"the base model of seed {base['seed']} this run starts from is missing: "
+                  "training it first (make base-model)", flush=True)
+            execute("base_model", args.profile, base, rehearse=args.rehearse)
         run = execute(args.experiment, args.profile, overrides, args.resume,
                       rehearse=args.rehearse, nproc=args.nproc,
                       accelerate_config=args.accelerate_config, force=args.force)

@@ -42,6 +42,24 @@ def show(fig):
     return image
 
 
+def text_table(rows, max_chars: int = 400):
+    """Sample questions and replies as a table to read in a report: each line break kept (pandas'
+    own table prints them as a literal backslash-n), text left-aligned and HTML-escaped (a
+    GSM8K-format reply's `<<a+b=c>>` stays visible), a cell longer than `max_chars` cut with an
+    ellipsis (the full text is in the run's samples.jsonl). `rows`: a DataFrame or what one is
+    built from."""
+    import pandas as pd
+
+    table = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
+
+    def cut(value):
+        return value[:max_chars] + " …" if isinstance(value, str) and len(value) > max_chars else value
+
+    return (table.map(cut).style.format(escape="html", precision=3)
+            .set_properties(**{"white-space": "pre-wrap", "text-align": "left", "vertical-align": "top"})
+            .set_table_styles([{"selector": "th", "props": [("text-align", "left")]}]))
+
+
 def _wrap(label: str, width: int = 16) -> str:
     """A tick label on lines of about `width` characters, broken after '_' or a space."""
     lines = [""]

@@ -221,10 +221,14 @@ def paired_difference(after: list[float], before: list[float]) -> dict:
     return mean_interval([a - b for a, b in zip(after, before)])
 
 
+# Columns of an interval table that count items (successes k, items n, pairs gained and lost).
+COUNTS = ("k", "n", "gained", "lost")
+
+
 def interval_frame(results: dict[str, dict]):
     """{label: {value, low, high, n, ...}} as a table to show, one row per label, rounded to 3
     places, counts as integers."""
     import pandas as pd
 
     table = pd.DataFrame(results).T.round(3)
-    return table.astype({"n": int}) if "n" in table else table
+    return table.astype({c: int for c in COUNTS if c in table})

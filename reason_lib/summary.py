@@ -184,7 +184,7 @@ h1{font-size:1.4em} p.top{margin:.5em 0 1.5em}
 table{border-collapse:collapse;font-size:.9em}
 th,td{padding:4px 10px;text-align:left;border-bottom:1px solid #e4e4e4;white-space:nowrap}
 th{cursor:pointer;background:#f4f4f4;position:sticky;top:0} th:hover{background:#e8e8e8}
-td.headline{max-width:42em;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+td.headline{max-width:30em;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .status{font-weight:600} tr.succeeded .status{color:#176b2c} tr.failed .status{color:#a00}
 tr.interrupted .status{color:#b60} tr.running .status{color:#777}
 """
@@ -208,11 +208,14 @@ def _link(report: Path, text: str, base: Path) -> str:
 
 
 def write_index(runs: list[dict], path: Path | None = None) -> Path:
-    """outputs/index.html: the newest summary report on top, then every run (experiment, run id
-    linked to its report, profile, seed, status, start, headline numbers), sortable by any
-    column; a long headline is cut, in full on hover."""
+    """outputs/index.html: the newest succeeded summary among `runs` linked on top, then every
+    other run (experiment, run id linked to its report, profile, seed, status, start, headline
+    numbers), sortable by any column; a long headline is cut, in full on hover. The CLI rewrites
+    it whenever a run ends (`refresh_index`), so the statuses are current."""
     root = Path(config.outputs_root())
     path = Path(path or root / "index.html")
+    summaries = succeeded(runs, "summary")
+    runs = [r for r in runs if r["experiment"] != "summary"]
     rows = []
     for r in runs:
         line = headline(r)
@@ -223,7 +226,6 @@ def write_index(runs: list[dict], path: Path | None = None) -> Path:
                     f"<td class='status'>{html.escape(r['status'])}</td>"
                     f"<td>{html.escape(str(r.get('started') or '')[:19].replace('T', ' '))}</td>"
                     f"<td class='headline' title='{html.escape(line)}'>{html.escape(line)}</td></tr>")
-    summaries = succeeded(runs, "summary")
     newest = summaries[0] if summaries else None
     report = _link(newest["dir"] / "report.html", "summary report", path.parent) if newest else ""
     top = (f"Every experiment's table: the {report} ({html.escape(newest['run_id'])})." if newest else
@@ -239,3 +241,9 @@ def write_index(runs: list[dict], path: Path | None = None) -> Path:
             + "".join(rows) + f"</tbody></table><script>{INDEX_SCRIPT}</script>")
     atomic_write(path, page)
     return path
+
+
+def refresh_index(root: Path | None = None) -> Path:
+    """Rewrite `<root>/index.html` from every run folder under `root` (outputs/ by default)."""
+    root = Path(root or config.outputs_root())
+    return write_index(collect(root), root / "index.html")

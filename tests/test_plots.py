@@ -49,3 +49,11 @@ def test_a_loss_curve_with_nothing_to_draw_says_so_and_long_labels_wrap(tmp_path
     assert labels == ["reward_cond_no_\npause_t1.5", "star_pause_t1.0"]
     assert bars.axes[0].get_xticklabels()[0].get_rotation() == 30
     plt.close(bars)
+
+
+def test_a_text_table_keeps_line_breaks_escapes_html_and_cuts_long_text():
+    html = plots.text_table([{"question": "Q?", "reply": "a <<2+3=5>>5\n#### 5", "n": 3},
+                             {"question": "x" * 50, "reply": "", "n": 4}], max_chars=20).to_html()
+    assert "a &lt;&lt;2+3=5&gt;&gt;5\n#### 5" in html and "\\n" not in html
+    assert "x" * 20 + " …" in html and "x" * 21 not in html
+    assert "pre-wrap" in html and ">3<" in html

@@ -76,6 +76,10 @@ def test_two_runs_leave_two_complete_run_folders(outputs):
     assert (outputs / "models" / "base-ci-seed0" / "model.safetensors").is_file()
     card = (outputs / "models" / "base-ci-seed0" / "MODEL.md").read_text()  # by the later run
     assert f"written by run `{folders[-1].name}`" in card and "from_pretrained(" in card
+    # the dashboard, rewritten as each run ended: both runs, succeeded, linked to their reports
+    index = (outputs / "index.html").read_text()
+    assert index.count('<tr class="succeeded"><td>base_model</td>') == 2
+    assert all(f'href="base_model/{f.name}/report.html"' in index for f in folders)
 
 
 def test_a_failing_cell_marks_the_run_failed_and_keeps_the_notebook(outputs):
@@ -240,6 +244,11 @@ def test_seeds_run_one_folder_and_one_base_model_per_seed_then_start_each_seed_f
     assert "base model of seed 2 missing: training it first" in result.stdout
     (run,) = (outputs / "pause_warmup").iterdir()
     assert "base-ci-seed2" in (run / "params.yaml").read_text()
+    # so does one run started alone (`make pause-warmup ARGS='-p seed 3'`), not a Hub-id error
+    result = _run(outputs, "pause_warmup", "--profile", "ci", "-p", "seed", "3")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "base model of seed 3 this run starts from is missing: training it first" in result.stdout
+    assert (outputs / "models" / "base-ci-seed3" / "model.safetensors").is_file()
 
 
 def test_mark_failed_marks_even_inside_a_launch(outputs, monkeypatch):

@@ -72,4 +72,6 @@ def test_an_interval_table_keeps_counts_as_integers():
     table = interval_frame({"2 steps": stats.proportion([True, False, True, True]),
                             "3 steps": stats.proportion([False, False])})
     assert list(table["n"]) == [4, 2] and str(table["n"].dtype).startswith("int")
+    assert list(table["k"]) == [3, 0] and str(table["k"].dtype).startswith("int")
+    assert "3.0" not in table.to_string() and "4.0" not in table.to_string()
     assert table.loc["2 steps", "value"] == 0.75 and interval_frame({}).empty

@@ -53,6 +53,11 @@ def test_the_index_lists_every_run_failed_ones_marked(root):
     assert '<tr class="failed"><td>pause_warmup</td><td><a href="pause_warmup/r04/report.html">' in page
     assert "level 2: sft RM 5.00" in page
     assert "<th>seed</th>" in page and "No summary yet" in page and "<script>" in page
+    # a succeeded summary run is linked on top, not listed as a row
+    write_run(root, "summary", "r06", "succeeded", {}, {"tables": {}, "runs": 5})
+    page = summary.refresh_index(root).read_text()
+    assert page.count("<tr class=") == 5 and "No summary yet" not in page
+    assert 'the <a href="summary/r06/report.html">summary report</a> (r06)' in page
 
 
 def test_reinforce_table_by_level(root):
