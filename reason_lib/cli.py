@@ -310,11 +310,7 @@ def run_grid(experiment: str, profile: str, entries: list[dict], rehearse: bool 
             if reuse and reusable(experiment, profile, entry):
                 outcomes.append((entry, "succeeded"))
                 continue
-            base = needs_base_model(experiment, profile, entry)
-            if base is not None:
-                print(f"{tag} base model of seed {base['seed']} missing: training it first",
-                      flush=True)
-                execute("base_model", profile, base, rehearse=rehearse)
+            train_missing_base_model(experiment, profile, entry, rehearse, tag)
             run = execute(experiment, profile, entry, rehearse=rehearse, **launch)
             outcomes.append((entry, "succeeded"))
             print(f"{tag} succeeded: {run.dir}", flush=True)
@@ -389,6 +385,18 @@ def needs_base_model(experiment: str, profile: str, overrides: dict) -> dict | N
     except config.ParamError:
         return None
     return {"seed": params.seed} if base.save_to and base.save_to == wanted else None
+
+
+def train_missing_base_model(experiment: str, profile: str, overrides: dict,
+                             rehearse: bool = False, tag: str = "") -> None:
+    """Train the base model a run starts from first when it is missing (`needs_base_model`),
+    saying so: one run alone and every entry of a grid or of SEEDS= alike."""
+    base = needs_base_model(experiment, profile, overrides)
+    if base is not None:
+        prefix = f"{tag} " if tag else ""
+        print(f"{prefix}base model of seed {base['seed']} missing: training it first "
+              "(make base-model)", flush=True)
+        execute("base_model", profile, base, rehearse=rehearse)
 
 
 def _stop_on_sigterm() -> None:
@@ -512,11 +520,8 @@ def main(argv: list[str] | None = None) -> int:
                              args.rehearse, args.nproc, args.accelerate_config, args.force)
             print(run.dir)
             return 0
-        if not args.resume and (base := needs_base_model(args.experiment, args.profile,
-                                                         overrides)) is not None:
-            print(f"the base model of seed {base['seed']} this run starts from is missing: "
-                  "training it first (make base-model)", flush=True)
-            execute("base_model", args.profile, base, rehearse=args.rehearse)
+        if not args.resume:
+            train_missing_base_model(args.experiment, args.profile, overrides, args.rehearse)
         run = execute(args.experiment, args.profile, overrides, args.resume,
                       rehearse=args.rehearse, nproc=args.nproc,
                       accelerate_config=args.accelerate_config, force=args.force)

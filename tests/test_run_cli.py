@@ -247,7 +247,7 @@ def test_seeds_run_one_folder_and_one_base_model_per_seed_then_start_each_seed_f
     # so does one run started alone (`make pause-warmup ARGS='-p seed 3'`), not a Hub-id error
     result = _run(outputs, "pause_warmup", "--profile", "ci", "-p", "seed", "3")
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "base model of seed 3 this run starts from is missing: training it first" in result.stdout
+    assert "base model of seed 3 missing: training it first" in result.stdout
     assert (outputs / "models" / "base-ci-seed3" / "model.safetensors").is_file()
 
 
