@@ -144,7 +144,8 @@ smol-lane-other:
 
 # The warm-up grid a reproduction runs: on cpu the three rows the claims compare
 # (params/pause_warmup/grids/claims.yaml), as `make claims` does; the study's 20 rows are an
-# example, one run each, and stay `make pause-warmup-grid` (GRID=warmup). smol: its 6 rows.
+# example, one run each, and stay `make pause-warmup-grid` (GRID=warmup). smol: its 6 rows;
+# `make claims PROFILE=smol` runs the pause row and its matched control (grids/claims-smol.yaml).
 REPRO_GRID ?= $(if $(filter smol,$(PROFILE)),smol,claims)
 
 # The seeds SEEDS names (N: 0..N-1, a-b, or a,b,c; none: seed 0), as a list for make.
@@ -184,7 +185,7 @@ reproduce: setup $(if $(filter smol,$(PROFILE)),smol-model) ## every experiment 
 	$(PY) -m reason_lib.results finish $(REPRO_ID) --profile $(PROFILE)
 
 claims: ## every claim over seeds: make reproduce at SEEDS seeds (cpu 5, smol 3), each experiment cut to the configurations the claims compare; EXPERIMENTS=<targets> runs part of it (then make reference RUN=<id> MERGE=1)
-	$(MAKE) reproduce SEEDS=$(or $(SEEDS),$(if $(filter smol,$(PROFILE)),3,5)) PROFILE=$(PROFILE) REPRO_GRID=claims CLAIMS=1 $(if $(filter command line,$(origin EXPERIMENTS)),EXPERIMENTS="$(EXPERIMENTS)")
+	$(MAKE) reproduce SEEDS=$(or $(SEEDS),$(if $(filter smol,$(PROFILE)),3,5)) PROFILE=$(PROFILE) REPRO_GRID=$(if $(filter smol,$(PROFILE)),claims-smol,claims) CLAIMS=1 $(if $(filter command line,$(origin EXPERIMENTS)),EXPERIMENTS="$(EXPERIMENTS)")
 
 check-reproduction: setup ## compare RUN (a reproduction id under outputs/reproduce, or a results file) with results/$(PROFILE).json
 	$(PY) -m reason_lib.results check $(RUN) --reference results/$(PROFILE).json

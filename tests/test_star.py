@@ -372,3 +372,37 @@ def test_a_pause_warmup_trains_its_setting_once_and_a_resumed_run_keeps_it(tiny,
         saved = (folder / "pause.safetensors").stat().st_mtime_ns
         assert pause_warmup(params, str(path), pause_id, tok, rows, pauses, tmp_path) == folder
         assert (folder / "pause.safetensors").stat().st_mtime_ns == saved
+
+
+def test_a_pause_warmup_of_zero_epochs_is_the_start_model_untouched(tiny, tmp_path, monkeypatch):
+    """`warmup_epochs: 0` (STaR from the start model with no gold rationale seen in the warm-up):
+    nothing trains (0 epochs used to run one optimiser step on the gold answers) and the warm-up
+    folder holds the start model as it was; 1 epoch trains and moves it."""
+    import copy
+
+    from reason_lib import config
+    from reason_lib.data import gsm8k_splits
+    from reason_lib.models.pause_lm import PauseLM, add_pause_token
+    from reason_lib.train import star_tasks
+    from reason_lib.train.star_tasks import pause_loader, pause_warmup
+
+    _, tok, path = tiny
+    tok = copy.deepcopy(tok)
+    pause_id = add_pause_token(tok)
+    rows = gsm8k_splits(16, 1, 1, seed=0)["train"]
+    ids = torch.tensor([tok("Kemi has 5 pencils.")["input_ids"]])
+    start = PauseLM.from_pretrained(str(path), pause_token_id=pause_id).eval()
+    with torch.no_grad():
+        expected = start(ids)[0]
+    trained = []
+    train = star_tasks.train_pause_lm
+    monkeypatch.setattr(star_tasks, "train_pause_lm",
+                        lambda *a, **k: (trained.append(k["epochs"]), train(*a, **k))[1])
+    for epochs, same in ((0.0, True), (1.0, False)):
+        params = config.load_params("pause_star", "ci", {"lora": True, "warmup_epochs": epochs,
+                                                         "learning_rate": 0.01})
+        folder = pause_warmup(params, str(path), pause_id, tok, rows, False, tmp_path / str(epochs))
+        warm = pause_loader(params, folder, False)().eval()
+        with torch.no_grad():
+            assert torch.allclose(warm(ids)[0], expected) == same
+    assert trained == [1.0]

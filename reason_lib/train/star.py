@@ -35,6 +35,7 @@ from tqdm.auto import tqdm
 from reason_lib import distributed
 from reason_lib.disk import atomic_write
 from reason_lib.models.delta import ancestors, is_delta
+from reason_lib.stats import proportion
 
 
 def correct_rows(rows: list[dict], samples: list[list[str]], flags: list[list[bool]],
@@ -125,6 +126,8 @@ def star(model, tokenizer, rows: list[dict], *, sample, is_correct, finetune, va
         fields, predictions = _validation(validate, model)
         entry = {"loop": loop, **fields,
                  "train_sample_accuracy": n_correct / max(1, sum(map(len, flags))),
+                 # this loop's rollouts on the training rows, drawn from the previous loop's model
+                 "rollouts": proportion([f for fs in flags for f in fs]),
                  "questions_solved": sum(any(f) for f in flags) / max(1, len(flags)),
                  "kept": n_correct}
         history.append(entry)

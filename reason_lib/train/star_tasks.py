@@ -191,16 +191,17 @@ def pause_warmup(params, start_path, pause_id: int, tokenizer, rows: list[dict],
         return path
     set_seed(params.seed)
     model = pause_loader(params, start_path, pauses)(pause_token_id=pause_id)
-    augmented = pause_augment(rows, params.n_random_pauses if pauses else 0,
-                              params.n_generated_samples_per_datapoint if pauses else 1,
-                              n_pauses_per_patterns=params.n_pauses_per_patterns if pauses else None,
-                              seed=params.seed)
-    train_pause_lm(model, tokenizer, [{"prompt": gsm8k_prompt(r), "completion": r["answer"]}
-                                      for r in augmented],
-                   epochs=params.warmup_epochs, batch_size=params.batch_size,
-                   learning_rate=params.learning_rate, max_length=params.max_length,
-                   seed=params.seed, run=run, log_prefix=f"warmup-{tag}/", progress=progress,
-                   **memory(params))
+    if params.warmup_epochs > 0:  # 0: the start model itself (no gold rationale seen here)
+        augmented = pause_augment(rows, params.n_random_pauses if pauses else 0,
+                                  params.n_generated_samples_per_datapoint if pauses else 1,
+                                  n_pauses_per_patterns=params.n_pauses_per_patterns if pauses
+                                  else None, seed=params.seed)
+        train_pause_lm(model, tokenizer, [{"prompt": gsm8k_prompt(r), "completion": r["answer"]}
+                                          for r in augmented],
+                       epochs=params.warmup_epochs, batch_size=params.batch_size,
+                       learning_rate=params.learning_rate, max_length=params.max_length,
+                       seed=params.seed, run=run, log_prefix=f"warmup-{tag}/",
+                       progress=progress, **memory(params))
     distributed.main_writes(model.save_pretrained, path, tokenizer)  # once, read by all processes
     return path
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from reason_lib.experiments.pause_star.report import last_loop
+from reason_lib.experiments.pause_star.report import ROLLOUT_COLUMNS, last_loop, rollout_loops
 
 # The parameter listing this experiment's configurations, each seeded alone (`make claims`), under
 # the names the claims use for them (`reason_lib.reports.CONFIGURATIONS`).
@@ -11,17 +11,20 @@ CONFIGURATIONS = "runs"
 
 
 def _run(v: dict) -> dict:
-    """A run with the start model's result (loop 0 of `tested_loops`) and its last loop's."""
-    return {**v, "start": (v.get("tested_loops") or {}).get("0"), "last_loop": last_loop(v)}
+    """A run with the start model's result (loop 0 of `tested_loops`) and its last loop's, and
+    its rollouts' accuracy in the first and last loop (`rollout_loops`)."""
+    return {**v, "start": (v.get("tested_loops") or {}).get("0"), "last_loop": last_loop(v),
+            **rollout_loops(v)}
 
 
-# Per run: the selected loop's test accuracy and paired change against the start model, and the
-# last loop's accuracy beside the start model's.
+# Per run: the selected loop's test accuracy and paired change against the start model, the
+# last loop's accuracy beside the start model's, and the rollouts' accuracy on the training
+# questions in the first and the last loop (B-control-mechanism).
 TABLES = {"star_mmlu": {
     "columns": {"test accuracy (eval language)": "test_eval.accuracy",
                 "Δ vs start": "difference", "English": "test.en.accuracy",
                 "Yoruba": "test.yo.accuracy", "start (eval language)": "start.accuracy",
-                "last loop (eval language)": "last_loop.accuracy"},
+                "last loop (eval language)": "last_loop.accuracy", **ROLLOUT_COLUMNS},
     "items": lambda m: {k: _run(v) for k, v in m.get("runs", {}).items()}}}
 
 
