@@ -146,7 +146,11 @@ def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
 def proportion(flags) -> dict:
     """Share of true flags with its 95 % Wilson interval: {value, low, high, k, n}."""
     flags = [bool(f) for f in flags]
-    k, n = sum(flags), len(flags)
+    return counted(sum(flags), len(flags))
+
+
+def counted(k: int, n: int) -> dict:
+    """`proportion` from its counts: k successes out of n."""
     lo, hi = wilson(k, n)
     return {"value": k / n if n else float("nan"), "low": lo, "high": hi, "k": k, "n": n}
 

@@ -121,13 +121,13 @@ def star(model, tokenizer, rows: list[dict], *, sample, is_correct, finetune, va
         samples = sample(model, rows)
         flags = [[bool(is_correct(row, reply)) for reply in replies]
                  for row, replies in zip(rows, samples)]
-        n_correct = sum(map(sum, flags))
+        # this loop's rollouts on the training rows, drawn from the previous loop's model
+        rollouts = proportion([f for fs in flags for f in fs])
+        n_correct = rollouts["k"]
         model = finetune(model, rows, samples, flags, loop)
         fields, predictions = _validation(validate, model)
         entry = {"loop": loop, **fields,
-                 "train_sample_accuracy": n_correct / max(1, sum(map(len, flags))),
-                 # this loop's rollouts on the training rows, drawn from the previous loop's model
-                 "rollouts": proportion([f for fs in flags for f in fs]),
+                 "train_sample_accuracy": n_correct / max(1, rollouts["n"]), "rollouts": rollouts,
                  "questions_solved": sum(any(f) for f in flags) / max(1, len(flags)),
                  "kept": n_correct}
         history.append(entry)

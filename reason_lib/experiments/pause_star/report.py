@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from reason_lib.stats import wilson
+from reason_lib.stats import counted
 
 # The parameter listing this experiment's configurations, each seeded alone (`make claims`), under
 # the names the claims use for them (`reason_lib.reports.CONFIGURATIONS`).
@@ -24,9 +24,7 @@ def _rollouts(entry: dict) -> dict | None:
     share, k = entry.get("train_sample_accuracy"), entry.get("kept")
     if not share or k is None:
         return None
-    n = round(k / share)
-    low, high = wilson(k, n)
-    return {"value": k / n, "low": low, "high": high, "k": k, "n": n}
+    return counted(k, round(k / share))
 
 
 def rollout_loops(item: dict) -> dict:
