@@ -175,6 +175,35 @@ def test_a_sampling_call_holds_sample_batch_size_sequences(tiny, tmp_path, monke
     assert calls == [(4, prompts_per_call)]
 
 
+@pytest.mark.parametrize("other_language, validated", [(True, ["en", "yo"]), (False, ["yo"])])
+def test_other_language_off_validates_in_the_evaluation_language_alone(tiny, tmp_path, monkeypatch,
+                                                                      other_language, validated):
+    """translate_en_yo trains on English and is judged in Yoruba: with `other_language` off each
+    loop (the start model's included) is validated in Yoruba alone, with it on in both."""
+    import reason_lib.train.star_tasks as star_tasks
+    from reason_lib.experiments.star_mmlu.params import StarMMLUParams
+    from reason_lib.data import mmlu_splits
+
+    _, tok, path = tiny
+    split = mmlu_splits(4, 2, 2, seed=0)
+    calls = []
+
+    def evaluate_choice(model, tokenizer, rows, lang, **kwargs):
+        calls.append(lang)
+        return {"accuracy": {"value": 0.5}}, []
+
+    monkeypatch.setattr(star_tasks, "sample_groups", lambda m, t, prompts, k, **kw:
+                        [["Answer: Z"] * k for _ in prompts])  # nothing kept: no training
+    monkeypatch.setattr(star_tasks, "evaluate_choice", evaluate_choice)
+    params = StarMMLUParams(samples_per_question=1, outer_loops=2, max_new_tokens=4,
+                            eval_batch_size=4, other_language=other_language)
+    out = star_tasks.star_mmlu_run("translate_en_yo", params, split,
+                                   lambda p=None: load_model(p or path), tok, tmp_path,
+                                   progress=False)
+    assert calls == validated * 3  # loops 0, 1 and 2
+    assert sorted(out["history"][2]["validation"]) == validated
+
+
 def test_a_lora_star_loop_is_saved_as_its_adapters_and_reloads_exactly(tiny, tmp_path,
                                                                        monkeypatch):
     """With LoRA each loop's checkpoint holds the adapters it trained, on top of the loop before

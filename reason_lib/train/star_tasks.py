@@ -116,12 +116,19 @@ class MultipleChoiceSTaR:
     def validate(self, model) -> dict:
         val = self.data["validation"]
         out, records = {}, []
-        for lg in val:  # every language the data has
+        for lg in self.languages(val):
             summary, recs = evaluate_choice(model, self.tokenizer, val[lg], lg, **self.gen)
             out[lg] = summary["accuracy"]
             records += [{"lang": lg, **r} for r in recs]
         out["accuracy"] = out[self.spec["eval_lang"]]["value"]
         return {**out, "records": records}
+
+    def languages(self, split: dict) -> list[str]:
+        """The languages of `split` a loop is validated (and the selected loop tested) in: every
+        one the data has, or the evaluation language alone (`other_language` off)."""
+        if self.params.other_language:
+            return list(split)
+        return [self.spec["eval_lang"]]
 
     def run(self) -> dict:
         """{"spec", "history" (per loop: validation accuracy in each language), "best_loop",

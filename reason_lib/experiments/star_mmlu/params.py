@@ -41,6 +41,11 @@ class StarMMLUParams:
     n_validation: int = param(150, "Validation questions per language (picks the best loop).",
                               min=1)
     n_test: int = param(400, "Test questions per language.", min=1)
+    other_language: bool = param(True, "Also validate each loop and test each run's selected loop "
+                                 "in the language the run is not evaluated in (the table's "
+                                 "English / Yoruba columns, the validation curves of both "
+                                 "languages); off: the evaluation language alone, the one every "
+                                 "claim reads (a third less evaluation).")
     outer_loops: int = param(2, "STaR outer loops (sample, filter, fine-tune, validate).", min=1)
     samples_per_question: int = param(4, "Rationales sampled per training question per loop.",
                                       min=1)
