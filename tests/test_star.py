@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from reason_lib.models import load_model
-from reason_lib.train.star import correct_rows, preference_pairs, star
+from reason_lib.train.star import correct_rows, loops_to_test, preference_pairs, ranked, star
 from reason_lib.train.star_tasks import parse_run
 
 ROWS = [{"question": "q1"}, {"question": "q2"}, {"question": "q3"}]
@@ -101,6 +101,77 @@ def test_only_the_best_and_the_last_loop_keep_a_model_on_disk(tiny, tmp_path):
                progress=False)
     assert out["best_loop"] == 0 and torch.equal(out["model"].lm_head.weight,
                                                  load_model(path).lm_head.weight)
+
+
+def test_loops_another_validation_ranks_best_keep_their_model_too(tiny, tmp_path):
+    """`also_ranked_by`: a twin judged by another entry of the validation dict keeps the models
+    of its own best loops on disk, beside the run's own best and last."""
+    _, tok, path = tiny
+    rec = Recorder([0.3, 0.6, 0.5, 0.4])
+    yo = iter([0.1, 0.2, 0.9, 0.3])
+
+    def validate(model):
+        return {"accuracy": rec.validate(model), "yo": {"value": next(yo)}}
+
+    out = star(load_model(path), tok, ROWS, sample=rec.sample, is_correct=rec.is_correct,
+               finetune=rec.finetune, validate=validate, output_dir=tmp_path, outer_loops=3,
+               load=load_model, reload_start=lambda: load_model(path), progress=False, tested=1,
+               also_ranked_by=("yo",))
+    assert out["best_loop"] == 1 and ranked(out["history"], "yo")[0]["loop"] == 2
+    assert loops_to_test(out["history"], 1, "yo") == [2, 3]
+    has_model = {p.name: (p / "model.safetensors").is_file() for p in tmp_path.glob("loop-*")}
+    # loop 2 is neither the run's best nor its last, but the twin's best: kept
+    assert has_model == {"loop-0": False, "loop-1": True, "loop-2": True, "loop-3": True}
+    assert out["load"](2).lm_head.weight[0, 0].item() == 2.0
+
+
+def test_twins_share_one_star_run_and_get_what_each_gets_alone(tiny, tmp_path, monkeypatch):
+    """english and translate_en_yo train the same models: run together (one STaR run, its
+    checkpoints under english/), translate_en_yo gets the loops, rollouts, validation, best loop
+    and weights it gets alone."""
+    from dataclasses import replace
+
+    import reason_lib.train.star_tasks as star_tasks
+    from reason_lib.data import mmlu_splits
+    from reason_lib.experiments.star_mmlu.params import StarMMLUParams
+
+    from reason_lib.data.mmlu import mc_target
+
+    _, tok, path = tiny
+    data = mmlu_splits(8, 6, 4, seed=0)
+    rows = {r["Question"]: r for r in data["train"]["en"]}
+
+    def sample_groups(model, tokenizer, prompts, k, **kwargs):  # right or wrong by torch's draws
+        out = []
+        for p in prompts:
+            row = next(r for q, r in rows.items() if p[-1]["content"].startswith(q))
+            wrong = {**row, "Answer": "B" if row["Answer"] == "A" else "A"}
+            out.append([mc_target(row if torch.rand(1).item() < 0.5 else wrong) for _ in range(k)])
+        return out
+
+    monkeypatch.setattr(star_tasks, "sample_groups", sample_groups)
+    params = StarMMLUParams(runs=["english", "translate_en_yo"], samples_per_question=2,
+                            outer_loops=2, max_new_tokens=24, eval_batch_size=8, batch_size=4,
+                            learning_rate=1e-2, max_length=256, other_language=False)
+
+    def runs(p, folder):
+        return dict(star_tasks.star_mmlu_runs(p, data, lambda f=None: load_model(f or path), tok,
+                                              tmp_path / folder, progress=False))
+
+    together = runs(params, "together")
+    alone = runs(replace(params, runs=["translate_en_yo"]), "alone")["translate_en_yo"]
+    twin = together["translate_en_yo"]
+    assert twin["trained_with"] == together["english"]["trained_with"] == "english"
+    assert not (tmp_path / "together" / "translate_en_yo").exists() and twin["model"] is None
+    assert sorted(together["english"]["history"][1]["validation"]) == ["en", "yo"]
+    assert sorted(alone["history"][1]["validation"]) == ["yo"]
+    for key in ("validation_accuracy", "rollouts", "kept"):
+        assert [h.get(key) for h in twin["history"]] == [h.get(key) for h in alone["history"]]
+    assert (twin["best_loop"], twin["tested_loops"]) == (alone["best_loop"], alone["tested_loops"])
+    assert twin["history"][2]["rollouts"]["k"] > 0  # loop 2 trained on something
+    shared, own = twin["load"](2).state_dict(), alone["load"](2).state_dict()
+    assert all(torch.equal(shared[k], own[k]) for k in own)
+    assert not torch.equal(own["lm_head.weight"], load_model(path).state_dict()["lm_head.weight"])
 
 
 def _reply_nll(model, tok, rows, replies):

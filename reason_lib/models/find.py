@@ -96,7 +96,8 @@ def kept_models(run_dir: Path) -> list[Found]:
     if run.manifest["experiment"] == "star_mmlu" and (run.dir / "metrics.json").is_file():
         start = config.resolve_source(run.params().model)
         for name, r in json.loads((run.dir / "metrics.json").read_text())["runs"].items():
-            loop = run.checkpoints / name / f"loop-{r['best_loop']}"  # loop 0 is the start model
+            # twins share the checkpoints of the run that trained them (loop 0: the start model)
+            loop = run.checkpoints / r.get("trained_with", name) / f"loop-{r['best_loop']}"
             found.append(Found(f"{run.id}/{name}", str(loop) if _is_model_folder(loop) else start,
                                run.dir))
     if run.manifest["experiment"] == "pause_star" and (run.dir / "metrics.json").is_file():

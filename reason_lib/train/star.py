@@ -66,6 +66,10 @@ def preference_pairs(rows: list[dict], samples: list[list[str]], flags: list[lis
     return pairs
 
 
+# As in the pause study: the 3 best loops by validation accuracy (and the last) are tested.
+TESTED = 3
+
+
 def _finished_loops(output_dir: Path) -> list[Path]:
     done = [p for p in output_dir.glob("loop-*") if (p / "metrics.json").is_file()]
     return sorted(done, key=lambda p: int(p.name.split("-")[1]))
@@ -74,7 +78,7 @@ def _finished_loops(output_dir: Path) -> list[Path]:
 def star(model, tokenizer, rows: list[dict], *, sample, is_correct, finetune, validate,
          output_dir, outer_loops: int = 3, load=None, reload_start=None, save=None, run=None,
          log_prefix: str = "", resume: bool = False, progress: bool = True,
-         tested: int = 3, seed: int = 0) -> dict:
+         tested: int = TESTED, seed: int = 0, also_ranked_by: tuple[str, ...] = ()) -> dict:
     """Run `outer_loops` STaR iterations from `model`; returns {"model": best model, "best_loop",
     "history": per-loop metrics (loop 0 = the starting model's validation accuracy),
     "tested_loops": the `tested` best loops by validation accuracy and the last, in loop order,
@@ -86,7 +90,9 @@ def star(model, tokenizer, rows: list[dict], *, sample, is_correct, finetune, va
     tokenizer, folder, loop)` writes a loop's model (default: `save_pretrained` of both).
     Checkpoints go to `output_dir/loop-<i>/`; models of loops that are neither among the `tested`
     best so far nor the last, nor needed by their deltas, are deleted (their samples, validation
-    predictions and metrics stay).
+    predictions and metrics stay). `also_ranked_by`: other entries of the validation dict (e.g.
+    a second language, `ranked(history, key)` ranks by it) whose tested loops are kept too, for
+    runs that train the same models and pick their loop by another validation.
 
     Each loop starts by seeding torch's generator from (`seed`, loop): its rollouts, any new
     adapters and sampled validation draw the same numbers whether the run went straight through
@@ -134,12 +140,12 @@ def star(model, tokenizer, rows: list[dict], *, sample, is_correct, finetune, va
         _log(run, log_prefix, entry)
         distributed.main_writes(_checkpoint, output_dir / f"loop-{loop}", model, tokenizer, rows,
                                 samples, flags, entry, save, loop, predictions)
-        distributed.main_writes(_prune, output_dir, history, tested)
-    best = _best(history)
+        distributed.main_writes(_prune, output_dir, history, tested, (None, *also_ranked_by))
+    best = ranked(history)[0]
     if best["loop"] != history[-1]["loop"]:
         model = reload(best["loop"])
     return {"model": model, "best_loop": best["loop"], "history": history,
-            "tested_loops": _tested(history, tested), "load": reload}
+            "tested_loops": loops_to_test(history, tested), "load": reload}
 
 
 def loop_seed(seed: int, loop: int) -> int:
@@ -147,29 +153,29 @@ def loop_seed(seed: int, loop: int) -> int:
     return seed * 1_000_003 + loop
 
 
-def _ranked(history: list[dict]) -> list[dict]:
-    """Loops from the highest validation accuracy down; the earlier first among equals."""
-    return sorted(history, key=lambda h: (-h["validation_accuracy"], h["loop"]))
+def ranked(history: list[dict], key: str | None = None) -> list[dict]:
+    """Loops from the highest validation accuracy down (the best first); the earlier first among
+    equals. `key`: rank by that entry of each loop's validation dict (its value) instead."""
+    def score(h):
+        return h["validation_accuracy"] if key is None else h["validation"][key]["value"]
+    return sorted(history, key=lambda h: (-score(h), h["loop"]))
 
 
-def _best(history: list[dict]) -> dict:
-    """The loop with the highest validation accuracy; the earliest among equals."""
-    return _ranked(history)[0]
-
-
-def _tested(history: list[dict], tested: int) -> list[int]:
-    """The `tested` best loops and the last, in loop order."""
-    return sorted({h["loop"] for h in _ranked(history)[:tested]} | {history[-1]["loop"]})
+def loops_to_test(history: list[dict], tested: int, key: str | None = None) -> list[int]:
+    """The `tested` best loops (by `key`, as `ranked`) and the last, in loop order."""
+    return sorted({h["loop"] for h in ranked(history, key)[:tested]} | {history[-1]["loop"]})
 
 
 KEEP = ("samples.jsonl", "validation.jsonl", "metrics.json")
 
 
-def _prune(output_dir: Path, history: list[dict], tested: int = 1) -> None:
-    """Delete the model files of every loop but the `tested` best so far and the last, and those
-    their delta checkpoints build on: a loop outside the best now never re-enters them (later
-    loops can only push it further down)."""
-    kept = [output_dir / f"loop-{loop}" for loop in _tested(history, tested)]
+def _prune(output_dir: Path, history: list[dict], tested: int = 1,
+           keys: tuple[str | None, ...] = (None,)) -> None:
+    """Delete the model files of every loop but the `tested` best so far (by each of `keys`, as
+    `ranked`) and the last, and those their delta checkpoints build on: a loop outside the best
+    now never re-enters them (later loops can only push it further down)."""
+    kept = [output_dir / f"loop-{loop}"
+            for loop in sorted(set().union(*(loops_to_test(history, tested, k) for k in keys)))]
     needed = set().union(*(ancestors(p) for p in kept if is_delta(p)))
     for h in history:
         folder = output_dir / f"loop-{h['loop']}"

@@ -23,7 +23,7 @@ from reason_lib.models.pause_lm import PauseLM
 from reason_lib.train.dpo import dpo, dpo_rows
 from reason_lib.train.pause import train_pause_lm
 from reason_lib.train.sft import conversation_rows, sft
-from reason_lib.train.star import correct_rows, preference_pairs, star
+from reason_lib.train.star import TESTED, correct_rows, loops_to_test, preference_pairs, ranked, star
 
 def parse_run(name: str) -> dict:
     """'english' / 'yoruba' / 'translate_en_yo' (+ '_dpo') -> train and eval language, strategy."""
@@ -42,6 +42,9 @@ def parse_run(name: str) -> dict:
 class MultipleChoiceSTaR:
     """STaR (or DPO) on multiple choice as `star` asks of a task: `sample`, `is_correct`,
     `finetune`, `validate`, `save`; `run()` runs it from a fresh copy of the start model.
+    `twins`: runs that train exactly these models (the same training language and strategy, e.g.
+    translate_en_yo beside english) but are judged in another language: each loop is validated in
+    theirs too, and `twin(result, name)` gives their result from this run's.
 
     `data` = {split: {"en": rows, "yo": rows}} (or English alone); `load_model_fn()` loads the
     start model. With LoRA, a loop's model is the previous loop's plus the adapters trained in it
@@ -49,11 +52,17 @@ class MultipleChoiceSTaR:
     copy."""
 
     def __init__(self, name: str, params, data: dict, load_model_fn, tokenizer, output_dir,
-                 run=None, progress: bool = True):
+                 run=None, progress: bool = True, twins: tuple[str, ...] = ()):
         self.name, self.params, self.data, self.tokenizer = name, params, data, tokenizer
         self.load_model_fn, self.output_dir, self.run_, self.progress = \
             load_model_fn, Path(output_dir), run, progress
         self.spec = parse_run(name)
+        self.twins = {t: parse_run(t) for t in twins}
+        if any(t["train_lang"] != self.spec["train_lang"] or t["strategy"] != self.spec["strategy"]
+               for t in self.twins.values()):
+            raise ValueError(f"STaR-MMLU run {name!r}: twins {list(twins)} must train as it does "
+                             f"({self.spec['train_lang']}, {self.spec['strategy']})")
+        self.eval_langs = {self.spec["eval_lang"], *(t["eval_lang"] for t in self.twins.values())}
         self.lang = self.spec["train_lang"]
         self.gen = dict(max_new_tokens=params.max_new_tokens, batch_size=params.eval_batch_size,
                         progress=progress)
@@ -128,7 +137,7 @@ class MultipleChoiceSTaR:
         one the data has, or the evaluation language alone (`other_language` off)."""
         if self.params.other_language:
             return list(split)
-        return [self.spec["eval_lang"]]
+        return [lg for lg in split if lg in self.eval_langs]  # twins: theirs too
 
     def run(self) -> dict:
         """{"spec", "history" (per loop: validation accuracy in each language), "best_loop",
@@ -140,8 +149,22 @@ class MultipleChoiceSTaR:
                       output_dir=self.output_dir, outer_loops=self.params.outer_loops,
                       load=self.load_model_fn, reload_start=self.load_model_fn, save=self.save,
                       run=self.run_, log_prefix=f"{self.name}/", resume=True,
-                      progress=self.progress, seed=self.params.seed)
+                      progress=self.progress, seed=self.params.seed,
+                      also_ranked_by=tuple(sorted(self.eval_langs - {self.spec["eval_lang"]})))
         return {"spec": self.spec, **result}
+
+    def twin(self, result: dict, name: str) -> dict:
+        """The result of twin run `name` from this run's `result` (the same loops and models):
+        its history with its own evaluation language's validation accuracy, which picks its best
+        loop and tested loops as `star` would have had it run alone; its model is not loaded
+        ("model": None; `load(best_loop)` loads it)."""
+        lang = self.twins[name]["eval_lang"]
+        history = [{**h, "validation_accuracy": h["validation"][lang]["value"]}
+                   for h in result["history"]]
+        return {"spec": self.twins[name], "history": history,
+                "best_loop": ranked(history)[0]["loop"],
+                "tested_loops": loops_to_test(history, TESTED), "load": result["load"],
+                "model": None}
 
 
 def star_mmlu_run(name: str, params, data: dict, load_model_fn, tokenizer, output_dir, run=None,
@@ -150,6 +173,37 @@ def star_mmlu_run(name: str, params, data: dict, load_model_fn, tokenizer, outpu
     (`MultipleChoiceSTaR`)."""
     return MultipleChoiceSTaR(name, params, data, load_model_fn, tokenizer, output_dir, run,
                               progress).run()
+
+
+def twin_groups(names: list[str]) -> list[list[str]]:
+    """`names` grouped by what a run trains (training language and strategy), in order of first
+    appearance: english and translate_en_yo train the same models (they differ only in the
+    language that judges them), so one STaR run serves both."""
+    groups: dict[tuple, list[str]] = {}
+    for name in names:
+        spec = parse_run(name)
+        groups.setdefault((spec["train_lang"], spec["strategy"]), []).append(name)
+    return list(groups.values())
+
+
+def star_mmlu_runs(params, data: dict, load_model_fn, tokenizer, checkpoints, run=None,
+                   progress: bool = True):
+    """(name, result) for every run of `params.runs`, one STaR run per group of twins
+    (`twin_groups`), each from a fresh copy of the start model at `params.seed`; its checkpoints
+    go to `checkpoints/<first name of the group>`, which each result names under "trained_with".
+    A twin's result equals the one it gets alone (the same seed, rows and training; greedy
+    validation draws nothing), with "model" None (its best loop: `load(best_loop)`). Lazy: the
+    caller's result (and its model) is dropped before the next one is made."""
+    for first, *others in twin_groups(params.runs):
+        set_seed(params.seed)
+        task = MultipleChoiceSTaR(first, params, data, load_model_fn, tokenizer,
+                                  Path(checkpoints) / first, run, progress, twins=tuple(others))
+        result = task.run()
+        model = result.pop("model")
+        yield first, {**result, "model": model, "trained_with": first}
+        del model
+        for name in others:
+            yield name, {**task.twin(result, name), "trained_with": first}
 
 
 def overfit_check(accuracies: dict[str, float], target: float) -> dict:

@@ -47,6 +47,7 @@ def summarise(before: dict, before_records: dict, results: dict, single_batch: b
                       "tested loops": ", ".join(f"{loop}: {v['accuracy']['value']:.3f}"
                                                 for loop, v in r["tested_loops"].items())}
         metrics["runs"][name] = {**{k: r[k] for k in RUN_FIELDS},
+                                 "trained_with": r.get("trained_with", name),  # its twin when shared
                                  "test": {lg: _scores(s) for lg, s in r["test"].items()},
                                  "test_eval": _scores(t), "difference": d}
     if single_batch:  # sanity mode: each run must fit the one batch it trained and is tested on
