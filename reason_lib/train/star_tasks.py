@@ -25,6 +25,13 @@ from reason_lib.train.pause import train_pause_lm
 from reason_lib.train.sft import conversation_rows, sft
 from reason_lib.train.star import TESTED, correct_rows, loops_to_test, preference_pairs, ranked, star
 
+def judged_in(languages, params, eval_langs) -> list[str]:
+    """Of `languages` (in their order), those a run is validated and tested in: every one, or
+    with `other_language` off only its evaluation language(s) `eval_langs`, the ones the claims
+    read."""
+    return [lg for lg in languages if params.other_language or lg in eval_langs]
+
+
 def parse_run(name: str) -> dict:
     """'english' / 'yoruba' / 'translate_en_yo' (+ '_dpo') -> train and eval language, strategy."""
     strategy = "dpo" if name.endswith("_dpo") else "star"
@@ -133,11 +140,8 @@ class MultipleChoiceSTaR:
         return {**out, "records": records}
 
     def languages(self, split: dict) -> list[str]:
-        """The languages of `split` a loop is validated (and the selected loop tested) in: every
-        one the data has, or the evaluation language alone (`other_language` off)."""
-        if self.params.other_language:
-            return list(split)
-        return [lg for lg in split if lg in self.eval_langs]  # twins: theirs too
+        """The languages of `split` a loop is validated in (`judged_in`; twins': theirs too)."""
+        return judged_in(split, self.params, self.eval_langs)
 
     def run(self) -> dict:
         """{"spec", "history" (per loop: validation accuracy in each language), "best_loop",
