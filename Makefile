@@ -153,13 +153,18 @@ SEED_LIST = $(shell s='$(or $(SEEDS),1)'; if echo "$$s" | grep -q ,; then echo "
 
 # With several seeds on cpu (make claims): one job per experiment and seed, the longest
 # experiments first, so the seeds of one experiment run side by side rather than one after
-# another in one lane (smol keeps its two memory lanes).
+# another in one lane (smol keeps its two memory lanes). The base models are jobs of the same
+# queue, listed first, and each experiment job waits only for its own seed's base model: with 5
+# seeds in two lanes the fifth base model runs beside seed 0's first experiment, not alone in a
+# lane while the other idles (a barrier after the base models cost one base model's time, about
+# 1,340 s at one thread, half of it idle).
+MULTISEED = $(and $(filter cpu,$(PROFILE)),$(filter-out 1,$(words $(SEED_LIST))))
 define seeded_target
-$(1)@seed$(2):
+$(1)@seed$(2): $(if $(MULTISEED),base-model-seed-$(2))
 	$$(MAKE) $(1) SEEDS=$(2)-$(2) PROFILE=$$(PROFILE) GRID=$$(GRID) ARGS=
 endef
 $(foreach e,$(EXPERIMENTS),$(foreach s,$(SEED_LIST),$(eval $(call seeded_target,$(e),$(s)))))
-REPRO_TARGETS = $(if $(and $(filter cpu,$(PROFILE)),$(filter-out 1,$(words $(SEED_LIST)))),$(foreach e,$(EXPERIMENTS),$(addprefix $(e)@seed,$(SEED_LIST))),$(EXPERIMENTS))
+REPRO_TARGETS = $(if $(MULTISEED),$(addprefix base-model-seed-,$(SEED_LIST)) $(foreach e,$(EXPERIMENTS),$(addprefix $(e)@seed,$(SEED_LIST))),$(EXPERIMENTS))
 
 # One base model per seed, REPRODUCE_JOBS at a time (reused when one with the same parameters
 # and code is there): every experiment of seed k starts from base model seed k.
@@ -179,7 +184,7 @@ REPRO_CLAIMS ?= $(if $(filter cpu,$(PROFILE)),1,$(CLAIMS))
 reproduce: setup $(if $(filter smol,$(PROFILE)),smol-model) ## every experiment on PROFILE (cpu: one seed of make claims; smol: in full), the summary, then the check against results/$(PROFILE).json
 	@case "$(PROFILE)" in cpu|smol) ;; *) echo "make reproduce: PROFILE=cpu or smol, not $(PROFILE) (a gpu run is one experiment at a time)"; exit 2;; esac
 	$(PY) -m reason_lib.results begin $(REPRO_ID) $(if $(REPRO_CLAIMS),--claims)
-	$(if $(filter cpu,$(PROFILE)),OMP_NUM_THREADS=$(if $(filter 1,$(words $(SEED_LIST))),$(CORES),$(THREADS)) $(MAKE) -j$(REPRODUCE_JOBS) $(addprefix base-model-seed-,$(SEED_LIST)))
+	$(if $(filter cpu,$(PROFILE)),$(if $(MULTISEED),,OMP_NUM_THREADS=$(CORES) $(MAKE) base-model-seed-$(SEED_LIST)))
 	-OMP_NUM_THREADS=$(THREADS) $(MAKE) -j$(REPRODUCE_JOBS) --keep-going $(REPRO_TARGETS) PROFILE=$(PROFILE) GRID=$(REPRO_GRID) CLAIMS=$(REPRO_CLAIMS) ARGS=
 	-$(MAKE) summary PROFILE=$(PROFILE) ARGS=
 	$(PY) -m reason_lib.results finish $(REPRO_ID) --profile $(PROFILE)

@@ -1,6 +1,7 @@
 """reason_lib.results: the reference file from run folders, the reproduction check, the README."""
 
 import json
+import re
 
 import pytest
 
@@ -299,10 +300,11 @@ def test_make_reference_without_run_takes_the_profiles_runs_not_the_runner():
 
 
 def test_make_claims_runs_each_experiment_and_seed_as_its_own_job_cut_to_the_claims():
-    """`make claims` (dry run): base models first, then one job per experiment and seed, longest
-    experiments first, each run with --claims at its one seed; `make reproduce` (one seed) is
-    one job per experiment, cut to the claims too on cpu, and `REPRO_CLAIMS=` runs the full
-    configuration lists."""
+    """`make claims` (dry run): one queue of jobs, the base models first, then one job per
+    experiment and seed, longest experiments first, each run with --claims at its one seed and
+    waiting only for its own seed's base model; `make reproduce` (one seed) trains its base model
+    at every core first, then one job per experiment, cut to the claims too on cpu, and
+    `REPRO_CLAIMS=` runs the full configuration lists."""
     import subprocess
 
     def lines(*args):
@@ -313,7 +315,12 @@ def test_make_claims_runs_each_experiment_and_seed_as_its_own_job_cut_to_the_cla
 
     got = lines("claims", "SEEDS=0,3", "EXPERIMENTS=star-mmlu pause-star")
     jobs = next(line for line in got if "--keep-going" in line).split()
-    assert jobs[4:8] == ["star-mmlu@seed0", "star-mmlu@seed3", "pause-star@seed0", "pause-star@seed3"]
+    assert jobs[4:] == ["base-model-seed-0", "base-model-seed-3", "star-mmlu@seed0", "star-mmlu@seed3",
+                        "pause-star@seed0", "pause-star@seed3", "PROFILE=cpu", "GRID=claims",
+                        "CLAIMS=1", "ARGS="]
+    alone = lines("star-mmlu@seed3", "SEEDS=0,3")  # one job: its seed's base model, then the run
+    assert [line.split()[-1] for line in alone if "reason_lib.cli " in line] == ["3", "cpu"]
+    assert "-p seed 3" in next(line for line in alone if "base_model" in line)
     runs = [line.split() for line in got if "reason_lib.cli " in line and "base_model" not in line
             and "summary" not in line]
     assert sorted((r[r.index("--seeds") + 1], r[r.index("--claims") + 1]) for r in runs) == [
@@ -322,6 +329,8 @@ def test_make_claims_runs_each_experiment_and_seed_as_its_own_job_cut_to_the_cla
            and "base_model" not in line and "summary" not in line]
     assert any(line.endswith("--claims star_mmlu --profile cpu") for line in one)
     assert all("--claims" in line and "--seeds" not in line for line in one)
+    base = lines("reproduce")
+    assert any(re.fullmatch(r"OMP_NUM_THREADS=\d+ make base-model-seed-0", line) for line in base)
     full = [line for line in lines("reproduce", "REPRO_CLAIMS=") if "reason_lib.cli " in line]
     assert any(line.endswith(" star_mmlu --profile cpu") for line in full)
     assert not any("--claims" in line or "--seeds" in line for line in full)
