@@ -114,19 +114,22 @@ summary: setup ## notebook 99: every experiment's table from outputs/, and outpu
 
 # `make reproduce` runs the experiments REPRODUCE_JOBS at a time, each with an equal share of the
 # cores as torch threads: on 2 cores two one-thread runs do about 1.25x the work of one two-thread
-# run (the tiny model's matrices are too small to keep two threads busy). Longest runs first; their
-# progress lines interleave (each run also logs to its own folder). PROFILE=cpu (the default): the
-# base model is trained first, since every experiment starts from it; PROFILE=smol: every
-# experiment starts from SmolLM2 (`make smol-model`), in two lanes side by side. The runs that
-# hold the most memory on SmolLM2 (reinforce_rm about 12 GB resident, perplexity_grpo about 14 GB)
-# share one lane, so they never run together: side by side they run a 24 GB machine out of memory.
+# run (the tiny model's matrices are too small to keep two threads busy). Longest runs first (one
+# thread beside another run, AMD EPYC, sessions 8-11: reinforce_rm level 1 about 1,120 s, STaR on
+# multiple choice 866 s, GRPO 691 s, level 2 640 s, pause STaR and the warm-up rows about 410 s
+# each); their progress lines interleave (each run also logs to its own folder). PROFILE=cpu (the
+# default): the base model is trained first, since every experiment starts from it; PROFILE=smol:
+# every experiment starts from SmolLM2 (`make smol-model`), in two lanes side by side. The runs
+# that hold the most memory on SmolLM2 (reinforce_rm about 12 GB resident, perplexity_grpo about
+# 14 GB) share one lane, so they never run together: side by side they run a 24 GB machine out of
+# memory.
 REPRODUCE_JOBS ?= 2
 CORES := $(shell nproc 2>/dev/null || echo 2)
 THREADS := $(shell echo $$(( $(CORES) / $(REPRODUCE_JOBS) > 0 ? $(CORES) / $(REPRODUCE_JOBS) : 1 )))
 ifeq ($(PROFILE),smol)
 EXPERIMENTS ?= smol-lane-rl smol-lane-other
 else
-EXPERIMENTS ?= reinforce-rm-1 reinforce-rm-2 star-mmlu perplexity-grpo pause-star pause-warmup-grid
+EXPERIMENTS ?= reinforce-rm-1 star-mmlu perplexity-grpo reinforce-rm-2 pause-star pause-warmup-grid
 endif
 
 # The smol lanes: each experiment in turn (one failing does not stop its lane).
