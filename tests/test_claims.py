@@ -141,3 +141,40 @@ def test_claims_cut_each_configuration_list_to_what_the_claims_compare():
         claims.claims_overrides("reinforce_rm", load_params("reinforce_rm", "cpu", {
             "level": 2, "methods": ["rloo_kl"]}))
     assert main(["pause_star", "--claims", "--resume", "20261206-000000-cpu-0000"]) == 2
+
+
+def test_d_claims_at_fewer_steps_read_each_runs_curve_at_that_step(outputs, monkeypatch):
+    """benchmarks/claims_vs_steps.py: every seed's D policy values become its curve point at s
+    (the SFT row stays), and at the runs' full length the claims are the reference's."""
+    import json
+
+    monkeypatch.syspath_prepend(str(results.config.PROJ_ROOT / "benchmarks"))
+    import claims_vs_steps as cvs
+
+    table, names = "reinforce_rm_level1", ("sft", "reinforce")
+    metrics, runs = {}, {}
+    for seed, gain in enumerate([0.5, 0.7, 0.6]):
+        rid = f"run{seed}"
+        curves = {"reinforce": [{"step": s, "reward": {"value": gain * s / 20}, "gold": 0.0,
+                                 "kl": s / 20, "repeated_ngrams": 0.0} for s in (0, 10, 20)]}
+        folder = outputs / "reinforce_rm" / rid
+        folder.mkdir(parents=True)
+        (folder / "manifest.json").write_text(json.dumps({"seed": seed}))
+        (folder / "metrics.json").write_text(json.dumps({"curves": curves}))
+        for name in names:
+            runs.setdefault(f"{table} | {name}", []).append(rid)
+            for column, key in cvs.TABLES[table]["columns"].items():
+                full = 0.0 if name == "sft" else cvs._value(curves["reinforce"][-1][key])
+                m = metrics.setdefault(f"{table} | {name} | {column}", {"per_seed": {}})
+                m["per_seed"][str(seed)] = full
+    reference = {"metrics": metrics, "runs": runs}
+    assert cvs.d_runs(reference) == {table: ["run0", "run1", "run2"]}
+    curves = {table: [cvs.run_curves(r) for r in ("run0", "run1", "run2")]}
+    half = cvs.at_steps(reference, 10, curves)
+    assert half[f"{table} | reinforce | RM score"]["per_seed"] == {"0": 0.25, "1": 0.35, "2": 0.3}
+    assert half[f"{table} | sft | RM score"]["per_seed"] == {"0": 0.0, "1": 0.0, "2": 0.0}
+    assert cvs.at_steps(reference, 20, curves) == metrics
+    with pytest.raises(ValueError, match="no curve point at step 15"):
+        cvs.at_steps(reference, 15, curves)
+    with pytest.raises(FileNotFoundError, match="run9"):
+        cvs.run_curves("run9")

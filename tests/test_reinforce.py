@@ -324,3 +324,32 @@ def test_the_moving_baseline_comes_back_from_a_checkpoint_exactly(tiny, tmp_path
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     save_checkpoint(tmp_path / "checkpoint-3", model, optimizer, 3, 1 / 30)
     assert load_checkpoint(tmp_path / "checkpoint-3", model, optimizer) == (3, 1 / 30)
+
+
+@pytest.mark.parametrize("method", ["reinforce", "rloo"])
+def test_a_run_of_fewer_steps_is_exactly_the_first_steps_of_a_longer_one(tiny, tmp_path, method):
+    """benchmarks/claims_vs_steps.py reads a run of s steps off a longer run's curve at step s:
+    the learning rate is constant and each step's prompts and samples are seeded by (seed, step),
+    so the policy after s steps is the same whether the run goes on or stops there."""
+    import dataclasses
+
+    _, tok, path = tiny
+    seen = {}
+    by_length = lambda prompts, completions, **_: [(len(c) % 7) / 3 for c in completions]  # noqa: E731
+
+    def on_step(policy, step):
+        seen[step] = {k: v.clone() for k, v in policy.state_dict().items()}
+
+    longer = Config(method=method, steps=4, prompts_per_step=2, k=2, learning_rate=1e-2,
+                    kl_coef=0.1, max_new_tokens=8, every=2, save_every=0)
+    policy_gradient(load_model(path), tok, _rows(), by_length, tmp_path / "a", longer,
+                    ref_model=load_model(path).requires_grad_(False), on_step=on_step,
+                    progress=False)
+    shorter, _ = policy_gradient(load_model(path), tok, _rows(), by_length, tmp_path / "b",
+                                 dataclasses.replace(longer, steps=2),
+                                 ref_model=load_model(path).requires_grad_(False), progress=False)
+    start = load_model(path).state_dict()
+    assert any(not torch.equal(start[k], v) for k, v in seen[2].items())  # the first steps moved it
+    for name, value in shorter.state_dict().items():
+        assert torch.equal(value, seen[2][name]), name
+    assert any(not torch.equal(seen[2][k], v) for k, v in seen[4].items())  # the longer one went on
