@@ -115,9 +115,10 @@ summary: setup ## notebook 99: every experiment's table from outputs/, and outpu
 # `make reproduce` runs the experiments REPRODUCE_JOBS at a time, each with an equal share of the
 # cores as torch threads: on 2 cores two one-thread runs do about 1.25x the work of one two-thread
 # run (the tiny model's matrices are too small to keep two threads busy). Longest runs first (one
-# thread beside another run, AMD EPYC, sessions 8-11: reinforce_rm level 1 about 1,120 s, STaR on
-# multiple choice 866 s, GRPO 691 s, level 2 640 s, pause STaR and the warm-up rows about 410 s
-# each); their progress lines interleave (each run also logs to its own folder). PROFILE=cpu (the
+# thread beside another run, AMD EPYC, sessions 8-12: reinforce_rm level 1 about 1,160 s, STaR on
+# multiple choice about 980 s, GRPO 570-690 s, level 2 about 500 s (it copies the SFT policy level
+# 1 trained, so it comes after it), pause STaR about 410 s, the warm-up's three rows about 300 s);
+# their progress lines interleave (each run also logs to its own folder). PROFILE=cpu (the
 # default): the base model is trained first, since every experiment starts from it; PROFILE=smol:
 # every experiment starts from SmolLM2 (`make smol-model`), in two lanes side by side. The runs
 # that hold the most memory on SmolLM2 (reinforce_rm about 12 GB resident, perplexity_grpo about

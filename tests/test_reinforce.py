@@ -353,3 +353,47 @@ def test_a_run_of_fewer_steps_is_exactly_the_first_steps_of_a_longer_one(tiny, t
     for name, value in shorter.state_dict().items():
         assert torch.equal(value, seen[2][name]), name
     assert any(not torch.equal(seen[2][k], v) for k, v in seen[4].items())  # the longer one went on
+
+
+def test_the_other_level_copies_the_sft_policy_and_draws_next_what_training_it_would_have(
+        tiny, outputs):
+    """reinforce_rm.sft_policy: the first run trains the SFT policy and shares it with the state
+    of the random generators its training left; a second run with the same base model, rows and
+    settings (the other reward-model level) copies it, its weights and log the same, and draws
+    next exactly what the first run drew after training; other settings train again."""
+    import random
+
+    import numpy as np
+    from transformers import set_seed
+
+    from reason_lib import runs
+    from reason_lib.config import load_params
+    from reason_lib.experiments.reinforce_rm import pipeline as reinforce_rm
+    from reason_lib.experiments.reinforce_rm.data import splits
+
+    _, tok, path = tiny
+    params = load_params("reinforce_rm", "ci", {"base_model": str(path)})
+    train = splits(params, {})[0]
+
+    def level(params, level):
+        run = runs.Run.create("reinforce_rm", params, "ci")
+        policy = load_model(path)
+        set_seed(1000 + level)  # whatever came before: what follows is the SFT policy's
+        policy, sft_path, history = reinforce_rm.sft_policy(params, run, tok, policy, train, path)
+        return run, policy, sft_path, history, (torch.rand(4).tolist(), random.random(),
+                                                np.random.rand())
+
+    a, a_policy, a_path, a_history, a_next = level(params, 1)
+    b, b_policy, b_path, b_history, b_next = level(params, 2)
+    assert (a.manifest["sft_model_reused"], b.manifest["sft_model_reused"]) == (False, True)
+    assert a.manifest["sft_model"] == b.manifest["sft_model"]
+    assert b_path == str(b.checkpoints / "sft-model") and b_path != a_path
+    assert a_next == b_next  # e.g. the reward model's new head: the same draws
+    assert b_history == a_history and any("sft/loss" in h for h in b.history()) is False
+    for (name, x), y in zip(a_policy.state_dict().items(), b_policy.state_dict().values()):
+        assert torch.equal(x, y), name
+    assert not any(torch.equal(x, y) for x, y in zip(load_model(path).parameters(),
+                                                     b_policy.parameters()))  # it was trained
+    c = level(load_params("reinforce_rm", "ci", {"base_model": str(path),
+                                                 "sft_learning_rate": 1e-3}), 1)[0]
+    assert c.manifest["sft_model_reused"] is False
