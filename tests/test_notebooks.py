@@ -289,7 +289,9 @@ def test_a_run_in_two_processes_writes_one_run_folder_with_the_one_process_table
     for nproc in (1, 2):
         root = tmp_path / f"nproc{nproc}"
         root.mkdir()
-        (root / "models").symlink_to(shared_outputs / "models")  # the ci base model
+        (root / "models").mkdir()  # the ci base model; no SFT policy shared by an earlier run:
+        for base in (shared_outputs / "models").glob("base-*"):  # both runs train their own
+            (root / "models" / base.name).symlink_to(base)
         env = {**os.environ, "REASON_LIB_OUTPUTS": str(root), "HF_HUB_OFFLINE": "1",
                "OMP_NUM_THREADS": "1"}
         result = subprocess.run([sys.executable, "-m", "reason_lib.cli", "reinforce_rm",
