@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -17,6 +18,18 @@ def atomic_write(path: Path, text: str) -> None:
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)
     os.replace(tmp, path)
+
+
+def move_into_place(tmp: Path, folder: Path, complete: str) -> None:
+    """Move a finished folder `tmp` to `folder` (its sibling). When another run moved one there
+    meanwhile (a model kept under a key: the same contents), `folder/complete` marks it whole,
+    so that one stays and `tmp` goes; anything else is an error."""
+    try:
+        tmp.rename(folder)
+    except OSError:
+        if not (folder / complete).is_file():
+            raise
+        shutil.rmtree(tmp)
 
 
 def last_checkpoint(folder: Path) -> Path | None:

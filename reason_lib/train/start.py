@@ -114,9 +114,4 @@ def _keep(folder: Path, model: PauseLM, model_path, card: dict) -> None:
         f"`{card['trained_by']}` and reused by every run with the same settings (`{CARD}`: the "
         "settings and their key). Stored as a delta on the base model: load it with "
         "`reason_lib.models.load_model(<this folder>)`.\n")
-    try:
-        tmp.rename(folder)
-    except OSError:
-        if not (folder / DELTA).is_file():
-            raise
-        shutil.rmtree(tmp)
+    disk.move_into_place(tmp, folder, DELTA)

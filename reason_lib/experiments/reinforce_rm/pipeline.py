@@ -16,7 +16,7 @@ import torch
 from peft import get_peft_model
 from transformers import set_seed
 
-from reason_lib import config, distributed
+from reason_lib import config, disk, distributed
 from reason_lib.fields import memory
 from reason_lib.models import count_parameters, load_model
 from reason_lib.models.find import find_reward_model
@@ -127,12 +127,7 @@ def _share(target: Path, shared: Path, card: dict, state: dict) -> None:
     _link_copy(target, tmp)
     (tmp / SFT_CARD).write_text(json.dumps(card, indent=1))
     (tmp / RNG).write_text(json.dumps(state))
-    try:
-        tmp.rename(shared)
-    except OSError:
-        if not (shared / RNG).is_file():
-            raise
-        shutil.rmtree(tmp)
+    disk.move_into_place(tmp, shared, RNG)
 
 
 def reward_model(params, run, tokenizer, train: list[dict], sft_path, base_path) -> tuple:
