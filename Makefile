@@ -114,7 +114,9 @@ summary: setup ## notebook 99: every experiment's table from outputs/, and outpu
 
 # `make reproduce` runs the experiments REPRODUCE_JOBS at a time, each with an equal share of the
 # cores as torch threads: on 2 cores two one-thread runs do about 1.25x the work of one two-thread
-# run (the tiny model's matrices are too small to keep two threads busy). Longest runs first (one
+# run (the tiny model's matrices are too small to keep two threads busy). A run left alone (the
+# queue's last, or the odd one of a part) takes every core after 30 s, and gives them back when
+# another starts (reason_lib/lanes.py: the runs leave their process ids in outputs/reproduce/<id>/lanes). Longest runs first (one
 # thread beside another run, AMD EPYC, sessions 8-12: reinforce_rm level 1 about 1,160 s, STaR on
 # multiple choice about 980 s, GRPO 570-690 s, level 2 about 500 s (it copies the SFT policy level
 # 1 trained, so it comes after it), pause STaR about 410 s, the warm-up's three rows about 300 s);
@@ -189,7 +191,7 @@ reproduce: setup $(if $(filter smol,$(PROFILE)),smol-model) ## every experiment 
 	@case "$(PROFILE)" in cpu|smol) ;; *) echo "make reproduce: PROFILE=cpu or smol, not $(PROFILE) (a gpu run is one experiment at a time)"; exit 2;; esac
 	$(PY) -m reason_lib.results begin $(REPRO_ID) $(if $(REPRO_CLAIMS),--claims)
 	$(if $(filter cpu,$(PROFILE)),$(if $(MULTISEED),,OMP_NUM_THREADS=$(CORES) $(MAKE) base-model-seed-$(SEED_LIST)))
-	-OMP_NUM_THREADS=$(THREADS) $(MAKE) -j$(REPRODUCE_JOBS) --keep-going $(REPRO_TARGETS) PROFILE=$(PROFILE) GRID=$(REPRO_GRID) CLAIMS=$(REPRO_CLAIMS) ARGS=
+	-OMP_NUM_THREADS=$(THREADS) REASON_LIB_LANES=outputs/reproduce/$(REPRO_ID)/lanes REASON_LIB_CORES=$(CORES) $(MAKE) -j$(REPRODUCE_JOBS) --keep-going $(REPRO_TARGETS) PROFILE=$(PROFILE) GRID=$(REPRO_GRID) CLAIMS=$(REPRO_CLAIMS) ARGS=
 	-$(MAKE) summary PROFILE=$(PROFILE) ARGS=
 	$(PY) -m reason_lib.results finish $(REPRO_ID) --profile $(PROFILE)
 

@@ -12,7 +12,7 @@ import yaml
 
 from reason_lib import stats
 from reason_lib.config import ParamError
-from reason_lib.reports import CONFIGURATIONS, table_of
+from reason_lib.reports import CLAIMS_CUTS, CONFIGURATIONS, table_of
 
 CLAIMS_FILE = Path(__file__).parent / "studies" / "claims.yaml"
 FIELDS = {"id", "family", "kind", "study", "study_number", "treatment", "control", "baseline",
@@ -69,8 +69,10 @@ def claims_overrides(experiment: str, params, claims: list[dict] | None = None) 
     """The override that cuts a run to the configurations the claims compare (`--claims`, `make
     claims`): the profile's own list, in its order, less the configurations no claim names, e.g.
     pause STaR without its reward-conditioning variants. Each configuration is seeded alone in
-    its notebook, so the ones kept give the numbers they give in a full run. {} for an experiment
-    with no such list (the warm-up grid has its own claims grid)."""
+    its notebook, so the ones kept give the numbers they give in a full run; and the experiment's
+    `CLAIMS_CUT` (`reports.CLAIMS_CUTS`: work no claim reads, e.g. STaR tests only the selected
+    loop and the last). {} for an experiment with no such list (the warm-up grid has its own
+    claims grid)."""
     field = CONFIGURATIONS.get(experiment)
     if field is None:
         return {}
@@ -80,7 +82,7 @@ def claims_overrides(experiment: str, params, claims: list[dict] | None = None) 
     if not kept:
         raise ParamError(f"--claims: no claim of {CLAIMS_FILE.name} compares a configuration of "
                          f"{table} among its {field} {getattr(params, field)}")
-    return {field: kept}
+    return {field: kept, **CLAIMS_CUTS.get(experiment, {})}
 
 
 def seed_values(m: dict) -> dict:

@@ -32,6 +32,14 @@ def micro_batch_size():
                  "Must divide batch_size. Lower it when a step runs out of memory.", min=0)
 
 
+def tested_best():
+    """How many STaR loops are tested (a field factory, one help text for both STaR experiments)."""
+    return param(3, "STaR loops tested besides the last: the best by validation accuracy (the "
+                 "pause study tests its 3 best; the best is the selected loop). `--claims` sets 1: "
+                 "the claims read the selected loop and the last alone, and the loops no test "
+                 "needs keep no model.", min=1)
+
+
 def report_to():
     """The tracker knob every experiment has (`reason_lib.trackers`)."""
     return param([], "Experiment trackers that get a copy of the per-step and final metrics: "

@@ -22,6 +22,10 @@ REPORTS = {"base_model": base_model_report, "pause_warmup": pause_warmup_report,
 # {experiment: the parameter listing its configurations} of the experiments that list them.
 CONFIGURATIONS = {e: r.CONFIGURATIONS for e, r in REPORTS.items() if hasattr(r, "CONFIGURATIONS")}
 
+# {experiment: parameter overrides} that `--claims` adds beside the configuration cut: work no
+# claim reads (e.g. STaR's intermediate loops tested beside the selected and the last).
+CLAIMS_CUTS = {e: r.CLAIMS_CUT for e, r in REPORTS.items() if hasattr(r, "CLAIMS_CUT")}
+
 
 def table_of(experiment: str, params) -> str:
     """The results table an experiment's run fills (its own, or one its report names)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from reason_lib import config, precision
+from reason_lib import config, lanes, precision
 from reason_lib.checks import check_data
 from reason_lib.runs import Run, die_with_parent
 
@@ -28,6 +28,7 @@ def start(experiment: str, profile: str = "cpu", overrides: dict | None = None,
         check_data(experiment, params)  # a malformed data row stops the run here, not hours later
         run = Run.create(experiment, params, profile)
     check_precision(experiment, params, run)
+    lanes.join()  # in `make reproduce` / `make claims`: take the cores other runs leave idle
     return params, run
 
 

@@ -131,7 +131,10 @@ def test_claims_cut_each_configuration_list_to_what_the_claims_compare():
     star = load_params("pause_star", "cpu", {})
     assert len(star.variants) == 8
     assert claims.claims_overrides("pause_star", star) == {
-        "variants": ["star_pause_t1.0", "star_no_pause_t1.0", "star_no_pause_t1.5"]}
+        "variants": ["star_pause_t1.0", "star_no_pause_t1.0", "star_no_pause_t1.5"],
+        "tested_best": 1}  # STaR: the selected loop and the last, what the claims read
+    assert with_claims("star_mmlu", "cpu", {})["tested_best"] == 1
+    assert load_params("star_mmlu", "cpu", {}).tested_best == 3  # a full run tests as the study
     assert with_claims("reinforce_rm", "cpu", {"level": 2}) == {"level": 2, "methods": ["reinforce"]}
     assert with_claims("reinforce_rm", "cpu", {})["methods"] == [
         "reinforce", "reinforce_rep_penalty", "rloo_kl"]

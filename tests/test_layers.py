@@ -14,10 +14,10 @@ EXPERIMENTS = [f"experiments.{e}" for e in ("base_model", "pause_warmup", "pause
 # generating), so it sits with the other tools
 LAYERS = [
     # 0: the parameter framework, each experiment's parameters, cost and tables, paths,
-    # statistics, files, processes, sampling, answers
+    # statistics, files, processes and the cores they share, sampling, answers
     ["fields", "experiments", *EXPERIMENTS, *(f"{e}.params" for e in EXPERIMENTS), "config",
      "cost", *(f"{e}.cost" for e in EXPERIMENTS[:6]), *(f"{e}.report" for e in EXPERIMENTS[:7]),
-     "reports", "stats", "disk", "distributed", "sampling", "answers", "losses", "progress",
+     "reports", "stats", "disk", "distributed", "lanes", "sampling", "answers", "losses", "progress",
      "make_args", "plots", "trackers", "rehearsal", "studies"],
     # 1: data and models
     ["data", "data.files", "data.synthetic", "data.pauses", "data.mirror", "data.multichoice",

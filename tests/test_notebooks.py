@@ -204,7 +204,8 @@ def test_a_claims_run_keeps_the_configurations_claims_compare_with_a_full_runs_n
         shared_outputs, tmp_path):
     """`--claims` (make claims) cuts pause STaR to the variants the claims compare: of ci's two,
     star_pause_t1.0 stays and the reward-conditioning one goes, and with it the no-pause warm-up.
-    Each variant is seeded alone, so the one kept gives the full run's numbers exactly."""
+    Each variant is seeded alone, so the one kept gives the full run's numbers exactly; it tests
+    only its selected loop and its last (`tested_best` 1), with the full run's results."""
     import json
 
     (full_run,) = (shared_outputs / "pause_star").iterdir()
@@ -220,7 +221,13 @@ def test_a_claims_run_keeps_the_configurations_claims_compare_with_a_full_runs_n
     full, cut = (json.loads((r / "metrics.json").read_text()) for r in (full_run, cut_run))
     assert list(full["variants"]) == ["star_pause_t1.0", "reward_cond_no_pause_t1.5"]
     assert list(cut["variants"]) == ["star_pause_t1.0"]
-    assert cut["variants"]["star_pause_t1.0"] == full["variants"]["star_pause_t1.0"]
+    mine, theirs = cut["variants"]["star_pause_t1.0"], full["variants"]["star_pause_t1.0"]
+    assert {k: v for k, v in mine.items() if k != "tested_loops"} == \
+        {k: v for k, v in theirs.items() if k != "tested_loops"}
+    # tested: the selected loop and the last alone, as the full run tested them
+    last = str(len(theirs["history"]) - 1)
+    assert sorted(mine["tested_loops"], key=int) == sorted({str(theirs["best_loop"]), last}, key=int)
+    assert all(mine["tested_loops"][k] == theirs["tested_loops"][k] for k in mine["tested_loops"])
     assert set(cut["start"]) == {"pause/star", "pause/star/t1.0"}
     assert all(cut["start"][k] == full["start"][k] for k in cut["start"])
     assert not (cut_run / "checkpoints" / "warmup-no_pause").exists()

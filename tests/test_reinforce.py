@@ -267,7 +267,7 @@ def test_level_settings_sit_between_the_shared_and_the_methods_own():
     assert (method_settings("reinforce_rep_penalty", two).steps,
             method_settings("reinforce_rep_penalty", two).prompts_per_step) == (50, 16)
     one = load_params("reinforce_rm", "cpu", {**study, "level": 1})
-    assert method_settings("reinforce", one).steps == one.steps == 60
+    assert method_settings("reinforce", one).steps == one.steps == 50  # params/reinforce_rm/cpu.yaml
     gpu = {lv: load_params("reinforce_rm", "gpu", {"level": lv}) for lv in (1, 2)}
     assert method_settings("reinforce", gpu[1]).steps == 75 and method_settings("reinforce", gpu[2]).steps == 150
     assert method_settings("reinforce_rep_penalty", gpu[1]).repetition_penalty == 1.2

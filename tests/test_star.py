@@ -125,6 +125,25 @@ def test_loops_another_validation_ranks_best_keep_their_model_too(tiny, tmp_path
     assert out["load"](2).lm_head.weight[0, 0].item() == 2.0
 
 
+def coin_sampler(train_rows: list[dict], calls: list | None = None):
+    """A stand-in for `sample_groups`: each reply right or wrong by a draw of torch's generator
+    (so runs that draw alike get alike rollouts); `calls` collects each call's prompt count."""
+    from reason_lib.data.mmlu import mc_target
+
+    rows = {r["Question"]: r for r in train_rows}
+
+    def sample_groups(model, tokenizer, prompts, k, **kwargs):
+        if calls is not None:
+            calls.append(len(prompts))
+        out = []
+        for p in prompts:
+            row = next(r for q, r in rows.items() if p[-1]["content"].startswith(q))
+            wrong = {**row, "Answer": "B" if row["Answer"] == "A" else "A"}
+            out.append([mc_target(row if torch.rand(1).item() < 0.5 else wrong) for _ in range(k)])
+        return out
+    return sample_groups
+
+
 def test_twins_share_one_star_run_and_get_what_each_gets_alone(tiny, tmp_path, monkeypatch):
     """english and translate_en_yo train the same models: run together (one STaR run, its
     checkpoints under english/), translate_en_yo gets the loops, rollouts, validation, best loop
@@ -135,21 +154,9 @@ def test_twins_share_one_star_run_and_get_what_each_gets_alone(tiny, tmp_path, m
     from reason_lib.data import mmlu_splits
     from reason_lib.experiments.star_mmlu.params import StarMMLUParams
 
-    from reason_lib.data.mmlu import mc_target
-
     _, tok, path = tiny
     data = mmlu_splits(8, 6, 4, seed=0)
-    rows = {r["Question"]: r for r in data["train"]["en"]}
-
-    def sample_groups(model, tokenizer, prompts, k, **kwargs):  # right or wrong by torch's draws
-        out = []
-        for p in prompts:
-            row = next(r for q, r in rows.items() if p[-1]["content"].startswith(q))
-            wrong = {**row, "Answer": "B" if row["Answer"] == "A" else "A"}
-            out.append([mc_target(row if torch.rand(1).item() < 0.5 else wrong) for _ in range(k)])
-        return out
-
-    monkeypatch.setattr(star_tasks, "sample_groups", sample_groups)
+    monkeypatch.setattr(star_tasks, "sample_groups", coin_sampler(data["train"]["en"]))
     params = StarMMLUParams(runs=["english", "translate_en_yo"], samples_per_question=2,
                             outer_loops=2, max_new_tokens=24, eval_batch_size=8, batch_size=4,
                             learning_rate=1e-2, max_length=256, other_language=False)
@@ -172,6 +179,55 @@ def test_twins_share_one_star_run_and_get_what_each_gets_alone(tiny, tmp_path, m
     shared, own = twin["load"](2).state_dict(), alone["load"](2).state_dict()
     assert all(torch.equal(shared[k], own[k]) for k in own)
     assert not torch.equal(own["lm_head.weight"], load_model(path).state_dict()["lm_head.weight"])
+
+
+def test_runs_in_one_language_share_the_start_models_validation_and_first_rollouts(
+        tiny, tmp_path, monkeypatch):
+    """yoruba and yoruba_dpo start from the same model under the same seed: run together, the
+    second takes the first's loop-0 validation and loop-1 rollouts (sampled once) with torch's
+    generator state after them (what it draws next follows on as if it had sampled), and gets
+    the history and weights it gets alone."""
+    from dataclasses import replace
+
+    import reason_lib.train.star_tasks as star_tasks
+    from reason_lib.data import mmlu_splits
+    from reason_lib.experiments.star_mmlu.params import StarMMLUParams
+
+    _, tok, path = tiny
+    data = mmlu_splits(8, 6, 4, seed=0)
+    calls = []
+    monkeypatch.setattr(star_tasks, "sample_groups", coin_sampler(data["train"]["yo"], calls))
+    params = StarMMLUParams(runs=["yoruba", "yoruba_dpo"], samples_per_question=2, outer_loops=2,
+                            max_new_tokens=24, eval_batch_size=8, batch_size=4, learning_rate=1e-2,
+                            dpo_learning_rate=1e-2, max_length=256, other_language=False)
+
+    def runs(p, folder):
+        return dict(star_tasks.star_mmlu_runs(p, data, lambda f=None: load_model(f or path), tok,
+                                              tmp_path / folder, progress=False))
+
+    together = runs(params, "together")
+    assert len(calls) == 3  # yoruba's two loops, yoruba_dpo's second: its first is yoruba's
+    alone = runs(replace(params, runs=["yoruba_dpo"]), "alone")["yoruba_dpo"]
+    shared = together["yoruba_dpo"]
+    for key in ("validation_accuracy", "validation", "rollouts", "kept"):
+        assert [h.get(key) for h in shared["history"]] == [h.get(key) for h in alone["history"]]
+    assert shared["history"][1]["rollouts"] == together["yoruba"]["history"][1]["rollouts"]
+    assert shared["best_loop"] == alone["best_loop"]
+    for loop in (1, 2):
+        mine, own = shared["load"](loop).state_dict(), alone["load"](loop).state_dict()
+        assert all(torch.equal(mine[k], own[k]) for k in own)
+    assert not torch.equal(own["lm_head.weight"], load_model(path).state_dict()["lm_head.weight"])
+    # the generator continues after a shared draw as after one's own
+    firsts = {}
+    first, second = (star_tasks.MultipleChoiceSTaR(n, params, data, None, tok, tmp_path / n,
+                                                   progress=False, firsts=firsts)
+                     for n in ("yoruba", "yoruba_dpo"))
+    drawn = []
+    for task in (first, second):
+        task.fresh = True
+        torch.manual_seed(7)
+        drawn.append((task._first("sample", (), lambda: torch.rand(3)), torch.rand(1)))
+    assert torch.equal(drawn[0][0], drawn[1][0]) and torch.equal(drawn[0][1], drawn[1][1])
 
 
 def _reply_nll(model, tok, rows, replies):

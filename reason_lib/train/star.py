@@ -66,7 +66,8 @@ def preference_pairs(rows: list[dict], samples: list[list[str]], flags: list[lis
     return pairs
 
 
-# As in the pause study: the 3 best loops by validation accuracy (and the last) are tested.
+# As in the pause study: the 3 best loops by validation accuracy (and the last) are tested
+# (the experiments' `tested_best`).
 TESTED = 3
 
 

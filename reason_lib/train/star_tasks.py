@@ -4,8 +4,10 @@ GSM8K with pause LMs (experiment A), STaR or constant textual reward conditionin
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
+import torch
 from transformers import set_seed
 
 from reason_lib import distributed
@@ -23,7 +25,7 @@ from reason_lib.models.pause_lm import PauseLM
 from reason_lib.train.dpo import dpo, dpo_rows
 from reason_lib.train.pause import train_pause_lm
 from reason_lib.train.sft import conversation_rows, sft
-from reason_lib.train.star import TESTED, correct_rows, loops_to_test, preference_pairs, ranked, star
+from reason_lib.train.star import correct_rows, loops_to_test, preference_pairs, ranked, star
 
 def judged_in(languages, params, eval_langs) -> list[str]:
     """Of `languages` (in their order), those a run is validated and tested in: every one, or
@@ -59,7 +61,8 @@ class MultipleChoiceSTaR:
     copy."""
 
     def __init__(self, name: str, params, data: dict, load_model_fn, tokenizer, output_dir,
-                 run=None, progress: bool = True, twins: tuple[str, ...] = ()):
+                 run=None, progress: bool = True, twins: tuple[str, ...] = (),
+                 firsts: dict | None = None):
         self.name, self.params, self.data, self.tokenizer = name, params, data, tokenizer
         self.load_model_fn, self.output_dir, self.run_, self.progress = \
             load_model_fn, Path(output_dir), run, progress
@@ -81,8 +84,38 @@ class MultipleChoiceSTaR:
             if params.sample_batch_size else params.eval_batch_size
         self.trained_adapters: dict[int, list] = {}
         self.start_source = None
+        # what every run of the same start, seed and training language computes alike before it
+        # trains (`firsts`: shared by `star_mmlu_runs`' runs): the start model's validation
+        # (loop 0) and its rollouts (loop 1, drawn under loop 1's seed); None: computed alone
+        self.firsts = firsts
+        self.calls = {"validate": 0, "sample": 0}
+        self.fresh = False  # `run` sets it: no loop of this run is on disk yet
+
+    def _first(self, call: str, key: tuple, compute):
+        """`compute()` on the first `call` of a fresh run, or the result an earlier run of
+        `firsts` left under `key` with torch's generator state after it (what sampling draws
+        from; what is drawn next, e.g. new LoRA weights, follows on as it would have): identical,
+        since both start from the same model under the same seed. Later calls, and resumed runs,
+        compute."""
+        self.calls[call] += 1
+        if self.firsts is None or self.calls[call] > 1 or not self.fresh:
+            return compute()
+        key = (call, self.spec["train_lang"], *key)
+        if key in self.firsts:
+            result, (cpu, cuda) = self.firsts[key]
+            torch.set_rng_state(cpu)
+            if cuda:
+                torch.cuda.set_rng_state_all(cuda)
+            return copy.deepcopy(result)
+        result = compute()
+        self.firsts[key] = (copy.deepcopy(result), (torch.get_rng_state(), torch.cuda.get_rng_state_all()
+                                                    if torch.cuda.is_available() else None))
+        return result
 
     def sample(self, model, rows):
+        return self._first("sample", (), lambda: self._sample(model, rows))
+
+    def _sample(self, model, rows):
         return sample_groups(model, self.tokenizer, [mc_prompt(r, self.lang) for r in rows],
                              self.params.samples_per_question, temperature=self.params.temperature,
                              desc=f"{self.name}: rollouts",
@@ -131,6 +164,10 @@ class MultipleChoiceSTaR:
 
     def validate(self, model) -> dict:
         val = self.data["validation"]
+        return self._first("validate", tuple(self.languages(val)),
+                           lambda: self._validate(model, val))
+
+    def _validate(self, model, val: dict) -> dict:
         out, records = {}, []
         for lg in self.languages(val):
             summary, recs = evaluate_choice(model, self.tokenizer, val[lg], lg, **self.gen)
@@ -148,12 +185,14 @@ class MultipleChoiceSTaR:
         "model", ...`star`'s result}."""
         start = self.load_model_fn()
         self.start_source = start.name_or_path
+        self.fresh = not any(self.output_dir.glob("loop-*/metrics.json"))  # else star resumes
         result = star(start, self.tokenizer, self.data["train"][self.lang], sample=self.sample,
                       is_correct=self.is_correct, finetune=self.finetune, validate=self.validate,
                       output_dir=self.output_dir, outer_loops=self.params.outer_loops,
                       load=self.load_model_fn, reload_start=self.load_model_fn, save=self.save,
                       run=self.run_, log_prefix=f"{self.name}/", resume=True,
                       progress=self.progress, seed=self.params.seed,
+                      tested=self.params.tested_best,
                       also_ranked_by=tuple(sorted(self.eval_langs - {self.spec["eval_lang"]})))
         return {"spec": self.spec, **result}
 
@@ -167,7 +206,8 @@ class MultipleChoiceSTaR:
                    for h in result["history"]]
         return {"spec": self.twins[name], "history": history,
                 "best_loop": ranked(history)[0]["loop"],
-                "tested_loops": loops_to_test(history, TESTED), "load": result["load"],
+                "tested_loops": loops_to_test(history, self.params.tested_best),
+                "load": result["load"],
                 "model": None}
 
 
@@ -196,12 +236,16 @@ def star_mmlu_runs(params, data: dict, load_model_fn, tokenizer, checkpoints, ru
     (`twin_groups`), each from a fresh copy of the start model at `params.seed`; its checkpoints
     go to `checkpoints/<first name of the group>`, which each result names under "trained_with".
     A twin's result equals the one it gets alone (the same seed, rows and training; greedy
-    validation draws nothing), with "model" None (its best loop: `load(best_loop)`). Lazy: the
-    caller's result (and its model) is dropped before the next one is made."""
+    validation draws nothing), with "model" None (its best loop: `load(best_loop)`). Runs that
+    train in the same language (yoruba and yoruba_dpo) share their start model's validation and
+    first rollouts (`MultipleChoiceSTaR.firsts`): the second's equal what it would draw alone.
+    Lazy: the caller's result (and its model) is dropped before the next one is made."""
+    firsts: dict = {}
     for first, *others in twin_groups(params.runs):
         set_seed(params.seed)
         task = MultipleChoiceSTaR(first, params, data, load_model_fn, tokenizer,
-                                  Path(checkpoints) / first, run, progress, twins=tuple(others))
+                                  Path(checkpoints) / first, run, progress, twins=tuple(others),
+                                  firsts=firsts)
         result = task.run()
         model = result.pop("model")
         yield first, {**result, "model": model, "trained_with": first}
@@ -340,7 +384,7 @@ class PauseSTaR:
                       output_dir=self.output_dir, outer_loops=self.params.outer_loops,
                       load=self.load_warm, reload_start=self.load_warm, run=self.run_,
                       log_prefix=f"{self.variant}/", resume=True, progress=self.progress,
-                      seed=self.params.seed)
+                      seed=self.params.seed, tested=self.params.tested_best)
         return {"spec": self.spec, **result}
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from reason_lib.fields import (Experiment, data_seed, device, dtype, eval_batch_size,
                                gradient_checkpointing, gsm8k_file, lora_rank, micro_batch_size,
                                param, procedural_operand, procedural_steps, report_to,
-                               training_seed, warmup_batch_fits)
+                               tested_best, training_seed, warmup_batch_fits)
 from reason_lib.experiments.pause_warmup.params import (max_consecutive_pauses, pause_reply_budget,
                                                         start_epochs, trains)
 
@@ -74,6 +74,7 @@ class PauseStarParams:
     problem_steps: int = procedural_steps()
     max_operand: int = procedural_operand()
     outer_loops: int = param(2, "STaR outer loops.", min=1)
+    tested_best: int = tested_best()
     samples_per_problem: int = param(1, "Replies sampled per training problem each loop (the "
                                      "study: 1; more finds correct replies to harder problems).",
                                      min=1)

@@ -15,8 +15,8 @@ VARIANT_FIELDS = ("method", "pauses", "temperature", "best_loop", "history", "di
 def test_variant(out: dict, spec: dict, start: dict, start_records: dict, test_eval) -> dict:
     """A trained variant (`out`: `pause_star_run`'s result) on the test set, greedy and sampled at
     its rollout temperature, each paired with its warm-up model decoded the same way (`start`,
-    `start_records`: keyed (pauses, method, temperature)); as the study, the 3 best loops by
-    validation accuracy and the last are tested too (greedy). `test_eval(model, method, pauses,
+    `start_records`: keyed (pauses, method, temperature)); the `tested_best` best loops by
+    validation accuracy (3, as the study) and the last are tested too (greedy). `test_eval(model, method, pauses,
     temperature) -> (summary, records)` scores a model."""
     r = {**spec, "best_loop": out["best_loop"], "history": out["history"]}
     for suffix, t in (("", 0.0), ("_sampled", spec["temperature"])):

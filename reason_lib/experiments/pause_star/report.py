@@ -8,6 +8,9 @@ from reason_lib.stats import counted
 # The parameter listing this experiment's configurations, each seeded alone (`make claims`), under
 # the names the claims use for them (`reason_lib.reports.CONFIGURATIONS`).
 CONFIGURATIONS = "variants"
+# `--claims` tests a run's selected loop and its last alone (every claim reads those two and the
+# start; the study's other best loops are a full run's, `tested_best`).
+CLAIMS_CUT = {"tested_best": 1}
 
 
 def last_loop(item: dict) -> dict | None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from reason_lib.fields import (Experiment, data_seed, device, dtype, eval_batch_size,
                                gradient_checkpointing, lora_rank, micro_batch_size, param,
-                               report_to, training_seed)
+                               report_to, tested_best, training_seed)
 
 
 STAR_MMLU_RUNS = [f"{t}{s}" for t in ("english", "yoruba", "translate_en_yo", "translate_yo_en")
@@ -47,6 +47,7 @@ class StarMMLUParams:
                                  "languages); off: the evaluation language alone, the one every "
                                  "claim reads (a third less evaluation).")
     outer_loops: int = param(2, "STaR outer loops (sample, filter, fine-tune, validate).", min=1)
+    tested_best: int = tested_best()
     samples_per_question: int = param(4, "Rationales sampled per training question per loop.",
                                       min=1)
     sample_batch_size: int = param(0, "Sequences generated together when sampling rationales "
