@@ -42,6 +42,11 @@ def test_star_mmlu_metrics_pair_each_run_with_the_start_model_and_the_summary_re
     assert row["test accuracy (eval language)"]["value"] == 0.5
     assert row["Yoruba"]["value"] == 0.5 and row["English"]["value"] == 1.0
     assert row["start (eval language)"]["value"] == 0.25
+    # `--claims` tests the selected loop and the last alone: with loop 0 untested, the start
+    # model's result still comes from its own test (`before`)
+    del metrics["runs"]["translate_en_yo"]["tested_loops"]["0"]
+    [row] = summary.table("star_mmlu", [run], raw=True)
+    assert row["start (eval language)"]["value"] == 0.25
 
 
 def test_star_mmlu_sanity_mode_records_the_overfit_verdict():

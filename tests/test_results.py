@@ -316,9 +316,9 @@ def test_make_claims_runs_each_experiment_and_seed_as_its_own_job_cut_to_the_cla
     got = lines("claims", "SEEDS=0,3", "EXPERIMENTS=star-mmlu pause-star")
     jobs = next(line for line in got if "--keep-going" in line).split()
     assert jobs[0] == "OMP_NUM_THREADS=1" and jobs[1].startswith("REASON_LIB_LANES=outputs/reproduce/")
-    assert jobs[jobs.index("--keep-going") + 1:] == ["base-model-seed-0", "base-model-seed-3", "star-mmlu@seed0", "star-mmlu@seed3",
-                        "pause-star@seed0", "pause-star@seed3", "PROFILE=cpu", "GRID=claims",
-                        "CLAIMS=1", "ARGS="]
+    assert jobs[jobs.index("--keep-going") + 1:] == [
+        "base-model-seed-0", "base-model-seed-3", "star-mmlu@seed0", "star-mmlu@seed3",
+        "pause-star@seed0", "pause-star@seed3", "PROFILE=cpu", "GRID=claims", "CLAIMS=1", "ARGS="]
     alone = lines("star-mmlu@seed3", "SEEDS=0,3")  # one job: its seed's base model, then the run
     assert [line.split()[-1] for line in alone if "reason_lib.cli " in line] == ["3", "cpu"]
     assert "-p seed 3" in next(line for line in alone if "base_model" in line)

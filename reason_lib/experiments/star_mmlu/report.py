@@ -13,11 +13,12 @@ CONFIGURATIONS = "runs"
 CLAIMS_CUT = {"tested_best": 1}
 
 
-def _run(v: dict) -> dict:
-    """A run with the start model's result (loop 0 of `tested_loops`) and its last loop's, and
-    its rollouts' accuracy in the first and last loop (`rollout_loops`)."""
-    return {**v, "start": (v.get("tested_loops") or {}).get("0"), "last_loop": last_loop(v),
-            **rollout_loops(v)}
+def _run(v: dict, before: dict) -> dict:
+    """A run with the start model's test result in its evaluation language (`before`, which loop
+    0 of `tested_loops` repeats when loop 0 is tested) and its last loop's, and its rollouts'
+    accuracy in the first and last loop (`rollout_loops`)."""
+    start = before.get(v.get("eval_lang")) or (v.get("tested_loops") or {}).get("0")
+    return {**v, "start": start, "last_loop": last_loop(v), **rollout_loops(v)}
 
 
 # Per run: the selected loop's test accuracy and paired change against the start model, the
@@ -28,7 +29,7 @@ TABLES = {"star_mmlu": {
                 "Δ vs start": "difference", "English": "test.en.accuracy",
                 "Yoruba": "test.yo.accuracy", "start (eval language)": "start.accuracy",
                 "last loop (eval language)": "last_loop.accuracy", **ROLLOUT_COLUMNS},
-    "items": lambda m: {k: _run(v) for k, v in m.get("runs", {}).items()}}}
+    "items": lambda m: {k: _run(v, m.get("before") or {}) for k, v in m.get("runs", {}).items()}}}
 
 
 def headline(m: dict) -> str:
