@@ -42,7 +42,7 @@ def test_a_run_takes_every_core_once_alone_long_enough_and_its_share_beside_anot
     assert share.threads(now=130.0) == 4  # alone for 30 s: every core
     (tmp_path / "999999999.pid").write_text("")  # not a live process
     assert share.threads(now=131.0) == 4
-    (tmp_path / f"{other.pid}.pid").write_text("")
+    (tmp_path / f"{other.pid}.pid").write_text("")  # the killed run's file again: it counts for nothing
     partner = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
         (tmp_path / f"{partner.pid}.pid").write_text("")
@@ -58,7 +58,6 @@ def test_join_registers_and_its_hook_sets_the_threads(tmp_path, monkeypatch, thr
     assert lanes.join() is None  # outside a reproduction: nothing
     monkeypatch.setenv("REASON_LIB_LANES", str(tmp_path / "lanes"))
     monkeypatch.setenv("REASON_LIB_CORES", "2")
-    monkeypatch.setattr(lanes, "ALONE_S", 0.0)
     torch.set_num_threads(1)
     handles = []
     real = torch.nn.modules.module.register_module_forward_pre_hook

@@ -16,8 +16,8 @@ def test_variant(out: dict, spec: dict, start: dict, start_records: dict, test_e
     """A trained variant (`out`: `pause_star_run`'s result) on the test set, greedy and sampled at
     its rollout temperature, each paired with its warm-up model decoded the same way (`start`,
     `start_records`: keyed (pauses, method, temperature)); the `tested_best` best loops by
-    validation accuracy (3, as the study) and the last are tested too (greedy). `test_eval(model, method, pauses,
-    temperature) -> (summary, records)` scores a model."""
+    validation accuracy (3, as the study) and the last are tested too (greedy).
+    `test_eval(model, method, pauses, temperature) -> (summary, records)` scores a model."""
     r = {**spec, "best_loop": out["best_loop"], "history": out["history"]}
     for suffix, t in (("", 0.0), ("_sampled", spec["temperature"])):
         summary, records = test_eval(out["model"], spec["method"], spec["pauses"], t)
