@@ -118,8 +118,9 @@ summary: setup ## notebook 99: every experiment's table from outputs/, and outpu
 # queue's last, or the odd one of a part) takes every core after 30 s, and gives them back when
 # another starts (reason_lib/lanes.py: the runs leave their process ids in
 # outputs/reproduce/<id>/lanes). Longest runs first (one thread beside another run, AMD EPYC,
-# sessions 8-12: reinforce_rm level 1 about 1,160 s, STaR on multiple choice about 980 s, GRPO 570-690 s, level 2 about 500 s (it copies the SFT policy level
-# 1 trained, so it comes after it), pause STaR about 410 s, the warm-up's three rows about 300 s);
+# sessions 8-12: reinforce_rm level 1 about 1,160 s, STaR on multiple choice about 980 s, GRPO
+# 570-690 s, level 2 about 500 s (it copies the SFT policy level 1 trained, so it comes after
+# it), pause STaR about 410 s, the warm-up's three rows about 300 s);
 # their progress lines interleave (each run also logs to its own folder). PROFILE=cpu (the
 # default): the base model is trained first, since every experiment starts from it; PROFILE=smol:
 # every experiment starts from SmolLM2 (`make smol-model`), in two lanes side by side. The runs
