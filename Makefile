@@ -174,9 +174,10 @@ $(foreach e,$(EXPERIMENTS),$(foreach s,$(SEED_LIST),$(eval $(call seeded_target,
 REPRO_TARGETS = $(if $(MULTISEED),$(addprefix base-model-seed-,$(SEED_LIST)) $(foreach e,$(EXPERIMENTS),$(addprefix $(e)@seed,$(SEED_LIST))),$(EXPERIMENTS))
 
 # One base model per seed, REPRODUCE_JOBS at a time (reused when one with the same parameters
-# and code is there): every experiment of seed k starts from base model seed k.
+# and code is there): every experiment of seed k starts from base model seed k. CLAIMS=1 (make
+# claims, make reproduce on cpu): scored on the sets a claim reads alone (--claims).
 base-model-seed-%: setup
-	$(PY) -m reason_lib.cli base_model --profile $(PROFILE) --reuse -p seed $*
+	$(PY) -m reason_lib.cli base_model --profile $(PROFILE) --reuse $(if $(CLAIMS),--claims) -p seed $*
 
 # One id per reproduction (outputs/reproduce/<id>/: its results.json and the check against
 # results/<profile>.json).
@@ -191,7 +192,7 @@ REPRO_CLAIMS ?= $(if $(filter cpu,$(PROFILE)),1,$(CLAIMS))
 reproduce: setup $(if $(filter smol,$(PROFILE)),smol-model) ## every experiment on PROFILE (cpu: one seed of make claims; smol: in full), the summary, then the check against results/$(PROFILE).json
 	@case "$(PROFILE)" in cpu|smol) ;; *) echo "make reproduce: PROFILE=cpu or smol, not $(PROFILE) (a gpu run is one experiment at a time)"; exit 2;; esac
 	$(PY) -m reason_lib.results begin $(REPRO_ID) $(if $(REPRO_CLAIMS),--claims)
-	$(if $(filter cpu,$(PROFILE)),$(if $(MULTISEED),,OMP_NUM_THREADS=$(CORES) $(MAKE) base-model-seed-$(SEED_LIST)))
+	$(if $(filter cpu,$(PROFILE)),$(if $(MULTISEED),,OMP_NUM_THREADS=$(CORES) $(MAKE) base-model-seed-$(SEED_LIST) CLAIMS=$(REPRO_CLAIMS)))
 	-OMP_NUM_THREADS=$(THREADS) REASON_LIB_LANES=outputs/reproduce/$(REPRO_ID)/lanes REASON_LIB_CORES=$(CORES) $(MAKE) -j$(REPRODUCE_JOBS) --keep-going $(REPRO_TARGETS) PROFILE=$(PROFILE) GRID=$(REPRO_GRID) CLAIMS=$(REPRO_CLAIMS) ARGS=
 	-$(MAKE) summary PROFILE=$(PROFILE) ARGS=
 	$(PY) -m reason_lib.results finish $(REPRO_ID) --profile $(PROFILE)

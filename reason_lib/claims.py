@@ -55,14 +55,20 @@ def load(path: Path = CLAIMS_FILE) -> list[dict]:
     return claims
 
 
-def compared(table: str, claims: list[dict] | None = None) -> set[str]:
-    """The configurations of `table` that some claim names (as treatment, control or effect)."""
-    names = set()
+def read(table: str, claims: list[dict] | None = None) -> set[tuple[str, str]]:
+    """The (configuration, column) pairs of `table` that some claim reads (as treatment, control
+    or effect)."""
+    cells = set()
     for c in load() if claims is None else claims:
         for key in ("treatment", "control", "effect"):
             if c.get(key) and c[key].split(" | ")[0] == table:
-                names.add(c[key].split(" | ")[1])
-    return names
+                cells.add(tuple(c[key].split(" | ")[1:]))
+    return cells
+
+
+def compared(table: str, claims: list[dict] | None = None) -> set[str]:
+    """The configurations of `table` that some claim names (as treatment, control or effect)."""
+    return {configuration for configuration, _ in read(table, claims)}
 
 
 def claims_overrides(experiment: str, params, claims: list[dict] | None = None) -> dict:
@@ -71,18 +77,20 @@ def claims_overrides(experiment: str, params, claims: list[dict] | None = None) 
     pause STaR without its reward-conditioning variants. Each configuration is seeded alone in
     its notebook, so the ones kept give the numbers they give in a full run; and the experiment's
     `CLAIMS_CUT` (`reports.CLAIMS_CUTS`: work no claim reads, e.g. STaR tests only the selected
-    loop and the last). {} for an experiment with no such list (the warm-up grid has its own
-    claims grid)."""
+    loop and the last); an experiment with no such list gets its `CLAIMS_CUT` alone (the base
+    model's; the warm-up grid has its own claims grid)."""
     field = CONFIGURATIONS.get(experiment)
+    cut = CLAIMS_CUTS.get(experiment, {})
+    cut = cut(params) if callable(cut) else cut
     if field is None:
-        return {}
+        return cut
     table = table_of(experiment, params)
     wanted = compared(table, claims)
     kept = [name for name in getattr(params, field) if name in wanted]
     if not kept:
         raise ParamError(f"--claims: no claim of {CLAIMS_FILE.name} compares a configuration of "
                          f"{table} among its {field} {getattr(params, field)}")
-    return {field: kept, **CLAIMS_CUTS.get(experiment, {})}
+    return {field: kept, **cut}
 
 
 def seed_values(m: dict) -> dict:

@@ -22,8 +22,9 @@ REPORTS = {"base_model": base_model_report, "pause_warmup": pause_warmup_report,
 # {experiment: the parameter listing its configurations} of the experiments that list them.
 CONFIGURATIONS = {e: r.CONFIGURATIONS for e, r in REPORTS.items() if hasattr(r, "CONFIGURATIONS")}
 
-# {experiment: parameter overrides} that `--claims` adds beside the configuration cut: work no
-# claim reads (e.g. STaR's intermediate loops tested beside the selected and the last).
+# {experiment: parameter overrides, or a function of the run's params giving them} that
+# `--claims` adds beside the configuration cut: work no claim reads (e.g. STaR's intermediate
+# loops tested beside the selected and the last, the curves over training).
 CLAIMS_CUTS = {e: r.CLAIMS_CUT for e, r in REPORTS.items() if hasattr(r, "CLAIMS_CUT")}
 
 

@@ -10,6 +10,7 @@ from conftest import write_run
 
 from reason_lib.benches import item_sets, paired, score
 from reason_lib.experiments.base_model.data import offline_sets
+from reason_lib.experiments.base_model.data import test_sets as base_model_sets
 from reason_lib.config import PROJ_ROOT, ParamError, load_params
 from reason_lib.data import gsm8k_paraphrase, gsm8k_splits, mmlu_splits
 from reason_lib.models import load_model
@@ -79,6 +80,12 @@ def test_offline_sets_are_the_base_models_own_items():
     assert sets["GSM8K-format paraphrase"].rows == gsm8k_paraphrase(12, p.max_steps, p.max_operand, seed=p.seed)
     assert sets["MC English"].rows == mc["en"] and sets["MC Yoruba"].rows == mc["yo"]
     assert sets["MC Yoruba"].lang == "yo"
+    # the base model scores the sets `offline_sets` names (`--claims`: the GSM8K-format two)
+    cut = load_params("base_model", "cpu", {"offline_sets": ["gsm8k_format", "paraphrase"]})
+    assert [s.name for s in base_model_sets(cut)] == ["GSM8K-format", "GSM8K-format paraphrase"]
+    assert len(base_model_sets(load_params("base_model", "cpu", {}))) == 4
+    with pytest.raises(ParamError, match="offline_sets"):
+        load_params("base_model", "cpu", {"offline_sets": ["gsm8k"]})
 
 
 def test_benches_that_need_data_say_which_parameter():

@@ -124,7 +124,9 @@ def test_every_verdict_the_readme_names_is_the_files():
 
 def test_claims_cut_each_configuration_list_to_what_the_claims_compare():
     """`--claims`: the profile's list in its order, less what no claim names; per reward-model
-    level for reinforce_rm; nothing to cut for an experiment without such a list."""
+    level for reinforce_rm; nothing to cut for an experiment without such a list; and each
+    experiment's work no claim reads (`CLAIMS_CUT`: untested loops, sampled tests, curves, the
+    base model's multiple-choice scores)."""
     from reason_lib.config import load_params
     from reason_lib.cli import main, with_claims
 
@@ -132,13 +134,25 @@ def test_claims_cut_each_configuration_list_to_what_the_claims_compare():
     assert len(star.variants) == 8
     assert claims.claims_overrides("pause_star", star) == {
         "variants": ["star_pause_t1.0", "star_no_pause_t1.0", "star_no_pause_t1.5"],
-        "tested_best": 1}  # STaR: the selected loop and the last, what the claims read
+        "tested_best": 1, "sampled_tests": False}  # STaR: the selected loop and the last,
+    # greedy: what the claims read
     assert with_claims("star_mmlu", "cpu", {})["tested_best"] == 1
     assert load_params("star_mmlu", "cpu", {}).tested_best == 3  # a full run tests as the study
-    assert with_claims("reinforce_rm", "cpu", {"level": 2}) == {"level": 2, "methods": ["reinforce"]}
+    assert load_params("pause_star", "cpu", {}).sampled_tests
+    # the curves: each policy scored at its last step alone (the longest method's, overrides too)
+    assert with_claims("reinforce_rm", "cpu", {"level": 2}) == {"level": 2, "methods": ["reinforce"],
+                                                               "eval_every": 50}
+    assert with_claims("reinforce_rm", "cpu", {"method_overrides": {"rloo_kl": {"steps": 70}}})[
+        "eval_every"] == 70
     assert with_claims("reinforce_rm", "cpu", {})["methods"] == [
         "reinforce", "reinforce_rep_penalty", "rloo_kl"]
-    assert with_claims("pause_warmup", "cpu", {"epochs": 2.0}) == {"epochs": 2.0}
+    assert with_claims("perplexity_grpo", "cpu", {"steps": 12})["eval_every"] == 12
+    assert with_claims("base_model", "cpu", {}) == {"offline_sets": ["gsm8k_format", "paraphrase"]}
+    assert load_params("base_model", "cpu", {}).offline_sets == [
+        "gsm8k_format", "paraphrase", "mc_english", "mc_yoruba"]
+    # the warm-up grid has its own claims grid: its rows keep the accuracy the claims pair
+    assert with_claims("pause_warmup", "cpu", {"epochs": 2.0}) == {
+        "epochs": 2.0, "before_eval": False, "eval_loss": False}
     # a list with nothing any claim compares is refused, naming the table and the list
     with pytest.raises(ParamError, match="reinforce_rm_level2 among its methods"):
         claims.claims_overrides("reinforce_rm", load_params("reinforce_rm", "cpu", {

@@ -100,3 +100,33 @@ def test_pause_star_variant_is_tested_against_its_warm_up_and_the_summary_reads_
     assert row["test accuracy (greedy)"]["value"] == 0.75
     assert row["warm-up (greedy)"]["value"] == 0.5
     assert row["last loop (greedy)"]["value"] == 0.75
+
+
+def test_pause_star_without_sampled_tests_scores_greedy_alone_and_the_tables_say_so():
+    """`sampled_tests` off (`--claims`): the variant and its warm-up are tested greedily alone; the
+    saved metrics have no sampled scores, the table says "not tested", the summary reads none."""
+    spec = parse_variant("star_no_pause_t1.5")
+    assert pause_star.decodings(1.5) == (0.0, 1.5) and pause_star.decodings(1.5, False) == (0.0,)
+    start, start_records = {}, {}
+    start[(False, "star", 0.0)], start_records[(False, "star", 0.0)] = \
+        _pause_summary([False, True, True, True], 0.0)
+    scored = []
+
+    def test_eval(model, method, pauses, temperature):
+        scored.append((model, temperature))
+        return _pause_summary([True, True, True, False], 0.0)
+
+    out = {"model": "best", "best_loop": 1, "tested_loops": [1],
+           "history": [{"validation_accuracy": v} for v in (0.5, 0.75)], "load": None}
+    r = pause_star.test_variant(out, spec, start, start_records, test_eval, sampled=False)
+    assert scored == [("best", 0.0)] and "test_sampled" not in r
+    assert (r["difference"]["gained"], r["difference"]["lost"]) == (1, 1)
+    metrics, table = pause_star.summarise(start, {"star_no_pause_t1.5": r})
+    assert "test_sampled" not in metrics["variants"]["star_no_pause_t1.5"]
+    assert table["star_no_pause_t1.5"]["test accuracy (sampled)"] == "not tested"
+    assert table["warm-up (no pauses)"]["test accuracy (sampled)"] == "not tested"
+    run = {"experiment": "pause_star", "status": "succeeded", "profile": "cpu", "run_id": "r1",
+           "params": {"seed": 0, "variants": ["star_no_pause_t1.5"]}, "metrics": metrics,
+           "started": "1"}
+    [row] = summary.table("pause_star", [run], raw=True)
+    assert row["test accuracy (greedy)"]["value"] == 0.75 and row["test accuracy (sampled)"] is None

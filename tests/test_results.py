@@ -303,7 +303,8 @@ def test_make_claims_runs_each_experiment_and_seed_as_its_own_job_cut_to_the_cla
     """`make claims` (dry run): one queue of jobs, the base models first, then one job per
     experiment and seed, longest experiments first, each run with --claims at its one seed and
     waiting only for its own seed's base model; `make reproduce` (one seed) trains its base model
-    at every core first, then one job per experiment, cut to the claims too on cpu, and
+    at every core first (scored on what the claims read), then one job per experiment, cut to
+    the claims too on cpu, and
     `REPRO_CLAIMS=` runs the full configuration lists."""
     import subprocess
 
@@ -331,27 +332,39 @@ def test_make_claims_runs_each_experiment_and_seed_as_its_own_job_cut_to_the_cla
     assert any(line.endswith("--claims star_mmlu --profile cpu") for line in one)
     assert all("--claims" in line and "--seeds" not in line for line in one)
     base = lines("reproduce")
-    assert any(re.fullmatch(r"OMP_NUM_THREADS=\d+ make base-model-seed-0", line) for line in base)
+    assert any(re.fullmatch(r"OMP_NUM_THREADS=\d+ make base-model-seed-0 CLAIMS=1", line)
+               for line in base)
+    # a base model of make claims / reproduce is scored on what the claims read (--claims)
+    assert "--claims" in next(line for line in lines("base-model-seed-0", "CLAIMS=1")
+                              if "base_model" in line)
+    assert "--claims" not in next(line for line in lines("base-model-seed-0") if "base_model" in line)
     full = [line for line in lines("reproduce", "REPRO_CLAIMS=") if "reason_lib.cli " in line]
     assert any(line.endswith(" star_mmlu --profile cpu") for line in full)
     assert not any("--claims" in line or "--seeds" in line for line in full)
 
 
-def test_a_claims_run_passes_without_the_rows_no_claim_compares_but_not_without_a_claims_row():
+def test_a_claims_run_passes_without_what_no_claim_reads_but_not_without_what_one_reads():
     def one(v):
         return {"value": v, "per_seed": {"0": v}}
 
     cond, star = (f"pause_star | {c} | test accuracy (greedy)" for c in ("reward_cond_pause_t1.0",
                                                                          "star_pause_t1.0"))
-    ref = {"processors": ["x"], "metrics": {cond: one(0.3), star: one(0.4)}}
-    cut = {"processors": ["x"], "claims_only": True, "metrics": {star: one(0.4)}}
+    sampled = "pause_star | star_pause_t1.0 | test accuracy (sampled)"  # a row a claim compares,
+    # a column no claim reads (`sampled_tests` off)
+    last = "pause_star | star_pause_t1.0 | last loop (greedy)"  # a column a claim reads
+    ref = {"processors": ["x"], "metrics": {cond: one(0.3), star: one(0.4), sampled: one(0.2),
+                                            last: one(0.5)}}
+    cut = {"processors": ["x"], "claims_only": True, "metrics": {star: one(0.4), last: one(0.5)}}
     rows = results.compare(cut, ref)
-    assert [r["verdict"] for r in rows] == ["left out", "identical"] and results.passed(rows)
-    assert "1 left out: configurations no claim compares" in results.check_table(rows, cut, ref)
-    # the same run not marked as a claims run, or missing a row a claim compares, fails
+    assert [r["verdict"] for r in rows] == ["left out", "identical", "left out", "identical"]
+    assert results.passed(rows)
+    assert "2 left out: configurations and measurements no claim reads" in \
+        results.check_table(rows, cut, ref)
+    # the same run not marked as a claims run, or missing a number a claim reads, fails
     assert not results.passed(results.compare({**cut, "claims_only": False}, ref))
-    lacking = {**cut, "metrics": {cond: one(0.3)}}
-    assert [r["verdict"] for r in results.compare(lacking, ref)] == ["identical", "missing"]
+    lacking = {**cut, "metrics": {cond: one(0.3), star: one(0.4), sampled: one(0.2)}}
+    assert [r["verdict"] for r in results.compare(lacking, ref)] == [
+        "identical", "identical", "identical", "missing"]
 
 
 def test_the_readme_is_a_front_page_linking_every_docs_page():

@@ -7,9 +7,10 @@ from reason_lib.config import resolve_source
 from reason_lib.data import gsm8k_paraphrase, gsm8k_splits, load_gsm8k, mmlu_splits
 from reason_lib.data.mmlu import load_mmlu, stratified
 from reason_lib.evaluate import ItemSet
+from reason_lib.experiments.base_model.params import OFFLINE_SETS
 
 
-def offline_sets(p, names=("gsm8k_format", "paraphrase", "mc_english", "mc_yoruba")) -> list[ItemSet]:
+def offline_sets(p, names=OFFLINE_SETS) -> list[ItemSet]:
     """The base model's offline item sets from parameters shaped like BaseModelParams (seed,
     n_eval, n_eval_mc, max_steps, max_operand, ...): notebook 00 scores these (`test_sets`; a
     split's items depend only on the seed and their own count)."""
@@ -47,7 +48,7 @@ def real_sets(p, names=("gsm8k", "mmlu")) -> list[ItemSet]:
 def test_sets(p, run=None) -> list[ItemSet]:
     """What notebook 00 scores its base model on: the offline sets (when `offline_eval`) and the
     real GSM8K and MMLU (when given)."""
-    return (offline_sets(p) if p.offline_eval else []) + real_sets(p)
+    return (offline_sets(p, p.offline_sets) if p.offline_eval else []) + real_sets(p)
 
 
 def check(p) -> dict[str, int]:

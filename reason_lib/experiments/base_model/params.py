@@ -9,6 +9,9 @@ from reason_lib.fields import (Experiment, data_seed, device, dtype, eval_batch_
                                gradient_checkpointing, micro_batch_size, param, report_to,
                                training_seed)
 
+# The offline world's test sets notebook 00 can score (`data.offline_sets`).
+OFFLINE_SETS = ("gsm8k_format", "paraphrase", "mc_english", "mc_yoruba")
+
 
 @dataclass
 class BaseModelParams:
@@ -53,6 +56,10 @@ class BaseModelParams:
     offline_eval: bool = param(True, "Score the offline world too (GSM8K-format test and "
                                "paraphrase, multiple choice in English and Yoruba); off at paper "
                                "scale, where the real test sets are what counts.")
+    offline_sets: list[str] = param(list(OFFLINE_SETS), "The offline sets scored (when "
+                                    "`offline_eval`). `--claims` keeps the two GSM8K-format ones, "
+                                    "the only ones a claim reads (STaR on multiple choice scores "
+                                    "its start model itself).", choices=list(OFFLINE_SETS))
     real_gsm8k_test: str = param("", "Real GSM8K test file (jsonl) or Hub id; empty skips it. "
                                  "E.g. $REASON_LIB_DATA/gsm8k/test.jsonl.", path=True)
     n_real_gsm8k: int = param(200, "Questions evaluated from the real GSM8K test set.", min=1)

@@ -75,6 +75,9 @@ class PauseStarParams:
     max_operand: int = procedural_operand()
     outer_loops: int = param(2, "STaR outer loops.", min=1)
     tested_best: int = tested_best()
+    sampled_tests: bool = param(True, "Also test each variant and its warm-up sampled at the "
+                                "variant's rollout temperature (besides greedy). `--claims` turns "
+                                "it off: every claim reads greedy accuracy.")
     samples_per_problem: int = param(1, "Replies sampled per training problem each loop (the "
                                      "study: 1; more finds correct replies to harder problems).",
                                      min=1)

@@ -12,14 +12,22 @@ VARIANT_FIELDS = ("method", "pauses", "temperature", "best_loop", "history", "di
                   "difference_sampled")
 
 
-def test_variant(out: dict, spec: dict, start: dict, start_records: dict, test_eval) -> dict:
-    """A trained variant (`out`: `pause_star_run`'s result) on the test set, greedy and sampled at
-    its rollout temperature, each paired with its warm-up model decoded the same way (`start`,
-    `start_records`: keyed (pauses, method, temperature)); the `tested_best` best loops by
-    validation accuracy (3, as the study) and the last are tested too (greedy).
-    `test_eval(model, method, pauses, temperature) -> (summary, records)` scores a model."""
+def decodings(temperature: float, sampled: bool = True) -> tuple[float, ...]:
+    """The temperatures a variant rolling out at `temperature` and its warm-up are tested at:
+    greedy (0.0), and that temperature too when `sampled` (the `sampled_tests` parameter)."""
+    return (0.0, temperature) if sampled else (0.0,)
+
+
+def test_variant(out: dict, spec: dict, start: dict, start_records: dict, test_eval,
+                 sampled: bool = True) -> dict:
+    """A trained variant (`out`: `pause_star_run`'s result) on the test set, greedy and (when
+    `sampled`) sampled at its rollout temperature, each paired with its warm-up model decoded the
+    same way (`start`, `start_records`: keyed (pauses, method, temperature)); the `tested_best`
+    best loops by validation accuracy (3, as the study) and the last are tested too (greedy).
+    `test_eval(model, method, pauses, temperature) -> (summary, records)` scores a model; each
+    is seeded alone, so leaving the sampled ones out changes no other number."""
     r = {**spec, "best_loop": out["best_loop"], "history": out["history"]}
-    for suffix, t in (("", 0.0), ("_sampled", spec["temperature"])):
+    for suffix, t in zip(("", "_sampled"), decodings(spec["temperature"], sampled)):
         summary, records = test_eval(out["model"], spec["method"], spec["pauses"], t)
         before = start_records[(spec["pauses"], spec["method"], t)]
         r |= {f"test{suffix}": summary, f"records{suffix}": records,
@@ -40,7 +48,7 @@ def test_variant(out: dict, spec: dict, start: dict, start_records: dict, test_e
 
 def _warmup_row(start: dict, p: bool, m: str) -> dict:
     sampled = ", ".join(f"T {t}: {interval_text(s['accuracy'])}" for (p2, m2, t), s in start.items()
-                        if (p2, m2) == (p, m) and t != 0)
+                        if (p2, m2) == (p, m) and t != 0) or "not tested"
     return {"test accuracy (greedy)": interval_text(start[(p, m, 0.0)]["accuracy"]),
             "test accuracy (sampled)": sampled,
             "pauses / reply": interval_text(start[(p, m, 0.0)]["pauses"], 2)}
@@ -50,8 +58,10 @@ def _variant_row(r: dict) -> dict:
     return {"method": r["method"], "pauses": r["pauses"], "T (rollouts)": r["temperature"],
             "best loop": r["best_loop"], "test accuracy (greedy)": interval_text(r["test"]["accuracy"]),
             "Δ greedy (gained / lost)": change_text(r["difference"]),
-            "test accuracy (sampled)": interval_text(r["test_sampled"]["accuracy"]),
-            "Δ sampled (gained / lost)": change_text(r["difference_sampled"]),
+            "test accuracy (sampled)": interval_text(r["test_sampled"]["accuracy"])
+            if "test_sampled" in r else "not tested",
+            "Δ sampled (gained / lost)": change_text(r["difference_sampled"])
+            if "difference_sampled" in r else "not tested",
             "pauses / reply": interval_text(r["test"]["pauses"], 2),
             "pauses (correct)": interval_text(r["test"]["pauses_correct"], 2),
             "pauses (incorrect)": interval_text(r["test"]["pauses_incorrect"], 2),
@@ -71,7 +81,7 @@ def summarise(start: dict, results: dict) -> tuple[dict, dict]:
     for variant, r in results.items():
         table[variant] = _variant_row(r)
         metrics["variants"][variant] = {
-            **{k: r[k] for k in VARIANT_FIELDS},
+            **{k: r[k] for k in VARIANT_FIELDS if k in r},
             "tested_loops": {str(k): v for k, v in r["tested_loops"].items()},
-            **{key: {k: r[key][k] for k in SCORES} for key in ("test", "test_sampled")}}
+            **{key: {k: r[key][k] for k in SCORES} for key in ("test", "test_sampled") if key in r}}
     return metrics, table

@@ -9,8 +9,9 @@ from reason_lib.stats import counted
 # the names the claims use for them (`reason_lib.reports.CONFIGURATIONS`).
 CONFIGURATIONS = "variants"
 # `--claims` tests a run's selected loop and its last alone (every claim reads those two and the
-# start; the study's other best loops are a full run's, `tested_best`).
-CLAIMS_CUT = {"tested_best": 1}
+# start; the study's other best loops are a full run's, `tested_best`), and greedily alone (every
+# claim reads greedy accuracy; each test is seeded alone, `sampled_tests`).
+CLAIMS_CUT = {"tested_best": 1, "sampled_tests": False}
 
 
 def last_loop(item: dict) -> dict | None:

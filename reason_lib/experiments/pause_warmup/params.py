@@ -87,6 +87,11 @@ class PauseWarmupParams:
                                             "of the warmed-up model sampled at each of these "
                                             "temperatures (how the study chose STaR's 1.0 and "
                                             "1.5); empty: skipped.")
+    before_eval: bool = param(True, "Test the model before the warm-up too (the 'before warm-up' "
+                              "column and the paired change). `--claims` turns it off: the claims "
+                              "pair configurations with each other, seed by seed.")
+    eval_loss: bool = param(True, "The eval loss on held-out answers with pauses. `--claims` turns "
+                            "it off: no claim reads it.")
     save_model: bool = param(True, "Save the trained pause LM into the run folder.")
     device: str = device()
     dtype: str = dtype()

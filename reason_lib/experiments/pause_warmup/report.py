@@ -24,6 +24,10 @@ def with_study(rows: list[dict], raw: bool) -> list[dict]:
     return rows
 
 
+# `--claims` (`make claims`, the grid params/pause_warmup/grids/claims.yaml): test accuracy and
+# pauses alone, what the claims compare across configurations (each seeded alone before it trains).
+CLAIMS_CUT = {"before_eval": False, "eval_loss": False}
+
 # Accuracy before and after the warm-up and its paired change, pauses per reply (all / correct /
 # incorrect), eval loss; one row per configuration of the grid.
 TABLES = {"pause_warmup": {

@@ -9,6 +9,16 @@ from __future__ import annotations
 CONFIGURATIONS = "reward_types"
 
 
+def claims_cut(params) -> dict:
+    """`--claims`: the curve subset scored at the start and the last step alone, not every
+    `eval_every` steps (no claim reads the curves; the greedy scoring draws nothing, so training
+    does not change)."""
+    return {"eval_every": params.steps}
+
+
+CLAIMS_CUT = claims_cut
+
+
 def policies(m: dict) -> dict:
     """{name: metrics} of the starting policy and each reward type's trained policy."""
     return {k: v for k, v in m.items() if isinstance(v, dict) and "gold_perplexity" in v}

@@ -4,9 +4,21 @@ method), and the index's headline."""
 
 from __future__ import annotations
 
+from reason_lib.experiments.reinforce_rm.params import method_values
+
 # The parameter listing this experiment's configurations, each seeded alone (`make claims`), under
 # the names the claims use for them (`reason_lib.reports.CONFIGURATIONS`).
 CONFIGURATIONS = "methods"
+
+
+def claims_cut(params) -> dict:
+    """`--claims`: each policy evaluated once, at its last step, not every `eval_every` steps (the
+    over-optimisation curves, which no claim reads; every claim compares final policies). The
+    training draws each step's samples from (seed, step), so it does not change."""
+    return {"eval_every": max(int(method_values(params, m)["steps"]) for m in params.methods)}
+
+
+CLAIMS_CUT = claims_cut
 
 
 def _level(level: int) -> dict:
